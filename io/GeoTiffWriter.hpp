@@ -1,0 +1,98 @@
+#pragma once
+// Streaming GeoTIFF writer for whole-scene outputs: windows are written as they are computed,
+// the file is tiled and compressed, overviews are built at the end, and the file only appears
+// under its final name once finish() succeeded.
+//
+// Layout: tiled (block_size x block_size), COMPRESS=DEFLATE (or ZSTD/LZW/NONE) with PREDICTOR=2
+// for Byte and 3 for Float32, BIGTIFF=IF_SAFER, pixel interleaved, CRS + geotransform when known,
+// nodata, band descriptions. finish() builds internal overviews at levels 2, 4, 8, ... until the
+// smallest is at most 256 px on its longer side (AVERAGE by default), flushes and checks GDAL's
+// error state (GDAL 3.6 has no error-returning Close), and renames `<final>.partial` to the final
+// name. With `cog = true` the tiled file is staged as `<final>.uncog.partial` and finish() turns
+// it into a Cloud Optimized GeoTIFF through the COG driver's CreateCopy (the only way the COG
+// driver writes), which builds the overviews itself.
+//
+// Windows aligned to the block grid write each compressed block once; unaligned windows are
+// correct but make GDAL re-encode partially written blocks.
+//
+// Thread rules: one GeoTiffWriter owns one GDAL dataset handle; call it from one thread at a time
+// (a serial writer stage). Different writers may run on different threads.
+#include "io/AtomicFile.hpp"
+#include "io/GeoReference.hpp"
+
+#include <gdal_priv.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace satsal {
+
+enum class SampleType { Byte, Float32 };
+
+struct GeoTiffOptions {
+    int block_size = 512;                    ///< tile width and height (multiple of 16)
+    std::string compression = "DEFLATE";     ///< DEFLATE, ZSTD, LZW or NONE
+    std::optional<double> nodata;            ///< written as the TIFF nodata tag for every band
+    std::vector<std::string> band_descriptions;  ///< empty, or one per band
+    bool overviews = true;                   ///< build internal overviews in finish()
+    std::string overview_resampling = "AVERAGE";
+    bool cog = false;                        ///< finish() writes a Cloud Optimized GeoTIFF
+    bool rgb = false;                        ///< 3-band Byte written with PHOTOMETRIC=RGB
+};
+
+class GeoTiffWriter {
+public:
+    /// Creates `<final_path>.partial`. IoError when the directory is missing, sizes or options
+    /// are invalid, or GDAL cannot create the file (its message attached).
+    GeoTiffWriter(const std::string& final_path, int width, int height, int band_count, SampleType type,
+                  const GeoReference& georeference, GeoTiffOptions options = {});
+    /// An unfinished writer deletes its temporary file(s): nothing appears at the final name.
+    ~GeoTiffWriter();
+    GeoTiffWriter(const GeoTiffWriter&) = delete;
+    GeoTiffWriter& operator=(const GeoTiffWriter&) = delete;
+
+    /// One band (1-based), row-major w*h values. Values are converted to the file's type by GDAL
+    /// (Float32 -> Byte rounds and clamps to 0..255).
+    void write_window(int band, int x0, int y0, int w, int h, const float* data);
+    void write_window(int band, int x0, int y0, int w, int h, const uint8_t* data);
+    /// All bands at once from planar data [band][h][w].
+    void write_window_planar(int x0, int y0, int w, int h, const float* data);
+    void write_window_planar(int x0, int y0, int w, int h, const uint8_t* data);
+    /// All bands at once from pixel-interleaved data [h][w][band] (e.g. an RGB image).
+    void write_window_interleaved(int x0, int y0, int w, int h, const uint8_t* data);
+
+    /// Overviews, flush, error check, optional COG conversion, rename. After an exception the
+    /// writer is unusable and its temporary files are deleted.
+    void finish();
+
+    bool finished() const { return finished_; }
+    const std::string& final_path() const { return output_.final_path(); }
+    const std::string& temp_path() const;
+    int width() const { return width_; }
+    int height() const { return height_; }
+    int band_count() const { return band_count_; }
+
+    /// The overview factors finish() builds for a width x height raster: 2, 4, ... until the
+    /// longer side of the smallest overview is <= 256; empty for rasters already <= 256.
+    static std::vector<int> overview_factors(int width, int height);
+
+private:
+    void write(int band, int x0, int y0, int w, int h, const void* data, GDALDataType buffer_type,
+               int pixel_space_items, int band_space_items, const char* what);
+    void abandon() noexcept;
+
+    AtomicFile output_;                       // the file renamed to the final name
+    std::unique_ptr<AtomicFile> staging_;     // COG only: the tiled file the COG is copied from
+    GDALDatasetUniquePtr dataset_;
+    int width_;
+    int height_;
+    int band_count_;
+    SampleType type_;
+    GeoTiffOptions options_;
+    bool finished_ = false;
+};
+
+}  // namespace satsal

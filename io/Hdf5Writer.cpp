@@ -1,0 +1,553 @@
+#include "io/Hdf5Writer.hpp"
+
+#include "io/GdalSupport.hpp"
+#include "io/IoError.hpp"
+
+#include <H5DSpublic.h>
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <sstream>
+
+namespace satsal {
+
+namespace {
+
+constexpr hsize_t kChunkSide = 256;
+
+bool is_valid_grid_name(const std::string& name) {
+    return std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+}
+
+// One attribute of a CF grid-mapping or coordinate variable: a string, or numbers.
+struct CfAttribute {
+    std::string name;
+    std::string text;
+    std::vector<double> numbers;
+    bool numeric = false;
+};
+
+// Parses GDAL's netCDF metadata values: "15", "{0,255}" or text.
+CfAttribute parse_cf_value(const std::string& name, const std::string& value) {
+    CfAttribute a;
+    a.name = name;
+    std::string body = value;
+    const bool list = body.size() >= 2 && body.front() == '{' && body.back() == '}';
+    if (list) body = body.substr(1, body.size() - 2);
+    std::vector<double> numbers;
+    std::stringstream ss(body);
+    std::string item;
+    bool all_numbers = !body.empty();
+    while (std::getline(ss, item, ',')) {
+        char* end = nullptr;
+        const double v = std::strtod(item.c_str(), &end);
+        if (end == item.c_str() || *end != '\0') {
+            all_numbers = false;
+            break;
+        }
+        numbers.push_back(v);
+    }
+    if (all_numbers) {
+        a.numeric = true;
+        a.numbers = numbers;
+    } else {
+        a.text = value;
+    }
+    return a;
+}
+
+// The CF description GDAL's netCDF driver gives a CRS: the grid-mapping variable's attributes
+// (grid_mapping_name and projection parameters) and the x/y coordinates' standard_name/units.
+// GDAL 3.6 has no public CF export, so a 1x1 netCDF file is written next to the output with
+// GDAL's own driver and its attributes are read back; the file is removed right away.
+struct CfDescription {
+    std::vector<CfAttribute> grid_mapping;
+    std::vector<CfAttribute> x;
+    std::vector<CfAttribute> y;
+};
+
+CfDescription describe_crs_in_cf(const std::string& wkt, const std::string& scratch_path) {
+    ensure_gdal_registered();
+    CfDescription out;
+    GdalErrorCapture errors;
+    GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+    GDALDriver* netcdf = GetGDALDriverManager()->GetDriverByName("netCDF");
+    if (mem == nullptr || netcdf == nullptr) {
+        throw IoError("GDAL lacks the MEM or netCDF driver needed to describe the CRS in CF terms");
+    }
+    GDALDatasetUniquePtr src(mem->Create("", 2, 2, 1, GDT_Byte, nullptr));
+    OGRSpatialReference srs;
+    if (!src || srs.importFromWkt(wkt.c_str()) != OGRERR_NONE) {
+        throw IoError("cannot parse the CRS for the netCDF grid mapping" + errors.suffix());
+    }
+    double t[6] = {0, 1, 0, 2, 0, -1};
+    src->SetGeoTransform(t);
+    src->SetSpatialRef(&srs);
+    vsi_remove_quietly(scratch_path);
+    GDALDatasetUniquePtr nc(netcdf->CreateCopy(scratch_path.c_str(), src.get(), FALSE, nullptr, nullptr, nullptr));
+    if (!nc) {
+        vsi_remove_quietly(scratch_path);
+        throw IoError("cannot describe the CRS in CF terms (scratch file '" + scratch_path + "')" + errors.suffix());
+    }
+    nc.reset();
+    nc.reset(GDALDataset::Open(scratch_path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+    if (!nc) {
+        vsi_remove_quietly(scratch_path);
+        throw IoError("cannot reread the scratch netCDF file '" + scratch_path + "'" + errors.suffix());
+    }
+    const char* mapping = nc->GetMetadataItem("Band1#grid_mapping");
+    const std::string mapping_prefix = std::string(mapping != nullptr ? mapping : "crs") + "#";
+    const std::vector<std::string> skip = {"crs_wkt", "spatial_ref", "GeoTransform", "long_name"};
+    char** md = nc->GetMetadata();
+    for (int i = 0; md != nullptr && md[i] != nullptr; ++i) {
+        const std::string item = md[i];
+        const auto eq = item.find('=');
+        if (eq == std::string::npos) continue;
+        const std::string key = item.substr(0, eq);
+        const std::string value = item.substr(eq + 1);
+        const auto hash = key.find('#');
+        if (hash == std::string::npos) continue;
+        const std::string var = key.substr(0, hash + 1);
+        const std::string attr = key.substr(hash + 1);
+        if (var == mapping_prefix) {
+            if (std::find(skip.begin(), skip.end(), attr) == skip.end()) {
+                out.grid_mapping.push_back(parse_cf_value(attr, value));
+            }
+        } else if ((var == "x#" || var == "lon#") && (attr == "standard_name" || attr == "units")) {
+            out.x.push_back(parse_cf_value(attr, value));
+            out.x.back().numeric = false;
+            out.x.back().text = value;
+        } else if ((var == "y#" || var == "lat#") && (attr == "standard_name" || attr == "units")) {
+            out.y.push_back(parse_cf_value(attr, value));
+            out.y.back().numeric = false;
+            out.y.back().text = value;
+        }
+    }
+    nc.reset();
+    vsi_remove_quietly(scratch_path);
+    vsi_remove_quietly(scratch_path + ".aux.xml");
+    return out;
+}
+
+std::string wkt1_of(const std::string& wkt) {
+    OGRSpatialReference srs;
+    GdalErrorCapture errors;
+    if (srs.importFromWkt(wkt.c_str()) != OGRERR_NONE) throw IoError("cannot parse the CRS WKT" + errors.suffix());
+    char* out = nullptr;
+    srs.exportToWkt(&out);  // WKT1 (GDAL's default): what CF crs_wkt readers expect
+    std::string s = out != nullptr ? out : "";
+    CPLFree(out);
+    return s;
+}
+
+std::string object_name_of(const std::string& path) {
+    return path.empty() || path[0] != '/' ? "/" + path : path;
+}
+
+}  // namespace
+
+Hdf5Writer::Hdf5Writer(const std::string& final_path, int deflate_level)
+    : output_(final_path), deflate_level_(deflate_level) {
+    if (deflate_level < 0 || deflate_level > 9) {
+        throw IoError("HDF5 '" + final_path + "': deflate level must be 0..9, got " + std::to_string(deflate_level));
+    }
+    Hdf5ErrorCapture errors;
+    // netCDF-4 tracks link and attribute creation order; doing the same keeps variable order stable
+    // for netCDF readers.
+    Hdf5Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+    H5Pset_link_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    H5Pset_attr_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    Hdf5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
+    file_ = Hdf5Handle(H5Fcreate(output_.temp_path().c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
+    if (!file_.valid()) {
+        throw IoError("cannot create HDF5 file '" + output_.temp_path() + "'" + errors.suffix());
+    }
+    set_fixed_string_attribute(file_.get(), "Conventions", "CF-1.8", "/");
+}
+
+Hdf5Writer::~Hdf5Writer() {
+    if (!finished_) abandon();
+}
+
+void Hdf5Writer::abandon() noexcept {
+    Hdf5ErrorCapture quiet;
+    datasets_.clear();
+    coordinates_.clear();
+    file_.reset();
+    output_.discard();
+}
+
+std::string Hdf5Writer::where(const std::string& object) const {
+    return "HDF5 '" + output_.final_path() + "' object '" + object + "'";
+}
+
+void Hdf5Writer::check_open(const char* what) const {
+    if (finished_ || !file_.valid()) {
+        throw IoError("HDF5 '" + output_.final_path() + "': " + what + " after finish() or after a failure");
+    }
+}
+
+const Hdf5Writer::Grid& Hdf5Writer::grid(const std::string& name) const {
+    const auto it = grids_.find(name);
+    if (it == grids_.end()) {
+        throw IoError("HDF5 '" + output_.final_path() + "': grid '" + name + "' was not defined (define_grid first)");
+    }
+    return it->second;
+}
+
+void Hdf5Writer::set_fixed_string_attribute(hid_t object, const std::string& name, const std::string& value,
+                                            const std::string& object_path) {
+    // Fixed-length, null-terminated: what netCDF itself writes for NC_CHAR text attributes, which
+    // every CF reader (and GDAL's netCDF driver) understands.
+    Hdf5ErrorCapture errors;
+    if (H5Aexists(object, name.c_str()) > 0) H5Adelete(object, name.c_str());
+    Hdf5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1));
+    H5Tset_strpad(type.get(), H5T_STR_NULLTERM);
+    Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    Hdf5Handle attr(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    std::string buffer = value;
+    buffer.resize(std::max<std::size_t>(value.size(), 1), '\0');
+    if (!attr.valid() || H5Awrite(attr.get(), type.get(), buffer.data()) < 0) {
+        throw IoError("cannot write attribute '" + name + "' on " + where(object_path) + errors.suffix());
+    }
+}
+
+void Hdf5Writer::write_crs(const std::string& wkt) {
+    Hdf5ErrorCapture errors;
+    const CfDescription cf = describe_crs_in_cf(wkt, output_.temp_path() + ".cf.nc");
+    Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    Hdf5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    Hdf5Handle crs(H5Dcreate2(file_.get(), "crs", H5T_STD_I32LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                   H5Dclose);
+    const int zero = 0;
+    if (!crs.valid() || H5Dwrite(crs.get(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &zero) < 0) {
+        throw IoError("cannot create the crs variable in " + where("/crs") + errors.suffix());
+    }
+    const std::string wkt1 = wkt1_of(wkt);
+    for (const CfAttribute& a : cf.grid_mapping) {
+        if (a.numeric) {
+            Hdf5Handle aspace(H5Screate_simple(1, std::vector<hsize_t>{a.numbers.size()}.data(), nullptr), H5Sclose);
+            Hdf5Handle attr(H5Acreate2(crs.get(), a.name.c_str(), H5T_IEEE_F64LE, aspace.get(), H5P_DEFAULT, H5P_DEFAULT),
+                            H5Aclose);
+            if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, a.numbers.data()) < 0) {
+                throw IoError("cannot write attribute '" + a.name + "' on " + where("/crs") + errors.suffix());
+            }
+        } else {
+            set_fixed_string_attribute(crs.get(), a.name, a.text, "/crs");
+        }
+    }
+    set_fixed_string_attribute(crs.get(), "long_name", "CRS definition", "/crs");
+    set_fixed_string_attribute(crs.get(), "crs_wkt", wkt1, "/crs");
+    set_fixed_string_attribute(crs.get(), "spatial_ref", wkt1, "/crs");
+    crs_wkt_ = wkt;
+    for (const CfAttribute& a : cf.x) x_attributes_.emplace_back(a.name, a.text);
+    for (const CfAttribute& a : cf.y) y_attributes_.emplace_back(a.name, a.text);
+}
+
+void Hdf5Writer::write_coordinate(const std::string& name, const std::vector<double>& values, bool is_x,
+                                  const GeoReference& geo) {
+    Hdf5ErrorCapture errors;
+    const hsize_t n = values.size();
+    Hdf5Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    Hdf5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    Hdf5Handle id(H5Dcreate2(file_.get(), name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                             H5P_DEFAULT),
+                  H5Dclose);
+    if (!id.valid() || H5Dwrite(id.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0 ||
+        H5DSset_scale(id.get(), name.c_str()) < 0) {
+        throw IoError("cannot write coordinate variable " + where("/" + name) + errors.suffix());
+    }
+    if (geo.has_crs()) {
+        for (const auto& [key, text] : is_x ? x_attributes_ : y_attributes_) {
+            set_fixed_string_attribute(id.get(), key, text, "/" + name);
+        }
+    }
+    set_fixed_string_attribute(id.get(), "axis", is_x ? "X" : "Y", "/" + name);
+    set_fixed_string_attribute(id.get(), "long_name",
+                               std::string(is_x ? "x" : "y") + " coordinate of pixel centres", "/" + name);
+    coordinates_[name] = std::move(id);
+}
+
+void Hdf5Writer::define_grid(const std::string& name, int64_t width, int64_t height, const GeoReference& geo) {
+    check_open("define_grid");
+    const std::string label = name.empty() ? "input grid" : "grid '" + name + "'";
+    if (!is_valid_grid_name(name)) {
+        throw IoError("HDF5 '" + output_.final_path() + "': grid name '" + name + "' must be letters, digits or _");
+    }
+    if (grids_.count(name) != 0) throw IoError("HDF5 '" + output_.final_path() + "': " + label + " defined twice");
+    if (width <= 0 || height <= 0) {
+        throw IoError("HDF5 '" + output_.final_path() + "': " + label + " has invalid size " + std::to_string(width) +
+                      "x" + std::to_string(height));
+    }
+    Grid g;
+    g.width = width;
+    g.height = height;
+    g.geo = geo;
+    if (geo.has_crs()) {
+        if (crs_wkt_.empty()) {
+            write_crs(geo.crs_wkt);
+        } else if (!same_crs(crs_wkt_, geo.crs_wkt)) {
+            throw IoError("HDF5 '" + output_.final_path() + "': " + label +
+                          " has a different CRS from the grids defined before; one file holds one CRS");
+        }
+    }
+    if (geo.has_transform && geo.north_up()) {
+        g.x_name = name.empty() ? "x" : "x_" + name;
+        g.y_name = name.empty() ? "y" : "y_" + name;
+        std::vector<double> xs(static_cast<std::size_t>(width));
+        std::vector<double> ys(static_cast<std::size_t>(height));
+        for (int64_t i = 0; i < width; ++i) xs[i] = geo.x_at(static_cast<double>(i) + 0.5, 0.5);
+        for (int64_t j = 0; j < height; ++j) ys[j] = geo.y_at(0.5, static_cast<double>(j) + 0.5);
+        write_coordinate(g.x_name, xs, true, geo);
+        write_coordinate(g.y_name, ys, false, geo);
+    }
+    grids_[name] = std::move(g);
+}
+
+void Hdf5Writer::create_group(const std::string& path_in) {
+    check_open("create_group");
+    const std::string path = object_name_of(path_in);
+    Hdf5ErrorCapture errors;
+    std::string partial;
+    std::stringstream ss(path.substr(1));
+    std::string part;
+    while (std::getline(ss, part, '/')) {
+        if (part.empty()) continue;
+        partial += "/" + part;
+        if (H5Lexists(file_.get(), partial.c_str(), H5P_DEFAULT) > 0) continue;
+        Hdf5Handle gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+        H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+        H5Pset_attr_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+        Hdf5Handle group(H5Gcreate2(file_.get(), partial.c_str(), H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);
+        if (!group.valid()) throw IoError("cannot create group " + where(partial) + errors.suffix());
+    }
+}
+
+void Hdf5Writer::create_dataset(const std::string& path_in, const std::string& grid_name, int channels, float fill) {
+    check_open("create a dataset");
+    const std::string path = object_name_of(path_in);
+    if (datasets_.count(path) != 0) throw IoError(where(path) + " already exists");
+    const Grid& g = grid(grid_name);
+    const auto slash = path.find_last_of('/');
+    if (slash > 0) create_group(path.substr(0, slash));
+
+    Hdf5ErrorCapture errors;
+    const int rank = channels > 0 ? 3 : 2;
+    const hsize_t dims[3] = {static_cast<hsize_t>(g.height), static_cast<hsize_t>(g.width),
+                             static_cast<hsize_t>(std::max(channels, 1))};
+    const hsize_t chunk[3] = {std::min(dims[0], kChunkSide), std::min(dims[1], kChunkSide), dims[2]};
+    Hdf5Handle space(H5Screate_simple(rank, dims, nullptr), H5Sclose);
+    Hdf5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    H5Pset_chunk(dcpl.get(), rank, chunk);
+    if (deflate_level_ > 0) {
+        if (channels == 0) H5Pset_shuffle(dcpl.get());  // float bytes compress far better shuffled
+        H5Pset_deflate(dcpl.get(), static_cast<unsigned>(deflate_level_));
+    }
+    const hid_t file_type = channels > 0 ? H5T_STD_U8LE : H5T_IEEE_F32LE;
+    if (channels == 0) H5Pset_fill_value(dcpl.get(), H5T_NATIVE_FLOAT, &fill);
+    // A chunk cache holding two rows of chunks lets windows that are not chunk-aligned be written
+    // without re-reading and re-compressing chunks; capped so huge scenes stay bounded.
+    Hdf5Handle dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+    const std::size_t chunk_bytes = chunk[0] * chunk[1] * chunk[2] * (channels > 0 ? 1 : 4);
+    const std::size_t chunks_per_row = (dims[1] + chunk[1] - 1) / chunk[1];
+    const std::size_t cache_bytes = std::min<std::size_t>(2 * chunks_per_row * chunk_bytes, std::size_t{256} << 20);
+    H5Pset_chunk_cache(dapl.get(), static_cast<size_t>(std::max<std::size_t>(521, 20 * chunks_per_row + 1)),
+                       cache_bytes, 1.0);
+    Dataset d;
+    d.id = Hdf5Handle(H5Dcreate2(file_.get(), path.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
+                      H5Dclose);
+    if (!d.id.valid()) throw IoError("cannot create " + where(path) + errors.suffix());
+    d.width = g.width;
+    d.height = g.height;
+    d.channels = channels;
+
+    if (channels == 0) {
+        Hdf5Handle aspace(H5Screate(H5S_SCALAR), H5Sclose);
+        Hdf5Handle attr(H5Acreate2(d.id.get(), "_FillValue", H5T_IEEE_F32LE, aspace.get(), H5P_DEFAULT, H5P_DEFAULT),
+                        H5Aclose);
+        if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_FLOAT, &fill) < 0) {
+            throw IoError("cannot write _FillValue on " + where(path) + errors.suffix());
+        }
+    }
+    if (!g.x_name.empty()) {
+        if (H5DSattach_scale(d.id.get(), coordinates_.at(g.y_name).get(), 0) < 0 ||
+            H5DSattach_scale(d.id.get(), coordinates_.at(g.x_name).get(), 1) < 0) {
+            throw IoError("cannot attach coordinates " + g.y_name + "/" + g.x_name + " to " + where(path) +
+                          errors.suffix());
+        }
+    }
+    if (g.geo.has_crs() && !crs_wkt_.empty()) set_fixed_string_attribute(d.id.get(), "grid_mapping", "crs", path);
+    datasets_[path] = std::move(d);
+}
+
+void Hdf5Writer::create_float_map(const std::string& path, const std::string& grid_name, float fill) {
+    create_dataset(path, grid_name, 0, fill);
+}
+
+void Hdf5Writer::create_byte_image(const std::string& path, const std::string& grid_name, int channels) {
+    if (channels < 1) throw IoError(where(object_name_of(path)) + ": channels must be >= 1");
+    create_dataset(path, grid_name, channels, 0.0f);
+}
+
+Hdf5Writer::Dataset& Hdf5Writer::dataset(const std::string& path, bool float_map) {
+    const auto it = datasets_.find(object_name_of(path));
+    if (it == datasets_.end()) throw IoError(where(object_name_of(path)) + " was not created");
+    if ((it->second.channels == 0) != float_map) {
+        throw IoError(where(object_name_of(path)) + ": wrong data type for this dataset (it holds " +
+                      (it->second.channels == 0 ? "float32 maps" : "uint8 images") + ")");
+    }
+    return it->second;
+}
+
+namespace {
+void write_hyperslab(hid_t dataset, int rank, const hsize_t* start, const hsize_t* count, hid_t mem_type,
+                     const void* data, const std::string& context) {
+    Hdf5ErrorCapture errors;
+    Hdf5Handle file_space(H5Dget_space(dataset), H5Sclose);
+    Hdf5Handle mem_space(H5Screate_simple(rank, count, nullptr), H5Sclose);
+    if (!file_space.valid() || !mem_space.valid() ||
+        H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) < 0 ||
+        H5Dwrite(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data) < 0) {
+        throw IoError("cannot write " + context + errors.suffix());
+    }
+}
+}  // namespace
+
+void Hdf5Writer::write_window(const std::string& path, int64_t x0, int64_t y0, int64_t w, int64_t h,
+                              const float* data) {
+    check_open("write_window");
+    Dataset& d = dataset(path, true);
+    const std::string context = where(object_name_of(path)) + " " + describe_window(x0, y0, w, h);
+    if (w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0 + w > d.width || y0 + h > d.height) {
+        throw IoError(context + ": outside the dataset (" + std::to_string(d.width) + "x" + std::to_string(d.height) + ")");
+    }
+    const hsize_t start[2] = {static_cast<hsize_t>(y0), static_cast<hsize_t>(x0)};
+    const hsize_t count[2] = {static_cast<hsize_t>(h), static_cast<hsize_t>(w)};
+    write_hyperslab(d.id.get(), 2, start, count, H5T_NATIVE_FLOAT, data, context);
+}
+
+void Hdf5Writer::write_window(const std::string& path, int64_t x0, int64_t y0, int64_t w, int64_t h,
+                              const uint8_t* data) {
+    check_open("write_window");
+    Dataset& d = dataset(path, false);
+    const std::string context = where(object_name_of(path)) + " " + describe_window(x0, y0, w, h);
+    if (w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0 + w > d.width || y0 + h > d.height) {
+        throw IoError(context + ": outside the dataset (" + std::to_string(d.width) + "x" + std::to_string(d.height) + ")");
+    }
+    const hsize_t start[3] = {static_cast<hsize_t>(y0), static_cast<hsize_t>(x0), 0};
+    const hsize_t count[3] = {static_cast<hsize_t>(h), static_cast<hsize_t>(w), static_cast<hsize_t>(d.channels)};
+    write_hyperslab(d.id.get(), 3, start, count, H5T_NATIVE_UINT8, data, context);
+}
+
+void Hdf5Writer::write_map(const std::string& path, const std::string& grid_name, const Map& map) {
+    const Grid& g = grid(grid_name);
+    if (map.width != g.width || map.height != g.height) {
+        throw IoError(where(object_name_of(path)) + ": map is " + std::to_string(map.width) + "x" +
+                      std::to_string(map.height) + " but grid '" + grid_name + "' is " + std::to_string(g.width) + "x" +
+                      std::to_string(g.height));
+    }
+    create_float_map(path, grid_name);
+    write_window(path, 0, 0, map.width, map.height, map.data());
+}
+
+void Hdf5Writer::write_byte_image(const std::string& path, const std::string& grid_name, int channels,
+                                  const std::vector<uint8_t>& interleaved) {
+    const Grid& g = grid(grid_name);
+    const auto expected = static_cast<std::size_t>(g.width * g.height * channels);
+    if (interleaved.size() != expected) {
+        throw IoError(where(object_name_of(path)) + ": got " + std::to_string(interleaved.size()) + " bytes, expected " +
+                      std::to_string(expected) + " (" + std::to_string(g.height) + "x" + std::to_string(g.width) + "x" +
+                      std::to_string(channels) + ")");
+    }
+    create_byte_image(path, grid_name, channels);
+    write_window(path, 0, 0, g.width, g.height, interleaved.data());
+}
+
+namespace {
+// Opens the object an attribute goes on: a dataset we hold open, or any object by path.
+Hdf5Handle open_object(hid_t file, const std::string& path) {
+    return Hdf5Handle(H5Oopen(file, path.c_str(), H5P_DEFAULT), H5Oclose);
+}
+}  // namespace
+
+void Hdf5Writer::set_attribute(const std::string& object, const std::string& name, const std::string& value) {
+    check_open("set_attribute");
+    const std::string path = object_name_of(object);
+    Hdf5ErrorCapture errors;
+    Hdf5Handle obj = open_object(file_.get(), path);
+    if (!obj.valid()) throw IoError("cannot open " + where(path) + " for attribute '" + name + "'" + errors.suffix());
+    if (H5Aexists(obj.get(), name.c_str()) > 0) H5Adelete(obj.get(), name.c_str());
+    Hdf5Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type.get(), H5T_VARIABLE);
+    H5Tset_cset(type.get(), H5T_CSET_UTF8);
+    Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    Hdf5Handle attr(H5Acreate2(obj.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    const char* text = value.c_str();
+    if (!attr.valid() || H5Awrite(attr.get(), type.get(), &text) < 0) {
+        throw IoError("cannot write attribute '" + name + "' on " + where(path) + errors.suffix());
+    }
+}
+
+namespace {
+template <typename T>
+void write_numeric_attribute(hid_t file, const std::string& path, const std::string& name, const std::vector<T>& values,
+                             hid_t file_type, hid_t mem_type, const std::string& context) {
+    Hdf5ErrorCapture errors;
+    Hdf5Handle obj = open_object(file, path);
+    if (!obj.valid()) throw IoError("cannot open " + context + " for attribute '" + name + "'" + errors.suffix());
+    if (H5Aexists(obj.get(), name.c_str()) > 0) H5Adelete(obj.get(), name.c_str());
+    const hsize_t n = values.size();
+    Hdf5Handle space(n == 0 ? H5Screate(H5S_NULL) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+    Hdf5Handle attr(H5Acreate2(obj.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    if (!attr.valid() || (n > 0 && H5Awrite(attr.get(), mem_type, values.data()) < 0)) {
+        throw IoError("cannot write attribute '" + name + "' on " + context + errors.suffix());
+    }
+}
+}  // namespace
+
+void Hdf5Writer::set_attribute(const std::string& object, const std::string& name, const std::vector<double>& values) {
+    check_open("set_attribute");
+    const std::string path = object_name_of(object);
+    write_numeric_attribute(file_.get(), path, name, values, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, where(path));
+}
+
+void Hdf5Writer::set_attribute(const std::string& object, const std::string& name, const std::vector<int64_t>& values) {
+    check_open("set_attribute");
+    const std::string path = object_name_of(object);
+    write_numeric_attribute(file_.get(), path, name, values, H5T_STD_I64LE, H5T_NATIVE_INT64, where(path));
+}
+
+void Hdf5Writer::finish() {
+    if (finished_) return;
+    check_open("finish");
+    try {
+        Hdf5ErrorCapture errors;
+        for (auto& [path, d] : datasets_) {
+            if (d.id.close() < 0) throw IoError("cannot close " + where(path) + errors.suffix());
+        }
+        for (auto& [name, c] : coordinates_) {
+            if (c.close() < 0) throw IoError("cannot close " + where("/" + name) + errors.suffix());
+        }
+        if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0 || file_.close() < 0) {
+            throw IoError("cannot flush and close HDF5 '" + output_.temp_path() + "'" + errors.suffix());
+        }
+        datasets_.clear();
+        coordinates_.clear();
+        output_.commit();
+        finished_ = true;
+    } catch (...) {
+        abandon();
+        throw;
+    }
+}
+
+}  // namespace satsal

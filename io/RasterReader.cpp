@@ -1,0 +1,264 @@
+#include "io/RasterReader.hpp"
+
+#include "io/GdalSupport.hpp"
+#include "io/IoError.hpp"
+
+#include <cpl_vsi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+namespace satsal {
+
+namespace {
+
+std::string band_list_text(const std::vector<int>& bands) {
+    std::ostringstream s;
+    for (std::size_t i = 0; i < bands.size(); ++i) s << (i ? "," : "") << bands[i];
+    return s.str();
+}
+
+// Linear interpolation between order statistics (numpy's default "linear" method).
+double percentile_of_sorted(const std::vector<float>& sorted, double pct) {
+    const double pos = pct / 100.0 * static_cast<double>(sorted.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(pos));
+    const auto hi = std::min(lo + 1, sorted.size() - 1);
+    const double frac = pos - static_cast<double>(lo);
+    return sorted[lo] + frac * (static_cast<double>(sorted[hi]) - sorted[lo]);
+}
+
+}  // namespace
+
+bool RasterInfo::has_invalid_pixels_possible() const {
+    return std::any_of(bands.begin(), bands.end(),
+                       [](const BandInfo& b) { return b.mask_flags != GMF_ALL_VALID; });
+}
+
+RasterReader::RasterReader(const std::string& path) {
+    ensure_gdal_registered();
+    info_.path = path;
+    VSIStatBufL st;
+    if (VSIStatL(path.c_str(), &st) != 0) {
+        throw IoError("cannot open raster '" + path + "': file does not exist");
+    }
+    if (VSI_ISDIR(st.st_mode)) {
+        throw IoError("cannot open raster '" + path + "': it is a directory, expected an image file");
+    }
+    GdalErrorCapture errors;
+    dataset_.reset(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+    if (!dataset_) {
+        throw IoError("'" + path + "' is not a raster GDAL can read" + errors.suffix());
+    }
+    if (dataset_->GetRasterCount() < 1) {
+        throw IoError("'" + path + "' has no raster bands (it may be a container of subdatasets; "
+                      "open one of them)");
+    }
+    info_.width = dataset_->GetRasterXSize();
+    info_.height = dataset_->GetRasterYSize();
+    info_.driver = dataset_->GetDriver() ? dataset_->GetDriver()->GetDescription() : "";
+    info_.georeference = GeoReference::from_dataset(*dataset_);
+    for (int b = 1; b <= dataset_->GetRasterCount(); ++b) {
+        GDALRasterBand* band = dataset_->GetRasterBand(b);
+        BandInfo bi;
+        bi.data_type = band->GetRasterDataType();
+        bi.data_type_name = GDALGetDataTypeName(bi.data_type);
+        int has_nodata = 0;
+        const double nodata = band->GetNoDataValue(&has_nodata);
+        if (has_nodata) bi.nodata = nodata;
+        bi.mask_flags = band->GetMaskFlags();
+        band->GetBlockSize(&bi.block_width, &bi.block_height);
+        bi.color_interpretation = band->GetColorInterpretation();
+        bi.description = band->GetDescription();
+        if (const char* nbits = band->GetMetadataItem("NBITS", "IMAGE_STRUCTURE")) bi.nbits = std::atoi(nbits);
+        info_.bands.push_back(bi);
+    }
+}
+
+RasterReader::~RasterReader() = default;
+RasterReader::RasterReader(RasterReader&&) noexcept = default;
+RasterReader& RasterReader::operator=(RasterReader&&) noexcept = default;
+
+void RasterReader::check_bands(const std::vector<int>& bands) const {
+    for (int b : bands) {
+        if (b < 1 || b > info_.band_count()) {
+            throw IoError("'" + info_.path + "': band " + std::to_string(b) + " does not exist (the file has " +
+                          std::to_string(info_.band_count()) + " band(s), numbered from 1)");
+        }
+    }
+}
+
+void RasterReader::check_window(int x0, int y0, int w, int h) const {
+    if (w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0 + w > info_.width || y0 + h > info_.height) {
+        throw IoError("'" + info_.path + "': " + describe_window(x0, y0, w, h) + " is outside the raster (" +
+                      std::to_string(info_.width) + "x" + std::to_string(info_.height) + ")");
+    }
+}
+
+std::vector<float> RasterReader::read_window(const std::vector<int>& bands, int x0, int y0, int w, int h) const {
+    std::vector<float> out(bands.size() * static_cast<std::size_t>(w) * static_cast<std::size_t>(std::max(h, 0)));
+    read_window_into(bands, x0, y0, w, h, out.data());
+    return out;
+}
+
+void RasterReader::read_window_into(const std::vector<int>& bands, int x0, int y0, int w, int h,
+                                    float* out) const {
+    if (bands.empty()) throw IoError("'" + info_.path + "': read_window needs at least one band");
+    check_bands(bands);
+    check_window(x0, y0, w, h);
+    GdalErrorCapture errors;
+    const CPLErr err = dataset_->RasterIO(GF_Read, x0, y0, w, h, out, w, h, GDT_Float32,
+                                          static_cast<int>(bands.size()), const_cast<int*>(bands.data()),
+                                          0, 0, 0, nullptr);
+    if (err != CE_None || errors.failed()) {
+        throw IoError("cannot read '" + info_.path + "' bands " + band_list_text(bands) + " " +
+                      describe_window(x0, y0, w, h) + errors.suffix());
+    }
+}
+
+bool RasterReader::all_valid(const std::vector<int>& bands) const {
+    check_bands(bands);
+    if (bands.empty()) return !info_.has_invalid_pixels_possible();
+    return std::all_of(bands.begin(), bands.end(),
+                       [&](int b) { return info_.bands[b - 1].mask_flags == GMF_ALL_VALID; });
+}
+
+std::vector<uint8_t> RasterReader::read_valid_mask(const std::vector<int>& bands_in, int x0, int y0, int w,
+                                                   int h) const {
+    check_window(x0, y0, w, h);
+    std::vector<int> bands = bands_in;
+    if (bands.empty()) {
+        for (int b = 1; b <= info_.band_count(); ++b) bands.push_back(b);
+    }
+    check_bands(bands);
+    const std::size_t n = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
+    if (all_valid(bands)) return std::vector<uint8_t>(n, 1);
+
+    std::vector<uint8_t> valid(n, 0);
+    std::vector<uint8_t> mask(n);
+    bool per_dataset_done = false;
+    for (int b : bands) {
+        const int flags = info_.bands[b - 1].mask_flags;
+        if (flags == GMF_ALL_VALID) return std::vector<uint8_t>(n, 1);  // that band is valid everywhere
+        // A per-dataset mask is the same for every band: read it once.
+        if ((flags & GMF_PER_DATASET) != 0) {
+            if (per_dataset_done) continue;
+            per_dataset_done = true;
+        }
+        GDALRasterBand* mask_band = dataset_->GetRasterBand(b)->GetMaskBand();
+        GdalErrorCapture errors;
+        if (mask_band == nullptr ||
+            mask_band->RasterIO(GF_Read, x0, y0, w, h, mask.data(), w, h, GDT_Byte, 0, 0, nullptr) != CE_None ||
+            errors.failed()) {
+            throw IoError("cannot read the validity mask of '" + info_.path + "' band " + std::to_string(b) + " " +
+                          describe_window(x0, y0, w, h) + errors.suffix());
+        }
+        for (std::size_t i = 0; i < n; ++i) valid[i] |= static_cast<uint8_t>(mask[i] != 0);
+    }
+    return valid;
+}
+
+std::pair<double, double> RasterReader::approximate_percentiles(int band, double lo_pct, double hi_pct,
+                                                                int max_side) const {
+    check_bands({band});
+    if (!(lo_pct >= 0.0 && lo_pct <= hi_pct && hi_pct <= 100.0)) {
+        throw IoError("'" + info_.path + "': percentiles must satisfy 0 <= lo <= hi <= 100, got " +
+                      std::to_string(lo_pct) + ", " + std::to_string(hi_pct));
+    }
+    if (max_side < 1) throw IoError("approximate_percentiles: max_side must be >= 1");
+    const int bw = std::min(info_.width, max_side);
+    const int bh = std::min(info_.height, max_side);
+    const std::size_t n = static_cast<std::size_t>(bw) * static_cast<std::size_t>(bh);
+    std::vector<float> values(n);
+    std::vector<uint8_t> mask(n, 255);
+    GDALRasterBand* gband = dataset_->GetRasterBand(band);
+    GdalErrorCapture errors;
+    // A buffer smaller than the window makes GDAL decimate (nearest), using overviews if present.
+    CPLErr err = gband->RasterIO(GF_Read, 0, 0, info_.width, info_.height, values.data(), bw, bh, GDT_Float32,
+                                 0, 0, nullptr);
+    if (err == CE_None && info_.bands[band - 1].mask_flags != GMF_ALL_VALID) {
+        err = gband->GetMaskBand()->RasterIO(GF_Read, 0, 0, info_.width, info_.height, mask.data(), bw, bh,
+                                             GDT_Byte, 0, 0, nullptr);
+    }
+    if (err != CE_None || errors.failed()) {
+        throw IoError("cannot sample '" + info_.path + "' band " + std::to_string(band) + " for percentiles" +
+                      errors.suffix());
+    }
+    std::vector<float> kept;
+    kept.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (mask[i] != 0 && std::isfinite(values[i])) kept.push_back(values[i]);
+    }
+    if (kept.empty()) {
+        throw IoError("'" + info_.path + "' band " + std::to_string(band) +
+                      " has no valid pixel in its sample: cannot compute percentiles");
+    }
+    std::sort(kept.begin(), kept.end());
+    return {percentile_of_sorted(kept, lo_pct), percentile_of_sorted(kept, hi_pct)};
+}
+
+RgbImage load_rgb01(const std::string& path) {
+    RasterReader reader(path);
+    const RasterInfo& info = reader.info();
+    const int nb = info.band_count();
+    std::vector<int> bands;
+    std::string layout;
+    if (nb == 1) {
+        bands = {1, 1, 1};
+        layout = "gray replicated to RGB";
+    } else if (nb == 3) {
+        bands = {1, 2, 3};
+        layout = "RGB";
+    } else if (nb == 4 && info.bands[3].color_interpretation == GCI_AlphaBand) {
+        bands = {1, 2, 3};
+        layout = "RGBA, alpha dropped";
+    } else {
+        std::string what = std::to_string(nb) + " bands";
+        if (nb == 4) what += " (the 4th is not an alpha band)";
+        throw IoError("'" + path + "' has " + what +
+                      ": expected an image with 1 (gray), 3 (RGB) or 4 (RGBA) bands; "
+                      "select 3 bands of a multispectral scene with a band list instead");
+    }
+    const GDALDataType type = info.bands[0].data_type;
+    for (int b : bands) {
+        if (info.bands[b - 1].data_type != type) {
+            throw IoError("'" + path + "' mixes band data types (" + info.bands[0].data_type_name + " and " +
+                          info.bands[b - 1].data_type_name + "): expected one type for all bands");
+        }
+    }
+    double divisor = 1.0;
+    std::string scaling;
+    if (type == GDT_Byte) {
+        divisor = 255.0;
+        scaling = "Byte / 255";
+    } else if (type == GDT_UInt16) {
+        // Drivers report NBITS (e.g. 12) when the file declares fewer significant bits.
+        const int declared = info.bands[0].nbits;
+        const int bits = (declared > 0 && declared < 16) ? declared : 16;
+        divisor = static_cast<double>((1u << bits) - 1u);
+        scaling = "UInt16 / " + std::to_string(static_cast<long>(divisor));
+    } else if (type == GDT_Float32 || type == GDT_Float64) {
+        scaling = std::string(GDALGetDataTypeName(type)) + " taken as is";
+    } else {
+        throw IoError("'" + path + "' has data type " + info.bands[0].data_type_name +
+                      ": expected Byte, UInt16 or Float32 (in [0,1]) for a single image");
+    }
+    RgbImage img;
+    img.width = info.width;
+    img.height = info.height;
+    img.georeference = info.georeference;
+    img.source_description = layout + ", " + scaling;
+    img.planar = reader.read_window(bands, 0, 0, info.width, info.height);
+    const float inv = static_cast<float>(1.0 / divisor);
+    for (float& v : img.planar) {
+        v *= inv;
+        if (!(v >= 0.0f && v <= 1.0f)) {
+            throw IoError("'" + path + "' holds the value " + std::to_string(v) + " (" + scaling +
+                          "): expected values in [0,1]; rescale the image first");
+        }
+    }
+    return img;
+}
+
+}  // namespace satsal
