@@ -71,22 +71,21 @@ void check_fill_values(const PadPlan& plan, const PlanarView& source,
     }
 }
 
-PaddedWindow pad_impl(const PadPlan& plan, const PlanarView& source, const uint8_t* mask,
-                      const std::vector<float>& band_fill) {
+int64_t pad_impl(const PadPlan& plan, const PlanarView& source, const uint8_t* mask,
+                 const std::vector<float>& band_fill, float* out_values) {
     const Window& req = plan.requested;
     const Window& src = plan.source;
     const std::vector<int64_t> xs = axis_lookup(req.x, req.width, plan.scene.width, src.x, plan.rule);
     const std::vector<int64_t> ys = axis_lookup(req.y, req.height, plan.scene.height, src.y, plan.rule);
 
-    PaddedWindow out;
-    out.window = req;
-    out.bands = source.bands;
-    out.values.resize(static_cast<size_t>(source.bands * req.width * req.height));
+    if (out_values == nullptr) {
+        throw std::invalid_argument("pad: output buffer for window " + req.to_string() + " is null");
+    }
     const int64_t source_plane = src.width * src.height;
     for (int64_t b = 0; b < source.bands; ++b) {
         const float fill = band_fill[static_cast<size_t>(b)];
         const float* plane = source.data + b * source_plane;
-        float* dst = out.values.data() + b * req.width * req.height;
+        float* dst = out_values + b * req.width * req.height;
         for (int64_t y = 0; y < req.height; ++y) {
             const int64_t sy = ys[static_cast<size_t>(y)];
             float* dst_row = dst + y * req.width;
@@ -106,8 +105,47 @@ PaddedWindow pad_impl(const PadPlan& plan, const PlanarView& source, const uint8
             }
         }
     }
-    out.valid_pixels = mask ? count_valid(mask, src, plan.clipped) : plan.clipped.area();
+    return mask ? count_valid(mask, src, plan.clipped) : plan.clipped.area();
+}
+
+PaddedWindow allocate_output(const PadPlan& plan, const PlanarView& source) {
+    check_source(plan, source);  // before sizing anything from source.bands
+    PaddedWindow out;
+    out.window = plan.requested;
+    out.bands = source.bands;
+    out.values.resize(static_cast<size_t>(source.bands * plan.requested.area()));
     return out;
+}
+
+std::vector<float> masked_fill_values(const PadPlan& plan, const PlanarView& source,
+                                      const uint8_t* valid_mask, const std::vector<float>& fill_values) {
+    std::vector<float> band_fill(static_cast<size_t>(source.bands), 0.0f);
+    if (plan.rule == PadRule::mean || (plan.rule == PadRule::reflect && !fill_values.empty())) {
+        return fill_values;
+    }
+    if (plan.rule == PadRule::reflect) {
+        const int64_t plane = plan.source.area();
+        for (int64_t b = 0; b < source.bands; ++b) {
+            const float* values = source.data + b * plane;
+            double sum = 0.0;
+            int64_t count = 0;
+            for (int64_t i = 0; i < plane; ++i) {
+                if (valid_mask[i] != 0) {
+                    sum += values[i];
+                    ++count;
+                }
+            }
+            band_fill[static_cast<size_t>(b)] = count > 0 ? static_cast<float>(sum / count) : 0.0f;
+        }
+    }
+    return band_fill;
+}
+
+void check_mask(const PadPlan& plan, const uint8_t* valid_mask) {
+    if (valid_mask == nullptr && !plan.source.empty()) {
+        throw std::invalid_argument("pad: validity mask for window " + plan.requested.to_string() +
+                                    " is null");
+    }
 }
 
 }  // namespace
@@ -164,42 +202,36 @@ PadPlan plan_padded_window(const Window& requested, const Window& scene, PadRule
     return plan;
 }
 
-PaddedWindow pad_window(const PadPlan& plan, const PlanarView& source,
-                        const std::vector<float>& fill_values) {
+int64_t pad_window_into(const PadPlan& plan, const PlanarView& source,
+                        const std::vector<float>& fill_values, float* out) {
     check_source(plan, source);
     check_fill_values(plan, source, fill_values, plan.rule == PadRule::mean);
     std::vector<float> band_fill(static_cast<size_t>(source.bands), 0.0f);
     if (plan.rule == PadRule::mean) band_fill = fill_values;
-    return pad_impl(plan, source, nullptr, band_fill);
+    return pad_impl(plan, source, nullptr, band_fill, out);
+}
+
+int64_t pad_window_masked_into(const PadPlan& plan, const PlanarView& source, const uint8_t* valid_mask,
+                               const std::vector<float>& fill_values, float* out) {
+    check_source(plan, source);
+    check_mask(plan, valid_mask);
+    check_fill_values(plan, source, fill_values, plan.rule == PadRule::mean);
+    return pad_impl(plan, source, valid_mask, masked_fill_values(plan, source, valid_mask, fill_values),
+                    out);
+}
+
+PaddedWindow pad_window(const PadPlan& plan, const PlanarView& source,
+                        const std::vector<float>& fill_values) {
+    PaddedWindow out = allocate_output(plan, source);
+    out.valid_pixels = pad_window_into(plan, source, fill_values, out.values.data());
+    return out;
 }
 
 PaddedWindow pad_window_masked(const PadPlan& plan, const PlanarView& source, const uint8_t* valid_mask,
                                const std::vector<float>& fill_values) {
-    check_source(plan, source);
-    if (valid_mask == nullptr && !plan.source.empty()) {
-        throw std::invalid_argument("pad: validity mask for window " + plan.requested.to_string() +
-                                    " is null");
-    }
-    check_fill_values(plan, source, fill_values, plan.rule == PadRule::mean);
-    std::vector<float> band_fill(static_cast<size_t>(source.bands), 0.0f);
-    if (plan.rule == PadRule::mean || (plan.rule == PadRule::reflect && !fill_values.empty())) {
-        band_fill = fill_values;
-    } else if (plan.rule == PadRule::reflect) {
-        const int64_t plane = plan.source.area();
-        for (int64_t b = 0; b < source.bands; ++b) {
-            const float* values = source.data + b * plane;
-            double sum = 0.0;
-            int64_t count = 0;
-            for (int64_t i = 0; i < plane; ++i) {
-                if (valid_mask[i] != 0) {
-                    sum += values[i];
-                    ++count;
-                }
-            }
-            band_fill[static_cast<size_t>(b)] = count > 0 ? static_cast<float>(sum / count) : 0.0f;
-        }
-    }
-    return pad_impl(plan, source, valid_mask, band_fill);
+    PaddedWindow out = allocate_output(plan, source);
+    out.valid_pixels = pad_window_masked_into(plan, source, valid_mask, fill_values, out.values.data());
+    return out;
 }
 
 int64_t count_valid(const uint8_t* mask, const Window& mask_window, const Window& region) {

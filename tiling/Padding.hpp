@@ -81,6 +81,14 @@ PaddedWindow pad_window(const PadPlan& plan, const PlanarView& source,
 PaddedWindow pad_window_masked(const PadPlan& plan, const PlanarView& source, const uint8_t* valid_mask,
                                const std::vector<float>& fill_values = {});
 
+/// The same two, writing [bands][requested.height][requested.width] floats into `out` (caller
+/// memory, e.g. one sample's slot in a preallocated batch tensor, so no per-tile allocation) and
+/// returning the number of valid in-scene pixels.
+int64_t pad_window_into(const PadPlan& plan, const PlanarView& source,
+                        const std::vector<float>& fill_values, float* out);
+int64_t pad_window_masked_into(const PadPlan& plan, const PlanarView& source, const uint8_t* valid_mask,
+                               const std::vector<float>& fill_values, float* out);
+
 /// Valid pixels of `mask` (covering `mask_window`) inside `region` (clipped to mask_window), e.g.
 /// to ask whether a tile's core holds any data.
 int64_t count_valid(const uint8_t* mask, const Window& mask_window, const Window& region);

@@ -183,3 +183,25 @@ TEST_CASE("count_valid over a region", "[tiling][pad]") {
     REQUIRE(count_valid(mask.data(), mw, Window{0, 0, 11, 100}) == 2);  // clipped to column 10
     REQUIRE(count_valid(mask.data(), mw, Window{0, 0, 5, 5}) == 0);
 }
+
+TEST_CASE("padding into caller memory (a batch slot) gives the same values", "[tiling][pad]") {
+    const std::vector<float> data{1, 2, 3, 4, 5, 6, 10, 20, 30, 40, 50, 60};
+    const std::vector<uint8_t> mask{1, 1, 0, 1, 1, 1};
+    const Window scene{0, 0, 3, 2};
+    const PadPlan plan = plan_padded_window(Window{-2, -1, 7, 4}, scene, PadRule::reflect);
+    const PlanarView view{data.data(), 2, scene};
+    const int64_t sample = 2 * 7 * 4;
+    std::vector<float> batch(static_cast<size_t>(3 * sample), -99.0f);
+    REQUIRE(pad_window_into(plan, view, {}, batch.data() + sample) == 6);
+    REQUIRE(std::vector<float>(batch.begin() + sample, batch.begin() + 2 * sample) ==
+            pad_window(plan, view).values);
+    REQUIRE(pad_window_masked_into(plan, view, mask.data(), {}, batch.data() + 2 * sample) == 5);
+    REQUIRE(std::vector<float>(batch.begin() + 2 * sample, batch.end()) ==
+            pad_window_masked(plan, view, mask.data()).values);
+    REQUIRE(batch[0] == -99.0f);  // the neighbouring slot is untouched
+    REQUIRE(batch[static_cast<size_t>(sample - 1)] == -99.0f);
+    REQUIRE_THROWS_WITH(pad_window_into(plan, view, {}, nullptr),
+                        "pad: output buffer for window x=-2,y=-1,w=7,h=4 is null");
+    REQUIRE_THROWS_WITH(pad_window_masked(plan, view, nullptr),
+                        "pad: validity mask for window x=-2,y=-1,w=7,h=4 is null");
+}
