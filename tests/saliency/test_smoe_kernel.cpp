@@ -1,0 +1,189 @@
+// The fused SMOE Scale kernel against a straightforward double-precision implementation.
+#include "saliency/Statistics.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <vector>
+
+using namespace satsal;
+
+namespace {
+
+// Post-ReLU-like activations: about half exact zeros, the rest spread over several decades.
+std::vector<float> relu_like(int64_t channels, int64_t pixels, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_real_distribution<float> scale(-3.0f, 2.0f);
+    std::vector<float> tap(static_cast<std::size_t>(channels * pixels));
+    for (int64_t c = 0; c < channels; ++c) {
+        const float channel_scale = std::pow(10.0f, scale(rng));
+        for (int64_t p = 0; p < pixels; ++p) {
+            tap[c * pixels + p] = std::max(0.0f, normal(rng)) * channel_scale;
+        }
+    }
+    return tap;
+}
+
+std::vector<double> smoe_reference(const std::vector<float>& tap, int64_t channels, int64_t pixels,
+                                   int64_t stride, double eps) {
+    std::vector<double> out(static_cast<std::size_t>(pixels));
+    for (int64_t p = 0; p < pixels; ++p) {
+        double sum = 0, log_sum = 0;
+        for (int64_t c = 0; c < channels; ++c) {
+            const double v = static_cast<double>(tap[c * stride + p]) + eps;
+            sum += v;
+            log_sum += std::log2(v);
+        }
+        const double m = sum / channels;
+        out[p] = m * (std::log2(m) - log_sum / channels);
+    }
+    return out;
+}
+
+double max_error_relative_to_max(const std::vector<float>& got, const std::vector<double>& want) {
+    double error = 0, peak = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        error = std::max(error, std::fabs(got[i] - want[i]));
+        peak = std::max(peak, std::fabs(want[i]));
+    }
+    return error / peak;
+}
+
+}  // namespace
+
+TEST_CASE("fused SMOE kernel matches a double-precision reference", "[smoe]") {
+    struct Shape { int64_t channels, pixels; };
+    // chunk (1024) and fold (32) boundaries, tiny and odd sizes, ResNet-50-like shapes
+    const Shape shapes[] = {{1, 1}, {1, 5000}, {3, 7}, {31, 1023}, {32, 1024}, {33, 1025},
+                            {64, 12544}, {256, 3136}, {2048, 49}, {100, 2049}};
+    for (const Shape& shape : shapes) {
+        for (double eps : {1e-6, 1e-3}) {
+            const std::vector<float> tap = relu_like(shape.channels, shape.pixels, 11u + shape.channels);
+            std::vector<float> out(static_cast<std::size_t>(shape.pixels), -1.0f);
+            smoe_scale(tap.data(), shape.channels, shape.pixels, out.data(), eps);
+            const std::vector<double> want = smoe_reference(tap, shape.channels, shape.pixels, shape.pixels, eps);
+            INFO(shape.channels << " x " << shape.pixels << ", eps " << eps);
+            if (shape.channels == 1) {
+                for (float value : out) CHECK(value == Approx(0.0).margin(1e-6));  // one channel: AM = GM
+            } else {
+                CHECK(max_error_relative_to_max(out, want) < 1e-5);
+            }
+            CHECK(*std::min_element(out.begin(), out.end()) >= 0.0f);
+        }
+    }
+}
+
+TEST_CASE("fused SMOE kernel on a pixel range of a larger tap (channel stride)", "[smoe]") {
+    const int64_t channels = 70, pixels = 3000;
+    const std::vector<float> tap = relu_like(channels, pixels, 5);
+    const std::vector<double> want = smoe_reference(tap, channels, pixels, pixels, 1e-6);
+    std::vector<float> out(pixels, -1.0f);
+    // three ranges, the middle one not aligned to anything
+    const int64_t cuts[] = {0, 1111, 2222, pixels};
+    for (int r = 0; r < 3; ++r) {
+        smoe_scale(tap.data() + cuts[r], channels, cuts[r + 1] - cuts[r], pixels, out.data() + cuts[r]);
+    }
+    CHECK(max_error_relative_to_max(out, want) < 1e-5);
+    std::vector<float> whole(pixels);
+    smoe_scale(tap.data(), channels, pixels, whole.data());
+    CHECK(out == whole);  // independent of how the pixels are split
+}
+
+TEST_CASE("fused SMOE kernel detects invalid input and accepts -0.0", "[smoe]") {
+    const int64_t channels = 40, pixels = 2500;
+    std::vector<float> tap = relu_like(channels, pixels, 9);
+    std::vector<float> out(pixels);
+
+    std::vector<float> signed_zero = tap;
+    signed_zero[17] = -0.0f;
+    signed_zero[39 * pixels + 2499] = -0.0f;
+    smoe_scale(signed_zero.data(), channels, pixels, out.data());
+    CHECK(max_error_relative_to_max(out, smoe_reference(signed_zero, channels, pixels, pixels, 1e-6)) < 1e-5);
+
+    std::vector<float> bad = tap;
+    bad[3] = -1e-9f;  // negative even though x + eps > 0
+    bad[2 * pixels + 2000] = -5.0f;
+    bad[10 * pixels + 7] = std::numeric_limits<float>::quiet_NaN();
+    bad[11 * pixels + 8] = -std::numeric_limits<float>::quiet_NaN();
+    bad[12 * pixels + 9] = std::numeric_limits<float>::infinity();
+    CHECK_THROWS_WITH(smoe_scale(bad.data(), channels, pixels, out.data()),
+                      "SMOE Scale needs finite non-negative activations: found 2 negative values, 2 NaN "
+                      "and 1 infinite values in a [40 x 2500] tap");
+    std::vector<float> nan_only = tap;
+    nan_only[pixels * channels - 1] = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_WITH(smoe_scale(nan_only.data(), channels, pixels, out.data()),
+                      "SMOE Scale needs finite non-negative activations: found 0 negative values, 1 NaN "
+                      "and 0 infinite values in a [40 x 2500] tap");
+}
+
+TEST_CASE("fused SMOE kernel stays exact for values near the float limit", "[smoe]") {
+    // Float partial sums of 32 channels overflow here; the kernel must notice and recompute.
+    const int64_t channels = 64, pixels = 10;
+    std::vector<float> tap(channels * pixels);
+    for (int64_t i = 0; i < channels * pixels; ++i) tap[i] = (i % 3) ? 3e37f : 1e37f;
+    std::vector<float> out(pixels);
+    smoe_scale(tap.data(), channels, pixels, out.data());
+    const std::vector<double> want = smoe_reference(tap, channels, pixels, pixels, 1e-6);
+    for (int64_t p = 0; p < pixels; ++p) CHECK(out[p] == Approx(want[p]).epsilon(1e-6));
+}
+
+TEST_CASE("SMOE kernel timing on ResNet-50 224x224 taps", "[.bench][smoe]") {
+    struct Shape { int64_t channels, side; };
+    const Shape shapes[] = {{64, 112}, {256, 56}, {512, 28}, {1024, 14}, {2048, 7}};
+    std::vector<std::vector<float>> taps;
+    std::vector<std::vector<float>> outs;
+    int64_t floats = 0;
+    for (const Shape& s : shapes) {
+        taps.push_back(relu_like(s.channels, s.side * s.side, 3));
+        outs.emplace_back(s.side * s.side);
+        floats += s.channels * s.side * s.side;
+    }
+    auto run_all = [&] {
+        for (std::size_t k = 0; k < taps.size(); ++k) {
+            const Shape& s = shapes[k];
+            smoe_scale(taps[k].data(), s.channels, s.side * s.side, outs[k].data());
+        }
+    };
+    auto run_naive = [&] {
+        for (std::size_t k = 0; k < taps.size(); ++k) {
+            const Shape& s = shapes[k];
+            const int64_t pixels = s.side * s.side;
+            std::vector<double> sum(pixels, 0.0), log_sum(pixels, 0.0);
+            for (int64_t c = 0; c < s.channels; ++c)
+                for (int64_t p = 0; p < pixels; ++p) {
+                    const float v = taps[k][c * pixels + p] + 1e-6f;
+                    sum[p] += v;
+                    log_sum[p] += std::log2(v);
+                }
+            for (int64_t p = 0; p < pixels; ++p) {
+                const double m = sum[p] / s.channels;
+                outs[k][p] = static_cast<float>(m * (std::log2(m) - log_sum[p] / s.channels));
+            }
+        }
+    };
+    using clock = std::chrono::steady_clock;
+    auto median_ms = [&](auto&& fn, int runs) {
+        fn();  // warm-up
+        std::vector<double> times;
+        for (int r = 0; r < runs; ++r) {
+            const auto start = clock::now();
+            fn();
+            times.push_back(std::chrono::duration<double, std::milli>(clock::now() - start).count());
+        }
+        std::sort(times.begin(), times.end());
+        return times[times.size() / 2];
+    };
+    const double fused = median_ms(run_all, 51);
+    const double naive = median_ms(run_naive, 5);
+    std::printf("SMOE Scale, 5 ResNet-50 taps of one 224x224 image (%lld floats), one thread:\n"
+                "  fused kernel  %.3f ms (median of 51, %.2f Gfloat/s)\n"
+                "  naive log2    %.3f ms (median of 5)\n",
+                static_cast<long long>(floats), fused, floats / fused / 1e6, naive);
+    CHECK(fused < naive);
+}
