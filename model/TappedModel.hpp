@@ -1,0 +1,124 @@
+#pragma once
+// A TorchScript CNN together with the "taps": the post-ReLU tensors at the end of each spatial
+// scale, from which the saliency maps are computed (paper Sec. 2, FACTS.md "Taps").
+//
+// Two kinds of model are supported:
+//  * Plain modules (torchvision ResNet, VGG, ...). Taps are child modules named by dotted path
+//    ("relu,layer1,layer2,layer3,layer4", "features.3,features.8"). forward() runs the top-level
+//    children in order (flattening before a Linear), descending into a container only when a tap lies
+//    inside it. A container is descended into only if running its own children in order reproduces
+//    its forward on a probe input, and at load the whole children-run must reproduce the module's
+//    forward; otherwise loading fails (never a silently different output).
+//  * Tuple modules whose forward returns (output, tap_1, ..., tap_n). Tap names come from a
+//    `tap_names: List[str]` attribute if present, else tap1..tapn. Pre-activations come from an
+//    optional method `forward_with_pre_activation` returning (output, tap_1..tap_n, pre_1..pre_n).
+//    tools/export_model.py exports DenseNet this way (its forward applies relu and pooling as functions
+//    after `features`, so its children do not reproduce it).
+//
+// Auto-detection (no tap names): the children are expanded recursively wherever that is exact, and
+// the tap list is the last non-negative (post-activation) output before each spatial downsampling,
+// plus the last such output before the trailing pooling/flatten if it is at a new scale. ResNet gives
+// relu, layer1..layer4; VGG the ReLU before each max-pool inside `features`. Channels and strides are
+// measured by probing with a 1x3xPxP input (P = 64, doubled up to 512 if needed) at load.
+//
+// Thread rule: one TappedModel per thread. forward()/forward_plain() are const but run the module;
+// use clone() to give each inference worker its own instance. LibTorch's intra-op thread count is
+// process-wide (set_torch_threads).
+#include <torch/script.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace satsal {
+
+struct TapInfo {
+    std::string name;
+    int64_t channels = 0;
+    int64_t stride = 0;  // input size / tap size
+};
+
+struct ForwardResult {
+    torch::Tensor output;                       // the network output, equal to forward_plain()
+    std::vector<torch::Tensor> taps;            // post-activation tap tensors [N, C, H, W], tap order
+    std::vector<torch::Tensor> pre_activation;  // same order; filled only if requested at load
+};
+
+class TappedModel {
+public:
+    // Loads a TorchScript file (eval mode). tap_names empty => auto-detect. want_pre_activation also
+    // returns each tap's pre-ReLU tensor (truncated-normal statistics): the input of a tap that is (or
+    // ends in) a ReLU module, the pre-ReLU residual sum of a torchvision BasicBlock/Bottleneck (or a
+    // container ending in one), or forward_with_pre_activation of a tuple module.
+    // Throws std::runtime_error naming the path and the problem: missing file, not TorchScript (text,
+    // state dict), unknown tap (lists the available names), non-4-D tap, no pre-activation for a tap,
+    // children-run that does not reproduce the forward.
+    explicit TappedModel(const std::string& path, std::vector<std::string> tap_names = {},
+                         bool want_pre_activation = false);
+
+    // Runs the network under NoGradGuard, in eval mode, and captures the taps. The returned tensors
+    // are ordinary (non-inference) tensors owned by the caller. batch: float [N, C, H, W].
+    ForwardResult forward(const torch::Tensor& batch) const;
+    // The module's own forward (first tuple element for tuple modules): the benchmark baseline.
+    torch::Tensor forward_plain(const torch::Tensor& batch) const;
+
+    const std::vector<TapInfo>& taps() const { return taps_; }
+    std::vector<std::string> tap_names() const;
+    // The largest tap stride; tile origins and margins should be multiples of it.
+    int64_t deepest_stride() const;
+    const std::string& path() const { return path_; }
+    // SHA-256 of the model file's bytes, as read at load (the same bytes that were deserialized).
+    const std::string& sha256() const { return sha256_; }
+    bool returns_tuple() const { return tuple_module_; }
+    bool has_pre_activation() const { return want_pre_; }
+    // Names accepted as taps (4-D outputs reachable by children-running, or the tuple's tap names).
+    const std::vector<std::string>& available_taps() const { return available_; }
+    // An independent deep copy (own parameters) for another inference worker.
+    TappedModel clone() const;
+    // One line per tap: "L<k> <name>: <channels> channels, stride <s>", then "note: ..." lines for
+    // scales auto-detection skipped.
+    std::string describe() const;
+
+private:
+    // Everything a residual block needs to be recomputed up to its pre-ReLU sum.
+    struct ResidualParts {
+        torch::jit::Module conv1, bn1, conv2, bn2, conv3, bn3, downsample;
+        bool bottleneck = false;
+        bool has_downsample = false;
+    };
+    // One module call of the children-run.
+    struct Step {
+        std::string path;
+        torch::jit::Module module;
+        bool flatten_before = false;      // torch.flatten(x, 1) before a Linear
+        bool modifies_input = false;      // in-place module: protect captured tensors aliasing its input
+        std::vector<size_t> tap_slots;    // taps equal to this step's output
+        std::vector<size_t> pre_input_slots;  // pre-activations equal to this step's input (ReLU)
+        std::vector<size_t> pre_residual_slots;  // pre-activations from the residual recomputation
+        std::optional<ResidualParts> residual;   // set when pre_residual_slots is not empty
+    };
+
+    TappedModel() = default;
+    void bind_modules();  // (re)resolves Step::module and residual parts from paths in module_
+    ForwardResult run_children(const torch::Tensor& batch, bool verify) const;
+    ForwardResult run_tuple(const torch::Tensor& batch) const;
+
+    std::string path_;
+    std::string sha256_;
+    mutable torch::jit::Module module_;  // jit methods are non-const; see the thread rule above
+    bool tuple_module_ = false;
+    bool want_pre_ = false;
+    std::vector<Step> steps_;               // children-run (plain modules)
+    std::vector<size_t> tuple_tap_index_;   // tuple modules: index among the tuple's taps
+    size_t tuple_tap_count_ = 0;
+    std::vector<TapInfo> taps_;
+    std::vector<std::string> available_;
+    std::vector<std::string> notes_;
+};
+
+// Sets LibTorch's intra-op threads (at::set_num_threads); 0 => all cores
+// (std::thread::hardware_concurrency). Negative values throw std::invalid_argument.
+void set_torch_threads(int threads);
+
+}  // namespace satsal
