@@ -23,17 +23,9 @@ bool is_valid_grid_name(const std::string& name) {
     return std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
-// One attribute of a CF grid-mapping or coordinate variable: a string, or numbers.
-struct CfAttribute {
-    std::string name;
-    std::string text;
-    std::vector<double> numbers;
-    bool numeric = false;
-};
-
 // Parses GDAL's netCDF metadata values: "15", "{0,255}" or text.
-CfAttribute parse_cf_value(const std::string& name, const std::string& value) {
-    CfAttribute a;
+Hdf5Writer::CfAttribute parse_cf_value(const std::string& name, const std::string& value) {
+    Hdf5Writer::CfAttribute a;
     a.name = name;
     std::string body = value;
     const bool list = body.size() >= 2 && body.front() == '{' && body.back() == '}';
@@ -64,15 +56,9 @@ CfAttribute parse_cf_value(const std::string& name, const std::string& value) {
 // (grid_mapping_name and projection parameters) and the x/y coordinates' standard_name/units.
 // GDAL 3.6 has no public CF export, so a 1x1 netCDF file is written next to the output with
 // GDAL's own driver and its attributes are read back; the file is removed right away.
-struct CfDescription {
-    std::vector<CfAttribute> grid_mapping;
-    std::vector<CfAttribute> x;
-    std::vector<CfAttribute> y;
-};
-
-CfDescription describe_crs_in_cf(const std::string& wkt, const std::string& scratch_path) {
+Hdf5Writer::CfDescription describe_crs_in_cf(const std::string& wkt, const std::string& scratch_path) {
     ensure_gdal_registered();
-    CfDescription out;
+    Hdf5Writer::CfDescription out;
     GdalErrorCapture errors;
     GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
     GDALDriver* netcdf = GetGDALDriverManager()->GetDriverByName("netCDF");
@@ -218,40 +204,47 @@ void Hdf5Writer::set_fixed_string_attribute(hid_t object, const std::string& nam
     }
 }
 
-void Hdf5Writer::write_crs(const std::string& wkt) {
+void Hdf5Writer::write_grid_mapping(const std::string& name, const GeoReference& geo) {
     Hdf5ErrorCapture errors;
-    const CfDescription cf = describe_crs_in_cf(wkt, output_.temp_path() + ".cf.nc");
+    const std::string path = "/" + name;
     Hdf5Handle space(H5Screate(H5S_SCALAR), H5Sclose);
     Hdf5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
     H5Pset_attr_creation_order(dcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-    Hdf5Handle crs(H5Dcreate2(file_.get(), "crs", H5T_STD_I32LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+    Hdf5Handle crs(H5Dcreate2(file_.get(), name.c_str(), H5T_STD_I32LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                              H5P_DEFAULT),
                    H5Dclose);
     const int zero = 0;
     if (!crs.valid() || H5Dwrite(crs.get(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, &zero) < 0) {
-        throw IoError("cannot create the crs variable in " + where("/crs") + errors.suffix());
+        throw IoError("cannot create the grid mapping variable " + where(path) + errors.suffix());
     }
-    const std::string wkt1 = wkt1_of(wkt);
-    for (const CfAttribute& a : cf.grid_mapping) {
+    for (const CfAttribute& a : cf_.grid_mapping) {
         if (a.numeric) {
-            Hdf5Handle aspace(H5Screate_simple(1, std::vector<hsize_t>{a.numbers.size()}.data(), nullptr), H5Sclose);
+            const hsize_t n = a.numbers.size();
+            Hdf5Handle aspace(H5Screate_simple(1, &n, nullptr), H5Sclose);
             Hdf5Handle attr(H5Acreate2(crs.get(), a.name.c_str(), H5T_IEEE_F64LE, aspace.get(), H5P_DEFAULT, H5P_DEFAULT),
                             H5Aclose);
             if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, a.numbers.data()) < 0) {
-                throw IoError("cannot write attribute '" + a.name + "' on " + where("/crs") + errors.suffix());
+                throw IoError("cannot write attribute '" + a.name + "' on " + where(path) + errors.suffix());
             }
         } else {
-            set_fixed_string_attribute(crs.get(), a.name, a.text, "/crs");
+            set_fixed_string_attribute(crs.get(), a.name, a.text, path);
         }
     }
-    set_fixed_string_attribute(crs.get(), "long_name", "CRS definition", "/crs");
-    set_fixed_string_attribute(crs.get(), "crs_wkt", wkt1, "/crs");
-    set_fixed_string_attribute(crs.get(), "spatial_ref", wkt1, "/crs");
-    crs_wkt_ = wkt;
-    for (const CfAttribute& a : cf.x) x_attributes_.emplace_back(a.name, a.text);
-    for (const CfAttribute& a : cf.y) y_attributes_.emplace_back(a.name, a.text);
+    set_fixed_string_attribute(crs.get(), "long_name", "CRS definition", path);
+    set_fixed_string_attribute(crs.get(), "crs_wkt", crs_wkt1_, path);
+    set_fixed_string_attribute(crs.get(), "spatial_ref", crs_wkt1_, path);
+    if (geo.has_transform) {
+        // GDAL's own convention. Its netCDF driver recognises 1-D coordinates only under names
+        // like x/y, not x_L2/y_L2 in a parent group, and then falls back to this attribute: it
+        // is what georeferences /layers/Lk for GDAL (CF readers use the coordinates).
+        std::ostringstream gt;
+        gt.precision(17);
+        for (double v : geo.transform) gt << v << ' ';
+        set_fixed_string_attribute(crs.get(), "GeoTransform", gt.str(), path);
+    }
 }
 
-void Hdf5Writer::write_coordinate(const std::string& name, const std::vector<double>& values, bool is_x,
+void Hdf5Writer::write_coordinate(const std::string& name, const std::vector<double>& values, Axis axis,
                                   const GeoReference& geo) {
     Hdf5ErrorCapture errors;
     const hsize_t n = values.size();
@@ -265,14 +258,17 @@ void Hdf5Writer::write_coordinate(const std::string& name, const std::vector<dou
         H5DSset_scale(id.get(), name.c_str()) < 0) {
         throw IoError("cannot write coordinate variable " + where("/" + name) + errors.suffix());
     }
-    if (geo.has_crs()) {
-        for (const auto& [key, text] : is_x ? x_attributes_ : y_attributes_) {
-            set_fixed_string_attribute(id.get(), key, text, "/" + name);
+    if (axis == Axis::Channel) {
+        set_fixed_string_attribute(id.get(), "long_name", "channel number (1-based)", "/" + name);
+    } else {
+        const bool is_x = axis == Axis::X;
+        if (geo.has_crs()) {
+            for (const CfAttribute& a : is_x ? cf_.x : cf_.y) set_fixed_string_attribute(id.get(), a.name, a.text, "/" + name);
         }
+        set_fixed_string_attribute(id.get(), "axis", is_x ? "X" : "Y", "/" + name);
+        set_fixed_string_attribute(id.get(), "long_name",
+                                   std::string(is_x ? "x" : "y") + " coordinate of pixel centres", "/" + name);
     }
-    set_fixed_string_attribute(id.get(), "axis", is_x ? "X" : "Y", "/" + name);
-    set_fixed_string_attribute(id.get(), "long_name",
-                               std::string(is_x ? "x" : "y") + " coordinate of pixel centres", "/" + name);
     coordinates_[name] = std::move(id);
 }
 
@@ -293,11 +289,15 @@ void Hdf5Writer::define_grid(const std::string& name, int64_t width, int64_t hei
     g.geo = geo;
     if (geo.has_crs()) {
         if (crs_wkt_.empty()) {
-            write_crs(geo.crs_wkt);
+            crs_wkt1_ = wkt1_of(geo.crs_wkt);
+            cf_ = describe_crs_in_cf(geo.crs_wkt, output_.temp_path() + ".cf.nc");
+            crs_wkt_ = geo.crs_wkt;
         } else if (!same_crs(crs_wkt_, geo.crs_wkt)) {
             throw IoError("HDF5 '" + output_.final_path() + "': " + label +
                           " has a different CRS from the grids defined before; one file holds one CRS");
         }
+        g.grid_mapping = name.empty() ? "crs" : "crs_" + name;
+        write_grid_mapping(g.grid_mapping, geo);
     }
     if (geo.has_transform && geo.north_up()) {
         g.x_name = name.empty() ? "x" : "x_" + name;
@@ -306,8 +306,8 @@ void Hdf5Writer::define_grid(const std::string& name, int64_t width, int64_t hei
         std::vector<double> ys(static_cast<std::size_t>(height));
         for (int64_t i = 0; i < width; ++i) xs[i] = geo.x_at(static_cast<double>(i) + 0.5, 0.5);
         for (int64_t j = 0; j < height; ++j) ys[j] = geo.y_at(0.5, static_cast<double>(j) + 0.5);
-        write_coordinate(g.x_name, xs, true, geo);
-        write_coordinate(g.y_name, ys, false, geo);
+        write_coordinate(g.x_name, xs, Axis::X, geo);
+        write_coordinate(g.y_name, ys, Axis::Y, geo);
     }
     grids_[name] = std::move(g);
 }
@@ -385,7 +385,22 @@ void Hdf5Writer::create_dataset(const std::string& path_in, const std::string& g
                           errors.suffix());
         }
     }
-    if (g.geo.has_crs() && !crs_wkt_.empty()) set_fixed_string_attribute(d.id.get(), "grid_mapping", "crs", path);
+    if (channels > 0) {
+        // A named channel dimension instead of netCDF's "phony_dim": values 1..channels.
+        auto it = channel_dimensions_.find(channels);
+        if (it == channel_dimensions_.end()) {
+            const std::string name =
+                channel_dimensions_.empty() ? "channel" : "channel_" + std::to_string(channels);
+            std::vector<double> values(static_cast<std::size_t>(channels));
+            for (int c = 0; c < channels; ++c) values[static_cast<std::size_t>(c)] = c + 1;
+            write_coordinate(name, values, Axis::Channel, GeoReference{});
+            it = channel_dimensions_.emplace(channels, name).first;
+        }
+        if (H5DSattach_scale(d.id.get(), coordinates_.at(it->second).get(), 2) < 0) {
+            throw IoError("cannot attach dimension " + it->second + " to " + where(path) + errors.suffix());
+        }
+    }
+    if (!g.grid_mapping.empty()) set_fixed_string_attribute(d.id.get(), "grid_mapping", g.grid_mapping, path);
     datasets_[path] = std::move(d);
 }
 

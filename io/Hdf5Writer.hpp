@@ -9,11 +9,19 @@
 // otherwise - holding pixel-centre coordinates in CRS units (y decreasing for north-up rasters,
 // so row 0 is the top row as in the GeoTIFF). They are HDF5 dimension scales attached to the
 // datasets on that grid; netCDF-4 sees them as dimensions and coordinate variables (root
-// dimensions are visible from subgroups such as /layers). A scalar `crs` variable carries
-// `crs_wkt`, `spatial_ref` (GDAL's name) and `grid_mapping_name`; every dataset on a georeferenced
-// grid gets `grid_mapping = "crs"`. Grids without a geotransform get no coordinates (netCDF
-// readers then see phony dimensions; h5py sees the same plain layout), grids without a CRS get
-// coordinates but no `crs`.
+// dimensions are visible from subgroups such as /layers), which is what CF readers use.
+// Each georeferenced grid also gets a scalar grid-mapping variable - `crs` for the input grid,
+// `crs_<name>` for the others - with `grid_mapping_name` and the projection parameters (as GDAL's
+// netCDF driver writes them), `crs_wkt`, `spatial_ref` and GDAL's `GeoTransform` for that grid;
+// datasets name theirs in `grid_mapping`. GDAL 3.6 accepts 1-D coordinates only under
+// recognised names in the variable's own group (`x`/`y`), so for /layers/Lk it falls back to
+// that GeoTransform, which is exact. Channel axes (/lovi's third dimension) get a `channel`
+// dimension (values 1..n). Grids without a geotransform get no coordinates (netCDF readers see
+// phony dimensions; h5py sees the same plain layout); grids without a CRS get no grid mapping.
+//
+// GDAL subdataset names: NETCDF:"saliency.h5":combined and NETCDF:"saliency.h5":/layers/L2
+// (a full path for variables in groups). /lovi [H,W,3] is for scripts: GDAL would read it as
+// H bands of W x 3; lovi.tif is the GIS view of LOVI.
 //
 // Files are written as `<final>.partial` and renamed by finish(); an unfinished writer deletes
 // the temporary file in its destructor. Datasets are chunked (<= 256 x 256 pixels) with shuffle +
@@ -81,6 +89,19 @@ public:
     const std::string& final_path() const { return output_.final_path(); }
     const std::string& temp_path() const { return output_.temp_path(); }
 
+    /// A netCDF attribute: text, or numbers (internal; public only for the .cpp's helpers).
+    struct CfAttribute {
+        std::string name;
+        std::string text;
+        std::vector<double> numbers;
+        bool numeric = false;
+    };
+    struct CfDescription {
+        std::vector<CfAttribute> grid_mapping;  // grid_mapping_name and projection parameters
+        std::vector<CfAttribute> x;             // standard_name / units of x coordinates
+        std::vector<CfAttribute> y;
+    };
+
 private:
     struct Grid {
         int64_t width = 0;
@@ -88,6 +109,7 @@ private:
         GeoReference geo;
         std::string x_name;  // empty when the grid has no coordinates
         std::string y_name;
+        std::string grid_mapping;  // empty when the grid has no CRS
     };
     struct Dataset {
         Hdf5Handle id;
@@ -99,9 +121,10 @@ private:
     const Grid& grid(const std::string& name) const;
     Dataset& dataset(const std::string& path, bool float_map);
     void create_dataset(const std::string& path, const std::string& grid_name, int channels, float fill);
-    void write_coordinate(const std::string& name, const std::vector<double>& values, bool is_x,
+    enum class Axis { X, Y, Channel };
+    void write_coordinate(const std::string& name, const std::vector<double>& values, Axis axis,
                           const GeoReference& geo);
-    void write_crs(const std::string& wkt);
+    void write_grid_mapping(const std::string& name, const GeoReference& geo);
     void set_fixed_string_attribute(hid_t object, const std::string& name, const std::string& value,
                                     const std::string& where);
     void check_open(const char* what) const;
@@ -114,9 +137,10 @@ private:
     std::map<std::string, Grid> grids_;
     std::map<std::string, Dataset> datasets_;
     std::map<std::string, Hdf5Handle> coordinates_;  // kept open to attach as dimension scales
-    std::string crs_wkt_;                             // of the `crs` variable, once written
-    std::vector<std::pair<std::string, std::string>> x_attributes_;  // CF standard_name/units for x
-    std::vector<std::pair<std::string, std::string>> y_attributes_;
+    std::map<int, std::string> channel_dimensions_;  // channel count -> dimension name
+    std::string crs_wkt_;                             // the file's CRS, once a georeferenced grid exists
+    std::string crs_wkt1_;                            // the same as WKT1, for crs_wkt/spatial_ref
+    CfDescription cf_;                                // the CRS in CF terms (GDAL's netCDF mapping)
     bool finished_ = false;
 };
 
