@@ -54,8 +54,8 @@ struct RunConfig {
     std::string output_dir;            // required; created by the pipeline if missing
 
     // --- reading and preprocessing -----------------------------------------------------------
-    std::vector<int> bands;            // 1-based band numbers in model channel order;
-                                       // empty = bands 1..N with N = mean.size()
+    std::vector<int> bands;            // 1-based band numbers in model channel order; empty = the
+                                       // pipeline's default (1,2,3; a one-band scene 1,1,1)
     std::optional<ValueRange> input_range;  // per-band scaling of raw values to [0,1]
     std::optional<ValueRange> stretch;      // or percentiles (0..100) per band; exclusive with input_range
     // Neither set: the data type's natural range (Byte 0..255, UInt16 0..65535, ...), decided by

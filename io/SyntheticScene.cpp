@@ -125,7 +125,7 @@ private:
         const int64_t lx = mx - kRoad, ly = my - kRoad;  // 0 .. kPeriod - kRoad
         const int64_t inner = kPeriod - kRoad;
         if (lx < kSidewalk || ly < kSidewalk || lx >= inner - kSidewalk || ly >= inner - kSidewalk)
-            return grain(kConcrete, x, y, 0.03f);
+            return smooth_texture(kConcrete, x, y);
         const int64_t ix = lx - kSidewalk, iy = ly - kSidewalk, size = inner - 2 * kSidewalk;
         const uint64_t type = hash4(seed_, bx, by, kBlockType) % 10;
         if (type < 4) return parking(x, y, bx, by, ix, iy, size);
@@ -134,14 +134,20 @@ private:
     }
 
     Colour grain(const Colour& c, int64_t x, int64_t y, float amount) const {
-        // Per-pixel grain kept small: it is what a compressor cannot remove.
+        // Per-pixel white grain, only on vegetation: it is what a compressor cannot remove (with
+        // grain on every surface a 30000 x 30000 scene grows about 4x).
         const float g = 1.0f + amount * (unit(hash4(seed_, x, y, kGrain)) - 0.5f);
         return c.scaled(g);
     }
 
+    // Fine but smooth texture for paved surfaces and roofs (+-3%), cheap to compress.
+    Colour smooth_texture(const Colour& c, int64_t x, int64_t y) const {
+        return c.scaled(0.97f + 0.06f * value_noise(seed_, x, y, 16, kGrain));
+    }
+
     Colour road(int64_t x, int64_t y, int64_t mx, int64_t my, bool road_h, bool road_v) const {
         const float patch = 0.92f + 0.16f * value_noise(seed_, x, y, 96, kAsphaltPatch);
-        const Colour asphalt = grain(kAsphalt, x, y, 0.04f).scaled(patch);
+        const Colour asphalt = smooth_texture(kAsphalt, x, y).scaled(patch);
         if (road_h && road_v) return asphalt;  // intersection: no markings, no parked cars
         // Along-road coordinate `a`, across-road coordinate `c` (0 .. kRoad), road identity.
         const int64_t a = road_h ? x : y;
@@ -169,7 +175,7 @@ private:
     }
 
     Colour parking(int64_t x, int64_t y, int64_t bx, int64_t by, int64_t ix, int64_t iy, int64_t size) const {
-        const Colour ground = grain(kLotAsphalt, x, y, 0.04f);
+        const Colour ground = smooth_texture(kLotAsphalt, x, y);
         constexpr int64_t row_period = 2 * kSlotDepth + kAisle;
         const int64_t row = iy / row_period, in_row = iy % row_period;
         if (in_row >= 2 * kSlotDepth || iy >= (size / row_period) * row_period) return ground;  // aisle
@@ -208,10 +214,10 @@ private:
             const int64_t pos = wide ? iy : ix;
             if (pos == ridge) return roof.scaled(1.2f);
             if (ix == left || ix == right - 1 || iy == top || iy == bottom - 1) return roof.scaled(0.7f);
-            return grain(roof, x, y, 0.03f).scaled(pos < ridge ? 1.08f : 0.85f);
+            return smooth_texture(roof, x, y).scaled(pos < ridge ? 1.08f : 0.85f);
         }
         const bool paved = (hash4(seed_, bx, by, kGround) & 1) != 0;
-        const Colour ground = paved ? grain(kConcrete, x, y, 0.03f) : grass(x, y);
+        const Colour ground = paved ? smooth_texture(kConcrete, x, y) : grass(x, y);
         // Shadow cast toward the south-east, 24 px (3.6 m) long.
         constexpr int64_t shadow = 24;
         if (ix >= left + shadow && ix < right + shadow && iy >= top + shadow && iy < bottom + shadow)
@@ -295,7 +301,8 @@ void render_into(const SyntheticSceneOptions& o, int64_t x0, int64_t y0, int64_t
                 continue;
             }
             const Colour c = shader.shade(x, y);
-            const float values[4] = {c.r, c.g, c.b, c.nir};
+            // File band order: R,G,B for 3 bands; B,G,R,NIR for 4 (see the header).
+            const float values[4] = {bands == 4 ? c.b : c.r, c.g, bands == 4 ? c.r : c.b, c.nir};
             for (int band = 0; band < bands; ++band) {
                 // Valid values are 1..max so that 0 (the usual nodata) never occurs in valid data.
                 const float v = std::clamp(values[band], 0.0f, 1.0f);
@@ -305,6 +312,12 @@ void render_into(const SyntheticSceneOptions& o, int64_t x0, int64_t y0, int64_t
             }
         }
     }
+}
+
+const char* band_name(int bands, int band) {
+    static const char* rgb[3] = {"red", "green", "blue"};
+    static const char* bgrn[4] = {"blue", "green", "red", "nir"};
+    return bands == 4 ? bgrn[band - 1] : rgb[band - 1];
 }
 
 std::string gdal_message() {
@@ -370,10 +383,9 @@ void write_geotiff(const SyntheticSceneOptions& o, const std::string& final_path
         std::ostringstream about;
         about << "seed=" << o.seed << " size=" << o.width << "x" << o.height << " bands=" << o.bands;
         dataset->SetMetadataItem("SATSAL_SYNTHETIC_SCENE", about.str().c_str());
-        static const char* names[4] = {"red", "green", "blue", "nir"};
         for (int band = 1; band <= o.bands; ++band) {
             GDALRasterBand* raster_band = dataset->GetRasterBand(band);
-            raster_band->SetDescription(names[band - 1]);
+            raster_band->SetDescription(band_name(o.bands, band));
             if (o.nodata_corner || o.nodata_swath) raster_band->SetNoDataValue(o.nodata_value);
         }
 
@@ -448,10 +460,9 @@ void write_vrt(const SyntheticSceneOptions& o, const std::string& tile_path, std
         << -o.pixel_size << "</GeoTransform>\n";
     xml << "  <Metadata><MDI key=\"SATSAL_SYNTHETIC_SCENE\">seed=" << o.seed << " size=" << o.width << "x"
         << o.height << " bands=" << o.bands << " vrt_tile=" << tile.width << "</MDI></Metadata>\n";
-    static const char* names[4] = {"red", "green", "blue", "nir"};
     for (int band = 1; band <= o.bands; ++band) {
         xml << "  <VRTRasterBand dataType=\"" << type << "\" band=\"" << band << "\">\n";
-        xml << "    <Description>" << names[band - 1] << "</Description>\n";
+        xml << "    <Description>" << band_name(o.bands, band) << "</Description>\n";
         for (int64_t y0 = 0; y0 < o.height; y0 += tile.height) {
             for (int64_t x0 = 0; x0 < o.width; x0 += tile.width) {
                 const int64_t w = std::min(tile.width, o.width - x0), h = std::min(tile.height, o.height - y0);

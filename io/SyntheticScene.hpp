@@ -8,8 +8,10 @@
 // trees with shadows). Every pixel is a cheap function of (x, y, seed) alone, so any window can be
 // rendered on its own and the file is written block by block with bounded memory.
 //
-// Band 1..3 are red, green, blue; the optional band 4 is near-infrared (high on vegetation, low on
-// asphalt). Valid pixels are never equal to the nodata value (Byte valid values are 1..255,
+// Band order: a 3-band scene is red, green, blue (like an RGB aerial photo); a 4-band scene is
+// blue, green, red, near-infrared, the order multispectral products (Sentinel-2 B2/B3/B4/B8, Landsat,
+// WorldView) ship in, so a model wants `bands = 3,2,1` for it. NIR is high on vegetation and low
+// on asphalt. Valid pixels are never equal to the nodata value (Byte valid values are 1..255,
 // UInt16 valid values are 1..4095, a 12-bit sensor range), so nodata is unambiguous.
 //
 // Nodata areas, in scene pixel coordinates (x, y) of a W x H scene, computed with integers:
@@ -62,7 +64,7 @@ struct SyntheticSceneReport {
 SyntheticSceneReport write_synthetic_scene(const SyntheticSceneOptions& options);
 
 /// Pixels of the window [x0, x0 + width) x [y0, y0 + height) of the scene, pixel-interleaved
-/// (index ((y - y0) * width + (x - x0)) * bands + band), values as written to the file (Byte
+/// (index ((y - y0) * width + (x - x0)) * bands + band, bands in file order), values as written to the file (Byte
 /// scenes use 0..255). Identical for any split of the scene into windows.
 std::vector<uint16_t> render_synthetic_window(const SyntheticSceneOptions& options, int64_t x0, int64_t y0,
                                               int64_t width, int64_t height);

@@ -377,3 +377,32 @@ TEST_CASE("the key list and the reference agree", "[run_config]") {
     CHECK(scene_name("/data/12TVL240120.png") == "12TVL240120");
     CHECK(scene_name("/data/top_potsdam_2_10.5-x%20.tif") == "top_potsdam_2_10.5-x%20");
 }
+
+TEST_CASE("the shipped configs parse (inputs overridden, since they are generated)", "[run_config][configs]") {
+    Sandbox box;
+    const std::string configs = std::string(SATSAL_SOURCE_DIR) + "/configs/";
+    const std::vector<std::string> inputs = {"model=" + box.path("models/net.pt"),
+                                             "scene=" + box.path("data/scenes/a.tif")};
+    const RunConfig rgb = load_run_config(configs + "resnet50-rgb.ini", inputs);
+    CHECK(rgb.taps.size() == 5);
+    CHECK(rgb.input_range == std::optional<ValueRange>(ValueRange{0, 255}));
+    CHECK(rgb.normalize == NormalizeScope::Scene);
+    CHECK(rgb.output_dir == (fs::path(SATSAL_SOURCE_DIR) / "out/resnet50-rgb").lexically_normal().string());
+
+    const RunConfig multispectral = load_run_config(configs + "uint16-4band.ini", inputs);
+    CHECK(multispectral.bands == std::vector<int>{3, 2, 1});
+    CHECK(multispectral.stretch == std::optional<ValueRange>(ValueRange{2, 98}));
+    CHECK_FALSE(multispectral.input_range.has_value());
+    CHECK(multispectral.write_layers);
+
+    const RunConfig tile = load_run_config(configs + "scene-vs-tile.ini", inputs);
+    CHECK(tile.normalize == NormalizeScope::Tile);
+    CHECK(tile.output_dir == (fs::path(SATSAL_SOURCE_DIR) / "out/scene-vs-tile").lexically_normal().string());
+
+    // Without the overrides the only complaint is the missing generated model, named with its line.
+    if (!fs::exists(fs::path(SATSAL_SOURCE_DIR) / "build/models/resnet50.pt"))
+        CHECK(load_error(configs + "scene-vs-tile.ini") ==
+              configs + "scene-vs-tile.ini:15: model file '" +
+                  (fs::path(SATSAL_SOURCE_DIR) / "build/models/resnet50.pt").lexically_normal().string() +
+                  "' does not exist");
+}

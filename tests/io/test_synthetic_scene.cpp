@@ -135,6 +135,8 @@ TEST_CASE("a UInt16 4-band scene with a diagonal nodata swath and another CRS", 
     auto dataset = open_raster(options.path);
     REQUIRE(dataset->GetRasterCount() == 4);
     CHECK(dataset->GetRasterBand(4)->GetRasterDataType() == GDT_UInt16);
+    CHECK(std::string(dataset->GetRasterBand(1)->GetDescription()) == "blue");
+    CHECK(std::string(dataset->GetRasterBand(3)->GetDescription()) == "red");
     CHECK(std::string(dataset->GetRasterBand(4)->GetDescription()) == "nir");
     CHECK(std::string(dataset->GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE")) == "DEFLATE");
     CHECK(std::string(dataset->GetSpatialRef()->GetAuthorityCode(nullptr)) == "32612");
@@ -229,7 +231,7 @@ TEST_CASE("the scene has structure: roads, vegetation with high NIR, many distin
     const auto pixels = render_synthetic_window(options, 0, 0, size, size);
     int64_t vegetation = 0, dark = 0, bright = 0;
     for (std::size_t i = 0; i < pixels.size(); i += 4) {
-        const int red = pixels[i], nir = pixels[i + 3];
+        const int red = pixels[i + 2], nir = pixels[i + 3];  // 4-band order: blue, green, red, nir
         vegetation += nir > 1.5 * red;   // NDVI above 0.2
         dark += red < 60;
         bright += red > 200;
@@ -242,6 +244,23 @@ TEST_CASE("the scene has structure: roads, vegetation with high NIR, many distin
     // Road pixels along the top edge of every cell are asphalt-gray (R ~ G ~ B).
     const std::size_t road = (static_cast<std::size_t>(30) * size + 250) * 4;
     CHECK(std::abs(int(pixels[road]) - int(pixels[road + 2])) < 20);
+}
+
+TEST_CASE("4-band scenes hold blue, green, red, nir: the same colours as the RGB scene, reordered",
+          "[synthetic]") {
+    SyntheticSceneOptions rgb;
+    rgb.seed = 11;
+    SyntheticSceneOptions bgrn = rgb;
+    bgrn.bands = 4;
+    const auto three = render_synthetic_window(rgb, 1000, 2000, 200, 150);
+    const auto four = render_synthetic_window(bgrn, 1000, 2000, 200, 150);
+    int64_t differences = 0;
+    for (std::size_t p = 0; p < 200 * 150; ++p) {
+        differences += three[p * 3 + 0] != four[p * 4 + 2];  // red
+        differences += three[p * 3 + 1] != four[p * 4 + 1];  // green
+        differences += three[p * 3 + 2] != four[p * 4 + 0];  // blue
+    }
+    CHECK(differences == 0);
 }
 
 TEST_CASE("the VRT mode repeats one rendered tile over the scene", "[synthetic]") {
