@@ -1,5 +1,8 @@
 #include "io/RunConfig.hpp"
 
+#include "saliency/Normalize.hpp"
+#include "saliency/Statistics.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <glob.h>
@@ -60,13 +63,19 @@ const std::vector<KeySpec>& key_specs() {
     return specs;
 }
 
-const std::vector<std::string> kStatisticNames = {
-    // Must match parse_statistic in saliency/Statistics.hpp.
-    "smoe",           "std",           "mean",          "max",
-    "shannon",        "lognormal-mean", "lognormal-ent", "truncnormal-mean",
-    "truncnormal-std", "truncnormal-ent", "gamma-scale"};
-const std::vector<std::string> kNormNames = {"gauss", "gamma", "range"};  // parse_normalization
-const std::vector<std::string> kWeightPresets = {"equal", "ramp", "prior"};  // parse_weights
+// The names come from saliency/ itself so the lists cannot drift apart.
+const std::vector<std::string>& statistic_choices() {
+    static const std::vector<std::string> names = statistic_names();
+    return names;
+}
+const std::vector<std::string>& norm_choices() {
+    static const std::vector<std::string> names = {normalization_name(Normalization::Gauss),
+                                                   normalization_name(Normalization::Gamma),
+                                                   normalization_name(Normalization::Range)};
+    return names;
+}
+// parse_weights also takes a list; the count check needs the model's taps, so it stays there.
+const std::vector<std::string> kWeightPresets = {"equal", "ramp", "prior"};
 
 std::string trim(const std::string& s) {
     const auto first = s.find_first_not_of(" \t\r\n");
@@ -361,9 +370,9 @@ void Builder::assign_value(const std::string& key, const std::string& value, con
         const std::string name = one_of(origin, key, value, {"reflect", "mean", "zero"});
         config_.pad = name == "reflect" ? PadMode::Reflect : name == "mean" ? PadMode::Mean : PadMode::Zero;
     } else if (key == "statistic") {
-        config_.statistic = one_of(origin, key, value, kStatisticNames);
+        config_.statistic = one_of(origin, key, value, statistic_choices());
     } else if (key == "norm") {
-        config_.norm = one_of(origin, key, value, kNormNames);
+        config_.norm = one_of(origin, key, value, norm_choices());
     } else if (key == "weights") {
         const std::string name = lower(value);
         if (std::find(kWeightPresets.begin(), kWeightPresets.end(), name) != kWeightPresets.end()) {

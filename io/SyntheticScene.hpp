@@ -19,7 +19,8 @@
 //   swath:  the diagonal band |x/W - y/H| < 1/20        (20 * |x*H - y*W| < W*H)
 //
 // Thread rules: render_synthetic_window is pure and re-entrant. write_synthetic_scene owns its GDAL
-// handles (one dataset per call); concurrent calls must write to different paths.
+// handles (one dataset per call) and renders each block on all cores with short-lived threads;
+// concurrent calls must write to different paths.
 #include <cstdint>
 #include <string>
 #include <vector>
