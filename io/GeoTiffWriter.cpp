@@ -64,6 +64,10 @@ GeoTiffWriter::GeoTiffWriter(const std::string& final_path, int width, int heigh
     create_options.SetNameValue("COMPRESS", compression.c_str());
     if (compression != "NONE") create_options.SetNameValue("PREDICTOR", type == SampleType::Float32 ? "3" : "2");
     create_options.SetNameValue("BIGTIFF", "IF_SAFER");
+    if (options_.compression_level > 0) {
+        if (compression == "DEFLATE") create_options.SetNameValue("ZLEVEL", std::to_string(options_.compression_level).c_str());
+        if (compression == "ZSTD") create_options.SetNameValue("ZSTD_LEVEL", std::to_string(options_.compression_level).c_str());
+    }
     if (options_.rgb) {
         if (band_count != 3 || type != SampleType::Byte) throw IoError(where + ": rgb needs 3 Byte bands");
         create_options.SetNameValue("PHOTOMETRIC", "RGB");
@@ -144,6 +148,14 @@ void GeoTiffWriter::write(int band, int x0, int y0, int w, int h, const void* da
         err = dataset_->GetRasterBand(band)->RasterIO(GF_Write, x0, y0, w, h, const_cast<void*>(data), w, h,
                                                       buffer_type, pixel_space, line_space, nullptr);
     }
+    if (err == CE_None && !errors.failed() && (band == 0 || band_count_ == 1) && x0 + w == width_ &&
+        ((y0 + h) % options_.block_size == 0 || y0 + h == height_)) {
+        // In raster order, a window that ends a block row at the right edge completes every dirty
+        // block: write them out now so GDAL's block cache holds about one block row instead of
+        // growing with the scene (up to GDAL_CACHEMAX). Out-of-order writers stay correct; a
+        // block flushed early is merely re-encoded when completed.
+        dataset_->FlushCache(false);
+    }
     if (err != CE_None || errors.failed()) {
         const std::string band_text = band == 0 ? "all bands" : "band " + std::to_string(band);
         throw IoError("cannot write " + std::string(what) + " to " + where + ", " + band_text + ", " +
@@ -209,6 +221,9 @@ void GeoTiffWriter::finish() {
             cog_options.SetNameValue("COMPRESS", options_.compression.c_str());
             if (options_.compression != "NONE") cog_options.SetNameValue("PREDICTOR", "YES");
             cog_options.SetNameValue("BIGTIFF", "IF_SAFER");
+            if (options_.compression_level > 0 && options_.compression != "LZW" && options_.compression != "NONE") {
+                cog_options.SetNameValue("LEVEL", std::to_string(options_.compression_level).c_str());
+            }
             cog_options.SetNameValue("RESAMPLING", options_.overview_resampling.c_str());
             if (options_.overviews && !factors.empty()) {
                 // Same levels as the plain GeoTIFF (the COG default would stop at the block size).

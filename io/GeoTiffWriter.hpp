@@ -13,7 +13,9 @@
 // driver writes), which builds the overviews itself.
 //
 // Windows aligned to the block grid write each compressed block once; unaligned windows are
-// correct but make GDAL re-encode partially written blocks.
+// correct but make GDAL re-encode partially written blocks. Memory stays bounded when windows come
+// in raster order: a (single-band, or all-bands) window that ends a block row at the right edge
+// flushes the completed blocks out of GDAL's block cache.
 //
 // Thread rules: one GeoTiffWriter owns one GDAL dataset handle; call it from one thread at a time
 // (a serial writer stage). Different writers may run on different threads.
@@ -35,6 +37,7 @@ enum class SampleType { Byte, Float32 };
 struct GeoTiffOptions {
     int block_size = 512;                    ///< tile width and height (multiple of 16)
     std::string compression = "DEFLATE";     ///< DEFLATE, ZSTD, LZW or NONE
+    int compression_level = 0;               ///< ZLEVEL (DEFLATE 1-9) / ZSTD_LEVEL (1-22); 0 = GDAL default
     std::optional<double> nodata;            ///< written as the TIFF nodata tag for every band
     std::vector<std::string> band_descriptions;  ///< empty, or one per band
     bool overviews = true;                   ///< build internal overviews in finish()
