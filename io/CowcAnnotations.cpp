@@ -85,7 +85,7 @@ ObjectPositions read_annotation_positions(const std::string& path) {
     }
     if (!has_colour) throw std::runtime_error(what + " '" + path + "' has only an alpha band");
 
-    const int strip = 64;
+    const int strip = 256;
     const std::size_t plane = static_cast<std::size_t>(w) * strip;
     std::vector<uint8_t> buffer(plane * static_cast<std::size_t>(bands));
     std::vector<PixelPosition> found;
@@ -97,6 +97,8 @@ ObjectPositions read_annotation_positions(const std::string& path) {
                          static_cast<GSpacing>(plane), nullptr) != CE_None)
             throw std::runtime_error("cannot read rows " + std::to_string(y0) + ".." + std::to_string(y0 + rows - 1) +
                                      " of " + what + " '" + path + "': " + quiet.message());
+        // Drop the strip from GDAL's block cache, which would otherwise keep the whole image.
+        ds->FlushCache(false);
         for (int r = 0; r < rows; ++r) {
             for (int x = 0; x < w; ++x) {
                 const std::size_t i = static_cast<std::size_t>(r) * w + x;
@@ -137,6 +139,25 @@ public:
         const uint8_t value = (nBand == 1 || nBand == 4) ? 255 : 0;
         if (value == 0) return CE_None;
         for (const auto& p : positions_.positions_in_window(0, row, positions_.width(), row + 1)) out[p.x] = value;
+        return CE_None;
+    }
+    // Serves reads directly, bypassing GDAL's block cache: cached rows of a 13333 x 13333 image
+    // would otherwise pile up to GDAL_CACHEMAX (hundreds of MB) while the PNG is written.
+    CPLErr IRasterIO(GDALRWFlag rw, int x_off, int y_off, int x_size, int y_size, void* data, int buf_x,
+                     int buf_y, GDALDataType buf_type, GSpacing pixel_space, GSpacing line_space,
+                     GDALRasterIOExtraArg* extra) override {
+        if (rw != GF_Read || buf_type != GDT_Byte || buf_x != x_size || buf_y != y_size)
+            return GDALRasterBand::IRasterIO(rw, x_off, y_off, x_size, y_size, data, buf_x, buf_y, buf_type,
+                                             pixel_space, line_space, extra);
+        const uint8_t value = (nBand == 1 || nBand == 4) ? 255 : 0;
+        auto* out = static_cast<uint8_t*>(data);
+        for (int r = 0; r < y_size; ++r) {
+            uint8_t* line = out + r * line_space;
+            for (int c = 0; c < x_size; ++c) line[c * pixel_space] = 0;
+            if (value == 0) continue;
+            for (const auto& p : positions_.positions_in_window(x_off, y_off + r, x_off + x_size, y_off + r + 1))
+                line[(p.x - x_off) * pixel_space] = value;
+        }
         return CE_None;
     }
     GDALColorInterp GetColorInterpretation() override {

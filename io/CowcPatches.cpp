@@ -70,6 +70,19 @@ RgbImage render_counting_patch(SceneRowReader& scene, int cx, int cy, int angle_
     const int w = scene.width();
     const int h = scene.height();
     const uint8_t* margin = kPatchMarginColour.data();
+    if (((angle_degrees % 360) + 360) % 360 == 0) {
+        // Angle 0 is a plain copy (the bilinear weights are exactly 0 and 1): copy row spans.
+        for (int j = kPatchMargin; j < kPatchMargin + kPatchContent; ++j) {
+            const int y = cy - kPatchSize / 2 + j;
+            if (y < 0 || y >= h) continue;
+            const int x_first = std::max(cx - kPatchSize / 2 + kPatchMargin, 0);
+            const int x_end = std::min(cx - kPatchSize / 2 + kPatchMargin + kPatchContent, w);
+            if (x_end <= x_first) continue;
+            std::copy(scene.row(y) + static_cast<std::size_t>(x_first) * 3, scene.row(y) + static_cast<std::size_t>(x_end) * 3,
+                      patch.at(x_first - (cx - kPatchSize / 2), j));
+        }
+        return patch;
+    }
     auto pixel = [&](int x, int y) -> const uint8_t* {
         if (x < 0 || y < 0 || x >= w || y >= h) return margin;
         return scene.row(y) + static_cast<std::size_t>(x) * 3;
@@ -148,7 +161,7 @@ std::vector<CountingListEntry> cut_counting_patches(const std::string& scene_png
             if (!names.insert(e.file).second)
                 throw std::runtime_error("counting patches of '" + scene_png + "': two patches would both be named '" +
                                          folder + "/" + e.file + "' (repeated centre or angle)");
-            write_png(folder + "/" + e.file, render_counting_patch(scene, c.x, c.y, angle));
+            write_png(folder + "/" + e.file, render_counting_patch(scene, c.x, c.y, angle), options.png_zlevel);
             entries.push_back(std::move(e));
         }
     }

@@ -67,6 +67,9 @@ struct CountingPatchOptions {
     /// `<Site>/<split>` folder without name clashes (e.g. the scene's offset in a site mosaic).
     int name_offset_x = 0;
     int name_offset_y = 0;
+    /// zlib level of the patch PNGs (1..9): PNG encoding dominates the cutting time, and level 3
+    /// is about 3x faster than libpng's usual 6 for 6% more bytes.
+    int png_zlevel = 3;
 };
 
 /// Cuts 256 x 256 counting patches from `scene_png` and writes them as

@@ -127,9 +127,13 @@ void read_rgb_rows(GDALDataset& ds, const ColourBands& cb, int y0, int rows, uin
 
 }  // namespace detail
 
-void write_png(const std::string& path, const RgbImage& image) {
+void write_png(const std::string& path, const RgbImage& image, int zlevel) {
+    if (zlevel < 1 || zlevel > 9)
+        throw std::invalid_argument("PNG '" + path + "': zlib level must be 1..9, got " + std::to_string(zlevel));
     auto mem = detail::memory_rgb(image);
-    detail::copy_with_driver(*mem, "PNG", path, "PNG image", nullptr);
+    CPLStringList options;
+    options.SetNameValue("ZLEVEL", std::to_string(zlevel).c_str());
+    detail::copy_with_driver(*mem, "PNG", path, "PNG image", options.List());
 }
 
 RgbImage read_rgb(const std::string& path, const std::string& what) {
@@ -174,7 +178,11 @@ SceneRowReader::SceneRowReader(const std::string& path) : path_(path), handle_(s
 SceneRowReader::~SceneRowReader() = default;
 
 void SceneRowReader::read_rows(int y0, int y1, uint8_t* dst) {
-    if (y1 > y0) detail::read_rgb_rows(*handle_->ds, handle_->bands, y0, y1 - y0, dst, path_, "COWC scene");
+    if (y1 <= y0) return;
+    detail::read_rgb_rows(*handle_->ds, handle_->bands, y0, y1 - y0, dst, path_, "COWC scene");
+    // We keep our own copy of the rows; GDAL's cached blocks would otherwise accumulate over the
+    // whole scene (up to GDAL_CACHEMAX).
+    handle_->ds->FlushCache(false);
 }
 
 void SceneRowReader::ensure_rows(int y0, int y1) {

@@ -844,7 +844,7 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
         const ObjectPositions negatives(o.scene_width, o.scene_height, scene.negatives);
         info.cars = cars.size();
         info.negatives = negatives.size();
-        write_png(paths.scene, scene.image);
+        write_png(paths.scene, scene.image, o.png_zlevel);
         write_annotation_png(paths.cars, cars);
         write_annotation_png(paths.negatives, negatives);
         if (o.write_geotiffs) {
@@ -863,6 +863,7 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
             po.stride = o.patch_stride;
             po.angles = o.patch_angles;
             po.name_offset_x = info.mosaic_x;
+            po.png_zlevel = o.png_zlevel;
             auto entries = cut_counting_patches(paths.scene, cars, o.root, po);
             info.patches = entries.size();
             auto& into = test ? test_entries : train_entries;

@@ -59,6 +59,7 @@ struct SyntheticCowcOptions {
     std::vector<int> patch_angles = {0};    ///< degrees, multiples of 15
     bool bz2_lists = false;                 ///< also write `.bz2` copies of both lists
     bool write_geotiffs = true;
+    int png_zlevel = 3;                     ///< zlib level of scene and patch PNGs (1..9)
     int utm_epsg = 32617;                   ///< WGS 84 / UTM 17N (Columbus, Toronto)
     double origin_easting = 330000.0;       ///< top-left corner of the site mosaic, metres
     double origin_northing = 4430000.0;
