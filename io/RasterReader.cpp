@@ -72,6 +72,14 @@ RasterReader::RasterReader(const std::string& path) {
         bi.color_interpretation = band->GetColorInterpretation();
         bi.description = band->GetDescription();
         if (const char* nbits = band->GetMetadataItem("NBITS", "IMAGE_STRUCTURE")) bi.nbits = std::atoi(nbits);
+        const GDALColorTable* table = band->GetColorTable();
+        if (table != nullptr && table->GetPaletteInterpretation() == GPI_RGB) {
+            for (int i = 0; i < table->GetColorEntryCount(); ++i) {
+                const GDALColorEntry* e = table->GetColorEntry(i);
+                bi.palette.push_back({static_cast<uint8_t>(e->c1), static_cast<uint8_t>(e->c2),
+                                      static_cast<uint8_t>(e->c3)});
+            }
+        }
         info_.bands.push_back(bi);
     }
 }
@@ -249,7 +257,23 @@ RgbImage load_rgb01(const std::string& path) {
     img.height = info.height;
     img.georeference = info.georeference;
     img.source_description = layout + ", " + scaling;
-    img.planar = reader.read_window(bands, 0, 0, info.width, info.height);
+    const auto& palette = info.bands[0].palette;
+    if (nb == 1 && !palette.empty() && type == GDT_Byte) {
+        const std::vector<float> index = reader.read_window({1}, 0, 0, info.width, info.height);
+        const std::size_t n = index.size();
+        img.planar.resize(3 * n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto k = static_cast<std::size_t>(index[i]);
+            if (k >= palette.size()) {
+                throw IoError("'" + path + "' uses palette index " + std::to_string(k) + " but its colour table has " +
+                              std::to_string(palette.size()) + " entries");
+            }
+            for (std::size_t c = 0; c < 3; ++c) img.planar[c * n + i] = palette[k][c];
+        }
+        img.source_description = "palette expanded to RGB, Byte / 255";
+    } else {
+        img.planar = reader.read_window(bands, 0, 0, info.width, info.height);
+    }
     const float inv = static_cast<float>(1.0 / divisor);
     for (float& v : img.planar) {
         v *= inv;

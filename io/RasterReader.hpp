@@ -8,6 +8,7 @@
 
 #include <gdal_priv.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +26,8 @@ struct BandInfo {
     GDALColorInterp color_interpretation = GCI_Undefined;
     std::string description;
     int nbits = 0;                      ///< significant bits declared by the file (IMAGE_STRUCTURE NBITS), 0 if none
+    /// RGB colour table of a palette band (index -> {r, g, b}), empty when there is none.
+    std::vector<std::array<uint8_t, 3>> palette;
 };
 
 struct RasterInfo {
@@ -95,7 +98,8 @@ private:
 };
 
 /// Loads a whole (small) image as float RGB in [0,1], planar [3][H][W]:
-///  - bands: 1 (gray, replicated to RGB), 3 (RGB), or 4 whose 4th band is alpha (alpha dropped);
+///  - bands: 1 (gray, replicated to RGB; a palette band is expanded through its RGB colour
+///    table), 3 (RGB), or 4 whose 4th band is alpha (alpha dropped);
 ///    anything else (2 bands, 4 without alpha, 5+) is an IoError naming the file and what was
 ///    expected (use a band selection for multispectral scenes);
 ///  - Byte: value / 255; UInt16: value / (2^NBITS - 1) when the file declares NBITS (e.g. 12-bit

@@ -226,6 +226,11 @@ TEST_CASE("GeoTiffWriter: an unfinished or failed writer leaves nothing behind",
         CHECK_THROWS_WITH(GeoTiffWriter(dir.file("nodir/x.tif"), 4, 4, 1, SampleType::Byte, GeoReference{}),
                           "cannot write '" + dir.file("nodir/x.tif") + "': directory '" + dir.file("nodir") +
                               "' does not exist");
+        // GDAL's own message reaches the exception when the file cannot be created.
+        std::filesystem::create_directory(dir.file("blocked.tif.partial"));
+        CHECK_THROWS_WITH(GeoTiffWriter(dir.file("blocked.tif"), 4, 4, 1, SampleType::Byte, GeoReference{}),
+                          Catch::StartsWith("cannot create GeoTIFF '" + dir.file("blocked.tif") + "' (as '" +
+                                            dir.file("blocked.tif.partial") + "') (GDAL: "));
         GeoTiffOptions bad;
         bad.compression = "JPEG";
         CHECK_THROWS_WITH(GeoTiffWriter(dir.file("j.tif"), 4, 4, 1, SampleType::Byte, GeoReference{}, bad),

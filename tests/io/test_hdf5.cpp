@@ -253,6 +253,11 @@ TEST_CASE("Hdf5Writer: failures leave no file and name the object and window", "
     CHECK_FALSE(std::filesystem::exists(path + ".partial"));
     CHECK(std::filesystem::is_empty(dir.path()));
 
+    // HDF5's own error stack reaches the message.
+    std::filesystem::create_directory(dir.file("blocked.h5.partial"));
+    CHECK_THROWS_WITH(Hdf5Writer(dir.file("blocked.h5")),
+                      Catch::StartsWith("cannot create HDF5 file '" + dir.file("blocked.h5.partial") + "' (HDF5: ") &&
+                          Catch::Contains("unable to"));
     CHECK_THROWS_WITH(Hdf5Writer(dir.file("none/x.h5")),
                       "cannot write '" + dir.file("none/x.h5") + "': directory '" + dir.file("none") + "' does not exist");
 }

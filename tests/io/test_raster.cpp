@@ -235,6 +235,24 @@ TEST_CASE("load_rgb01: gray, RGB, RGBA, UInt16, and the inputs it refuses", "[io
         }
         CHECK_FALSE(img.georeference.has_transform);
     }
+    SECTION("palette PNG is expanded through its colour table") {
+        const std::string path = dir.file("palette.png");
+        GDALDatasetUniquePtr mem(GetGDALDriverManager()->GetDriverByName("MEM")->Create("", 3, 1, 1, GDT_Byte, nullptr));
+        GDALColorTable table;
+        const GDALColorEntry black{0, 0, 0, 255}, orange{255, 102, 0, 255};
+        table.SetColorEntry(0, &black);
+        table.SetColorEntry(1, &orange);
+        mem->GetRasterBand(1)->SetColorTable(&table);
+        uint8_t idx[3] = {1, 0, 1};
+        REQUIRE(mem->GetRasterBand(1)->RasterIO(GF_Write, 0, 0, 3, 1, idx, 3, 1, GDT_Byte, 0, 0, nullptr) == CE_None);
+        GDALDatasetUniquePtr png(GetGDALDriverManager()->GetDriverByName("PNG")->CreateCopy(path.c_str(), mem.get(),
+                                                                                           FALSE, nullptr, nullptr, nullptr));
+        png.reset();
+        const RgbImage img = load_rgb01(path);
+        const std::vector<float> expected{1.0f, 0.0f, 1.0f, 0.4f, 0.0f, 0.4f, 0.0f, 0.0f, 0.0f};
+        REQUIRE(img.planar.size() == expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) CHECK(img.planar[i] == Approx(expected[i]));
+    }
     SECTION("RGBA PNG: alpha dropped, channels kept in order") {
         const std::string path = dir.file("rgba.png");
         std::vector<uint8_t> px(5 * 3 * 4);
