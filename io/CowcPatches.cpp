@@ -168,6 +168,25 @@ std::vector<CountingListEntry> cut_counting_patches(const std::string& scene_png
     return entries;
 }
 
+CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& scene_pngs, const std::string& out_root,
+                                              const CountingPatchOptions& options, bool bz2) {
+    if (scene_pngs.empty()) throw std::invalid_argument("counting patch set: no scenes given");
+    CountingPatchSetResult result;
+    int offset = options.name_offset_x;
+    for (const auto& scene : scene_pngs) {
+        const SceneAnnotations annotations = read_scene_annotations(scene, false);
+        CountingPatchOptions per_scene = options;
+        per_scene.name_offset_x = offset;
+        auto entries = cut_counting_patches(scene, annotations.cars, out_root, per_scene);
+        result.scene_name_offset_x.push_back(offset);
+        for (auto& e : entries) result.entries.push_back(std::move(e));
+        offset += annotations.width;
+    }
+    result.list_path = out_root + "/COWC_" + options.split + "_list_64_class.txt" + (bz2 ? ".bz2" : "");
+    write_counting_list(result.list_path, result.entries);
+    return result;
+}
+
 RgbImage read_counting_patch(const std::string& path) {
     const std::string what = "COWC counting patch";
     auto ds = detail::open_raster(path, what);

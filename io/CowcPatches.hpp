@@ -83,6 +83,23 @@ std::vector<CountingListEntry> cut_counting_patches(const std::string& scene_png
                                                     const std::string& out_root,
                                                     const CountingPatchOptions& options);
 
+/// What cut_counting_patch_set wrote.
+struct CountingPatchSetResult {
+    std::string list_path;                    ///< `<out_root>/COWC_<split>_list_64_class.txt[.bz2]`
+    std::vector<CountingListEntry> entries;   ///< all patches, scene by scene
+    std::vector<int> scene_name_offset_x;     ///< name_offset_x used for each scene
+};
+
+/// The whole `satsal cowc-patches` job for one split: for each scene (a COWC `<scene>.png` with
+/// `<scene>_Annotated_Cars.png` beside it; negatives are not needed), cut patches with
+/// `options` into `<out_root>/<site>/<split>/` and write the list
+/// `<out_root>/COWC_<split>_list_64_class.txt` (`.bz2` appended and compressed when `bz2`).
+/// Scenes are placed side by side in a site mosaic for naming: scene i's patch names get
+/// name_offset_x = options.name_offset_x + the widths of scenes 0..i-1, so patches of different
+/// scenes never share a name (the offsets are returned). Errors name the scene or file.
+CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& scene_pngs, const std::string& out_root,
+                                              const CountingPatchOptions& options, bool bz2 = false);
+
 /// Reads a counting patch; it must be 256 x 256 RGB (an alpha band is dropped). Throws
 /// std::runtime_error naming the file and what was found otherwise.
 RgbImage read_counting_patch(const std::string& path);

@@ -875,6 +875,7 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
             }
         }
         result.scenes.push_back(std::move(info));
+        if (o.on_scene) o.on_scene(result.scenes.back(), k, total);
     }
 
     if (o.write_patches) {

@@ -27,6 +27,7 @@
 //
 // Thread rules: free functions, no shared state; two calls must not write the same root.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,8 @@ struct SyntheticScene {
 /// a scene smaller than 256 x 256.
 SyntheticScene render_synthetic_scene(int width, int height, uint64_t seed);
 
+struct SyntheticCowcSceneInfo;
+
 struct SyntheticCowcOptions {
     std::string root;                       ///< output folder (created)
     std::string site = "Synthetic_SATSAL";  ///< site folder name
@@ -63,6 +66,8 @@ struct SyntheticCowcOptions {
     int utm_epsg = 32617;                   ///< WGS 84 / UTM 17N (Columbus, Toronto)
     double origin_easting = 330000.0;       ///< top-left corner of the site mosaic, metres
     double origin_northing = 4430000.0;
+    /// Called after each scene is written (e.g. to print progress); may be empty.
+    std::function<void(const SyntheticCowcSceneInfo&, int index, int total)> on_scene;
 };
 
 /// What was written.

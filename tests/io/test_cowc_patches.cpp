@@ -233,3 +233,34 @@ TEST_CASE("grid centres and geometry helpers", "[cowc][patches]") {
     CHECK_FALSE(dot_in_patch_content({190, 190}, 100, 100, 45));
     CHECK(dot_in_patch_content({230, 100}, 100, 100, 45));
 }
+
+TEST_CASE("a patch set from several scenes gets unique names and one list", "[cowc][patches]") {
+    TempDir dir("patch_set");
+    const std::string a = dir.path() + "/truth/a.b-1%.png";
+    const std::string b = dir.path() + "/truth/a.b-2%.png";
+    write_png(a, pattern_scene(400, 300));
+    write_png(b, pattern_scene(384, 192));
+    write_annotation_png(scene_paths(a).cars, ObjectPositions(400, 300, {{100, 100}, {300, 150}}));
+    write_annotation_png(scene_paths(b).cars, ObjectPositions(384, 192, {{100, 100}, {101, 100}, {383, 191}}));
+    CountingPatchOptions o;
+    o.site = "Mine_SITE";
+    o.split = "test";
+    o.stride = 192;
+    const auto r = cut_counting_patch_set({a, b}, dir.path() + "/set", o, true);
+    CHECK(r.list_path == dir.path() + "/set/COWC_test_list_64_class.txt.bz2");
+    CHECK(r.scene_name_offset_x == std::vector<int>{0, 400});
+    // a: centres (96, 96), (288, 96); b: (96, 96), (288, 96) named at x + 400.
+    const auto back = read_counting_list(r.list_path);
+    REQUIRE(back.size() == 4);
+    CHECK(back[0].file == "01.00096.00096.000.png");
+    CHECK(back[1].file == "01.00288.00096.000.png");
+    CHECK(back[2].file == "02.00496.00096.000.png");
+    CHECK(back[3].file == "01.00688.00096.000.png");
+    for (const auto& e : back) CHECK(std::filesystem::exists(dir.path() + "/set/" + e.relative_path()));
+
+    const std::string lonely = dir.path() + "/truth/no_annotations.png";
+    write_png(lonely, pattern_scene(200, 200));
+    CHECK_THROWS_WITH(cut_counting_patch_set({lonely}, dir.path() + "/set2", o),
+                      Catch::StartsWith("cannot open COWC annotation '" + dir.path() +
+                                        "/truth/no_annotations_Annotated_Cars.png'"));
+}

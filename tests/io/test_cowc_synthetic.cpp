@@ -61,7 +61,12 @@ TEST_CASE("generate_synthetic_cowc writes the COWC layout", "[cowc][synthetic]")
     o.patch_stride = 128;
     o.patch_angles = {0, 30};
     o.bz2_lists = true;
+    std::vector<std::string> reported;
+    o.on_scene = [&](const SyntheticCowcSceneInfo& s, int index, int total) {
+        reported.push_back(s.name + " " + std::to_string(index + 1) + "/" + std::to_string(total));
+    };
     const SyntheticCowcResult r = generate_synthetic_cowc(o);
+    CHECK(reported == std::vector<std::string>{"syn-01.5%_a 1/3", "syn-02.5%_a 2/3", "syn-03.5%_t 3/3"});
     REQUIRE(r.scenes.size() == 3);
     CHECK(r.scenes[0].name == "syn-01.5%_a");
     CHECK(r.scenes[1].name == "syn-02.5%_a");
