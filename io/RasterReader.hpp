@@ -82,11 +82,12 @@ public:
     /// True when no band of `bands` can have invalid pixels (all GMF_ALL_VALID): masks need no read.
     bool all_valid(const std::vector<int>& bands) const;
 
-    /// Approximate lo/hi percentiles (in percent, e.g. 2 and 98) of one band's valid values,
-    /// from a decimated read into at most `max_side` x `max_side` samples (GDAL serves it from
-    /// overviews when the file has them) - never a full-resolution read of a large raster.
-    /// Percentiles interpolate linearly between order statistics. IoError when the band has no
-    /// valid sample.
+    /// Approximate lo/hi percentiles (in percent, e.g. 2 and 98) of one band's valid values
+    /// (mask and NaN excluded), never from a full-resolution read of a large raster: with
+    /// overviews (or for rasters up to 4 * max_side^2 pixels) from a decimated read into at most
+    /// max_side x max_side samples; otherwise from at most 256 whole blocks on a stratified 16 x 16
+    /// grid (a decimated read without overviews would decode every block). Percentiles
+    /// interpolate linearly between order statistics. IoError when no valid sample is found.
     std::pair<double, double> approximate_percentiles(int band, double lo_pct, double hi_pct,
                                                       int max_side = 1024) const;
 
