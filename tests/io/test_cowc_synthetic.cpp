@@ -33,7 +33,7 @@ TEST_CASE("synthetic scenes are deterministic in the seed", "[cowc][synthetic]")
                       "synthetic COWC scene must be at least 256 x 256 pixels, got 255 x 512");
 }
 
-TEST_CASE("synthetic cars look like objects on their dots", "[cowc][synthetic]") {
+TEST_CASE("synthetic objects have unique, well-separated dots", "[cowc][synthetic]") {
     const SyntheticScene s = render_synthetic_scene(1000, 1000, 3);
     REQUIRE(s.cars.size() > 50);
     REQUIRE(s.negatives.size() > 5);
