@@ -1,0 +1,38 @@
+#pragma once
+// How a scene's stored values become network input: band selection, scaling to [0, 1]
+// (input_range, stretch percentiles, or the data type's natural range), then the model's
+// mean/std. Decided once per scene; applied per tile.
+//
+// Thread rules: a BandScaling is immutable after plan_band_scaling; apply() may run on many
+// threads at once.
+#include "io/RasterReader.hpp"
+#include "io/RunConfig.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace satsal {
+
+struct BandScaling {
+    std::vector<int> bands;     // 1-based GDAL band numbers, in model channel order
+    std::vector<double> low;    // per band: value that maps to 0
+    std::vector<double> high;   // per band: value that maps to 1
+    std::vector<double> mean;   // per band, on [0, 1] pixels
+    std::vector<double> std;
+    std::string rule;           // "input_range", "stretch 2-98", "Byte 0..255", ...
+
+    /// [0, 1] value of a stored value of band slot b (clamped).
+    float unit(int b, float stored) const;
+    /// Scales planar [bands][pixels] stored values in place to [0, 1] (clamped).
+    void to_unit(float* planar, int64_t pixels) const;
+    /// In place: (v - mean) / std on planar [bands][pixels] values already in [0, 1].
+    void standardize(float* planar, int64_t pixels) const;
+};
+
+/// Validates the band selection and mean/std counts against the raster, computes percentiles
+/// for `stretch` (from overviews or a decimated read). Throws std::invalid_argument naming the
+/// scene, the key and what was expected.
+BandScaling plan_band_scaling(const RunConfig& config, const RasterReader& reader);
+
+}  // namespace satsal

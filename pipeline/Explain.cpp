@@ -1,0 +1,263 @@
+#include "pipeline/Explain.hpp"
+
+#include "io/GeoTiffWriter.hpp"
+#include "io/Hdf5Writer.hpp"
+#include "io/PngWriter.hpp"
+#include "io/RasterReader.hpp"
+#include "model/TappedModel.hpp"
+#include "pipeline/ImageSaliency.hpp"
+#include "pipeline/OutputStaging.hpp"
+#include "pipeline/Version.hpp"
+#include "saliency/Combine.hpp"
+#include "saliency/Lovi.hpp"
+#include "saliency/TensorStatistics.hpp"
+
+#include <torch/script.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+namespace satsal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator = ",") {
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
+    return out;
+}
+
+/// [3, H, W] float in [0, 1] -> [1, 3, H', W'] normalized with mean/std, optionally resized.
+torch::Tensor make_input(const RgbImage& image, const ExplainOptions& options) {
+    auto planar = torch::from_blob(const_cast<float*>(image.planar.data()),
+                                   {1, 3, image.height, image.width}, torch::kFloat32);
+    torch::Tensor input = planar.clone();
+    if (options.resize) {
+        const auto [width, height] = *options.resize;
+        input = torch::upsample_bilinear2d(input, {height, width}, /*align_corners=*/false);
+    }
+    auto mean = torch::tensor({options.mean[0], options.mean[1], options.mean[2]}).view({1, 3, 1, 1});
+    auto std = torch::tensor({options.std[0], options.std[1], options.std[2]}).view({1, 3, 1, 1});
+    return ((input - mean) / std).contiguous();
+}
+
+/// Input pixels as interleaved 8-bit RGB (for the overlay), at the network input size.
+std::vector<uint8_t> input_rgb8(const torch::Tensor& input, const ExplainOptions& options) {
+    auto mean = torch::tensor({options.mean[0], options.mean[1], options.mean[2]}).view({1, 3, 1, 1});
+    auto std = torch::tensor({options.std[0], options.std[1], options.std[2]}).view({1, 3, 1, 1});
+    auto pixels = (input * std + mean).clamp(0, 1).mul(255).round().to(torch::kUInt8);
+    pixels = pixels[0].permute({1, 2, 0}).contiguous();
+    const auto* data = pixels.data_ptr<uint8_t>();
+    return std::vector<uint8_t>(data, data + pixels.numel());
+}
+
+}  // namespace
+
+std::array<int64_t, 2> parse_size(const std::string& option, const std::string& text) {
+    const auto x = text.find_first_of("xX");
+    try {
+        if (x != std::string::npos) {
+            std::size_t used_w = 0, used_h = 0;
+            const long long width = std::stoll(text.substr(0, x), &used_w);
+            const long long height = std::stoll(text.substr(x + 1), &used_h);
+            if (used_w == x && used_h == text.size() - x - 1 && width > 0 && height > 0) {
+                return {width, height};
+            }
+        }
+    } catch (const std::exception&) {
+    }
+    throw std::invalid_argument(option + " '" + text +
+                                "': expected WIDTHxHEIGHT with positive integers, e.g. 224x224");
+}
+
+std::array<float, 3> parse_triplet(const std::string& option, const std::string& text) {
+    std::array<float, 3> values{};
+    std::stringstream stream(text);
+    std::string item;
+    int count = 0;
+    while (std::getline(stream, item, ',')) {
+        std::size_t used = 0;
+        float value = 0;
+        try {
+            value = std::stof(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != item.size() || item.empty() || !std::isfinite(value) || count >= 3) {
+            count = -1;
+            break;
+        }
+        values[static_cast<std::size_t>(count++)] = value;
+    }
+    if (count != 3) {
+        throw std::invalid_argument(option + " '" + text +
+                                    "': expected three comma-separated numbers, e.g. 0.485,0.456,0.406");
+    }
+    return values;
+}
+
+std::vector<std::string> parse_name_list(const std::string& text) {
+    std::vector<std::string> names;
+    std::stringstream stream(text);
+    std::string item;
+    while (std::getline(stream, item, ',')) {
+        const auto first = item.find_first_not_of(" \t");
+        const auto last = item.find_last_not_of(" \t");
+        if (first != std::string::npos) names.push_back(item.substr(first, last - first + 1));
+    }
+    return names;
+}
+
+Json ExplainResult::to_json() const {
+    Json json = Json::object();
+    json["outputs"]["saliency_tif"] = saliency_tif;
+    json["outputs"]["lovi_png"] = lovi_png;
+    json["outputs"]["overlay_png"] = overlay_png;
+    json["outputs"]["saliency_h5"] = saliency_h5;
+    json["input_size"] = std::vector<int64_t>{width, height};
+    Json& tap_list = json["taps"] = Json::array();
+    for (const auto& tap : taps) {
+        Json entry = Json::object();
+        entry["name"] = tap.name;
+        entry["channels"] = tap.channels;
+        entry["stride"] = tap.stride;
+        entry["width"] = tap.width;
+        entry["height"] = tap.height;
+        tap_list.push_back(entry);
+    }
+    json["weights"] = weights;
+    Json& timings = json["seconds"] = Json::object();
+    timings["load_model"] = load_seconds;
+    timings["read_image"] = read_seconds;
+    timings["forward"] = forward_seconds;
+    timings["statistic"] = statistic_seconds;
+    timings["combine"] = combine_seconds;
+    timings["write"] = write_seconds;
+    return json;
+}
+
+ExplainResult explain(const ExplainOptions& options) {
+    ExplainResult result;
+    set_torch_threads(options.threads);
+
+    auto start = Clock::now();
+    TappedModel model(options.model_path, options.taps,
+                      statistic_uses_pre_activation(options.statistic));
+    result.load_seconds = seconds_since(start);
+    const std::vector<double> weights = parse_weights(options.weights, model.taps().size());
+
+    start = Clock::now();
+    const RgbImage image = load_rgb01(options.image_path);
+    torch::Tensor input = make_input(image, options);
+    result.read_seconds = seconds_since(start);
+    result.height = input.size(2);
+    result.width = input.size(3);
+    if (result.width < model.deepest_stride() || result.height < model.deepest_stride()) {
+        throw std::invalid_argument(
+            options.image_path + ": the image is " + std::to_string(result.width) + "x" +
+            std::to_string(result.height) + " pixels, smaller than the model's deepest stride " +
+            std::to_string(model.deepest_stride()) + "; use a larger image or --resize");
+    }
+
+    start = Clock::now();
+    ForwardResult forward = model.forward(input);
+    result.forward_seconds = seconds_since(start);
+
+    start = Clock::now();
+    const auto& tap_tensors = statistic_uses_pre_activation(options.statistic) ? forward.pre_activation
+                                                                               : forward.taps;
+    std::vector<Map> raw;
+    for (std::size_t k = 0; k < tap_tensors.size(); ++k) {
+        torch::Tensor maps;
+        try {
+            maps = channel_statistic(options.statistic, tap_tensors[k], options.statistic_options);
+        } catch (const std::domain_error& error) {
+            throw std::domain_error("tap '" + model.taps()[k].name + "': " + error.what());
+        }
+        raw.push_back(map_from_tensor(maps[0]));
+        const TapInfo& tap = model.taps()[k];
+        result.taps.push_back({tap.name, tap.channels, tap.stride, raw.back().width, raw.back().height});
+    }
+    result.statistic_seconds = seconds_since(start);
+
+    start = Clock::now();
+    ImageSaliency saliency = build_image_saliency(std::move(raw), options.normalization, weights,
+                                                  result.width, result.height);
+    const std::vector<uint8_t> overlay = overlay_rgb(saliency.combined, input_rgb8(input, options));
+    result.combine_seconds = seconds_since(start);
+    result.weights = weights;
+
+    // Georeference of the network input grid: the image's, rescaled when --resize changed it.
+    GeoReference geo = image.georeference;
+    if (options.resize) {
+        const double fx = static_cast<double>(image.width) / static_cast<double>(result.width);
+        const double fy = static_cast<double>(image.height) / static_cast<double>(result.height);
+        geo.transform[1] *= fx;
+        geo.transform[4] *= fx;
+        geo.transform[2] *= fy;
+        geo.transform[5] *= fy;
+    }
+
+    start = Clock::now();
+    OutputStaging staging(options.out_dir);
+    std::vector<std::string> tap_names;
+    for (const auto& tap : model.taps()) tap_names.push_back(tap.name);
+    {
+        GeoTiffOptions tiff_options;
+        tiff_options.band_descriptions = {"SMOE combined saliency"};
+        GeoTiffWriter writer(staging.path("saliency.tif"), static_cast<int>(result.width),
+                             static_cast<int>(result.height), 1, SampleType::Float32, geo, tiff_options);
+        writer.write_window(1, 0, 0, static_cast<int>(result.width), static_cast<int>(result.height),
+                            saliency.combined.data());
+        writer.finish();
+    }
+    write_png(staging.path("lovi.png"), static_cast<int>(result.width), static_cast<int>(result.height),
+              3, saliency.lovi.data());
+    write_png(staging.path("overlay.png"), static_cast<int>(result.width),
+              static_cast<int>(result.height), 3, overlay.data());
+    {
+        Hdf5Writer h5(staging.path("saliency.h5"));
+        h5.define_grid("", result.width, result.height, geo);
+        h5.create_group("/layers");
+        h5.create_group("/layers_normalized");
+        h5.write_map("/combined", "", saliency.combined);
+        h5.write_byte_image("/lovi", "", 3, saliency.lovi);
+        std::vector<int64_t> stride_values;
+        for (std::size_t k = 0; k < saliency.raw.size(); ++k) {
+            const std::string name = "L" + std::to_string(k + 1);
+            const int64_t stride = model.taps()[k].stride;
+            stride_values.push_back(stride);
+            h5.define_grid(name, saliency.raw[k].width, saliency.raw[k].height,
+                           geo.scaled(static_cast<double>(stride)));
+            h5.write_map("/layers/" + name, name, saliency.raw[k]);
+            h5.write_map("/layers_normalized/" + name, name, saliency.normalized[k]);
+        }
+        h5.set_attribute("/", "statistic", statistic_name(options.statistic));
+        h5.set_attribute("/", "normalization", normalization_name(options.normalization));
+        h5.set_attribute("/", "weights", weights);
+        h5.set_attribute("/", "taps", join(tap_names));
+        h5.set_attribute("/", "strides", stride_values);
+        h5.set_attribute("/", "model_sha256", model.sha256());
+        h5.set_attribute("/", "satsal_version", satsal_version());
+        h5.set_attribute("/", "input", options.image_path);
+        h5.finish();
+    }
+    staging.commit();
+    result.write_seconds = seconds_since(start);
+
+    namespace fs = std::filesystem;
+    result.saliency_tif = (fs::path(options.out_dir) / "saliency.tif").string();
+    result.lovi_png = (fs::path(options.out_dir) / "lovi.png").string();
+    result.overlay_png = (fs::path(options.out_dir) / "overlay.png").string();
+    result.saliency_h5 = (fs::path(options.out_dir) / "saliency.h5").string();
+    return result;
+}
+
+}  // namespace satsal

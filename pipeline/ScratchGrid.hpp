@@ -1,0 +1,42 @@
+#pragma once
+// A float32 grid on disk (raw row-major, no header) with random-access window reads and writes,
+// for scene-level layer maps between pass 1 (tiles write their cores) and pass 2 (blocks read
+// the rows and columns they need). Whole scenes never sit in memory: a 32768^2 scene's stride-2
+// layer is 1 GB here and a few MB in RAM.
+//
+// Thread rules: one thread at a time per ScratchGrid (the serial writer stage, then pass 2).
+#include "tiling/Window.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace satsal {
+
+class ScratchGrid {
+public:
+    /// Creates (truncates) `path` sized width x height (zeros until written).
+    ScratchGrid(std::string path, int64_t width, int64_t height);
+    ~ScratchGrid();
+    ScratchGrid(ScratchGrid&& other) noexcept;
+    ScratchGrid& operator=(ScratchGrid&&) = delete;
+    ScratchGrid(const ScratchGrid&) = delete;
+    ScratchGrid& operator=(const ScratchGrid&) = delete;
+
+    int64_t width() const { return width_; }
+    int64_t height() const { return height_; }
+
+    /// Writes `target` (inside the grid) from rows of `source` with `source_stride` floats per
+    /// row, starting at source pixel (0, 0) of the window.
+    void write(const Window& target, const float* source, int64_t source_stride);
+    /// Reads `window` (inside the grid) into `out` (window.width * window.height floats).
+    void read(const Window& window, float* out) const;
+
+private:
+    void check(const Window& window, const char* what) const;
+    std::string path_;
+    int fd_ = -1;
+    int64_t width_;
+    int64_t height_;
+};
+
+}  // namespace satsal

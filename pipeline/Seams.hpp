@@ -1,0 +1,43 @@
+#pragma once
+// Seam error of tiled against whole-window computation (issue 3: `satsal seams`, margin = auto).
+//
+// On a crop of the input, the whole crop goes through the network once; then the central region
+// (the crop minus `max_margin` on each side) is cut into tile cores of `tile_size`, each tile sees
+// its core plus `margin` of real context (never padding, because margin <= max_margin), and the
+// stitched cores of every layer map are compared with the whole pass on the same region:
+// max |tiled - whole| / max |whole| per layer.
+//
+// Thread rules: uses the given model from the calling thread only.
+#include "saliency/Statistics.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace satsal {
+
+class TappedModel;
+
+struct SeamProbe {
+    std::vector<float> planar;  // standardized network input [3][height][width]
+    int64_t width = 0;
+    int64_t height = 0;
+};
+
+struct SeamMeasurement {
+    int64_t tile_size = 0;
+    int64_t margin = 0;
+    int64_t tiles = 0;              // tiles compared
+    std::vector<double> errors;     // per tap
+};
+
+/// Crop size that seam_errors needs: two cores and max_margin on each side, per axis.
+int64_t seam_probe_side(int64_t tile_size, int64_t max_margin);
+
+/// Measures per-layer seam errors; throws std::invalid_argument when the probe is smaller than
+/// one tile core plus 2 * max_margin or the sizes are not multiples of the deepest stride.
+SeamMeasurement seam_errors(const TappedModel& model, const SeamProbe& probe, int64_t tile_size,
+                            int64_t margin, int64_t max_margin, Statistic statistic,
+                            const StatisticOptions& options, int batch_size);
+
+}  // namespace satsal

@@ -1,0 +1,326 @@
+#include "tools/Commands.hpp"
+
+#include "model/TappedModel.hpp"
+#include "pipeline/Bench.hpp"
+#include "io/RasterReader.hpp"
+#include "io/RunConfig.hpp"
+#include "io/SyntheticScene.hpp"
+#include "pipeline/BandScaling.hpp"
+#include "pipeline/Explain.hpp"
+#include "pipeline/SceneRun.hpp"
+#include "pipeline/Seams.hpp"
+#include "pipeline/Version.hpp"
+#include "saliency/Normalize.hpp"
+#include "saliency/Statistics.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace satsal::cli {
+namespace {
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(int, char**);
+};
+
+const Command commands[] = {
+    {"explain", "saliency maps of one image (GeoTIFF, PNG, JPEG) through a TorchScript CNN", explain},
+    {"info", "the taps of a TorchScript model with their channels and strides", info},
+    {"run", "whole scenes from a config file: tiled, streamed, georeferenced saliency rasters", run},
+    {"seams", "per-layer seam error of tiled against whole-window computation", seams},
+    {"make-scene", "write a deterministic synthetic overhead GeoTIFF of any size", make_scene},
+    {"bench", "benchmarks: `bench smoe` (SMOE cost against the forward pass)", bench},
+};
+
+void print_usage(std::FILE* out) {
+    std::fprintf(out, "satsal %s: SMOE Scale saliency for satellite and aerial imagery\n\n",
+                 satsal_version().c_str());
+    std::fprintf(out, "usage: satsal <command> [options]   (satsal <command> --help for its options)\n\n");
+    for (const auto& command : commands) std::fprintf(out, "  %-10s %s\n", command.name, command.summary);
+}
+
+/// Parses argv (after the command name) into `variables`; returns false when --help was given.
+bool parse(const std::string& usage, const po::options_description& options, int argc, char** argv,
+           po::variables_map& variables, const po::positional_options_description* positional = nullptr) {
+    po::options_description all(options);
+    all.add_options()("help,h", "show this help");
+    po::command_line_parser parser(argc, argv);
+    parser.options(all);
+    if (positional) parser.positional(*positional);
+    try {
+        po::store(parser.run(), variables);
+        if (variables.count("help")) {
+            std::cout << usage << "\n\n" << all << "\n";
+            return false;
+        }
+        po::notify(variables);
+    } catch (const po::error& error) {
+        throw std::invalid_argument(std::string(error.what()) + " (see --help)");
+    }
+    return true;
+}
+
+std::string statistic_choices() {
+    std::string out;
+    for (const auto& name : statistic_names()) out += (out.empty() ? "" : "|") + name;
+    return out;
+}
+
+}  // namespace
+
+int dispatch(int argc, char** argv) {
+    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+        print_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (std::strcmp(argv[1], "--version") == 0) {
+        std::printf("satsal %s\n", satsal_version().c_str());
+        return 0;
+    }
+    for (const auto& command : commands) {
+        if (std::strcmp(argv[1], command.name) == 0) return command.run(argc - 1, argv + 1);
+    }
+    std::fprintf(stderr, "satsal: unknown command '%s'\n\n", argv[1]);
+    print_usage(stderr);
+    return 2;
+}
+
+int explain(int argc, char** argv) {
+    ExplainOptions options;
+    std::string taps, statistic = "smoe", norm = "gauss", resize, mean, std_dev;
+    bool json = false;
+    po::options_description described("explain options");
+    described.add_options()
+        ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
+        ("image", po::value(&options.image_path)->required(), "input image (any GDAL raster: GeoTIFF, PNG, JPEG)")
+        ("out", po::value(&options.out_dir)->required(), "output folder")
+        ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
+        ("statistic", po::value(&statistic)->default_value("smoe"), statistic_choices().c_str())
+        ("eps", po::value(&options.statistic_options.eps)->default_value(1e-6), "added to activations before logarithms")
+        ("norm", po::value(&norm)->default_value("gauss"), "gauss|gamma|range")
+        ("weights", po::value(&options.weights)->default_value("equal"), "equal|ramp|prior|w1,w2,...")
+        ("resize", po::value(&resize), "feed the network WxH instead of the native size")
+        ("mean", po::value(&mean), "per-channel mean on [0,1] pixels (default ImageNet 0.485,0.456,0.406)")
+        ("std", po::value(&std_dev), "per-channel std (default ImageNet 0.229,0.224,0.225)")
+        ("threads", po::value(&options.threads)->default_value(0), "LibTorch intra-op threads (0: all cores)")
+        ("json", po::bool_switch(&json), "print a JSON summary on stdout");
+    po::variables_map variables;
+    if (!parse("usage: satsal explain --model M.pt --image IMG --out DIR [options]", described, argc,
+               argv, variables)) {
+        return 0;
+    }
+    options.taps = parse_name_list(taps);
+    options.statistic = parse_statistic(statistic);
+    options.normalization = parse_normalization(norm);
+    if (!resize.empty()) options.resize = parse_size("--resize", resize);
+    if (!mean.empty()) options.mean = parse_triplet("--mean", mean);
+    if (!std_dev.empty()) options.std = parse_triplet("--std", std_dev);
+
+    const ExplainResult result = explain(options);
+    if (json) {
+        std::cout << result.to_json().dump() << "\n";
+    } else {
+        std::fprintf(stderr, "satsal explain: %lldx%lld, %zu taps, wrote %s, %s, %s, %s\n",
+                     static_cast<long long>(result.width), static_cast<long long>(result.height),
+                     result.taps.size(), result.saliency_tif.c_str(), result.lovi_png.c_str(),
+                     result.overlay_png.c_str(), result.saliency_h5.c_str());
+    }
+    return 0;
+}
+
+int info(int argc, char** argv) {
+    std::string model_path, taps;
+    int threads = 0;
+    po::options_description described("info options");
+    described.add_options()
+        ("model", po::value(&model_path)->required(), "TorchScript model (.pt)")
+        ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
+        ("threads", po::value(&threads)->default_value(0), "LibTorch intra-op threads (0: all cores)");
+    po::positional_options_description positional;
+    positional.add("model", 1);
+    po::variables_map variables;
+    if (!parse("usage: satsal info MODEL [--taps a,b,c]", described, argc, argv, variables, &positional)) {
+        return 0;
+    }
+    set_torch_threads(threads);
+    TappedModel model(model_path, parse_name_list(taps));
+    std::cout << model.describe();
+    return 0;
+}
+
+int bench(int argc, char** argv) {
+    if (argc < 2 || std::strcmp(argv[1], "smoe") != 0) {
+        std::fprintf(stderr, "usage: satsal bench smoe --model M.pt [--batch 8] [--size 224] [--json]\n");
+        return 2;
+    }
+    SmoeBenchOptions options;
+    std::string taps, statistic;
+    bool json = false;
+    po::options_description described("bench smoe options");
+    described.add_options()
+        ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
+        ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
+        ("statistic", po::value(&statistic)->default_value("smoe"), statistic_choices().c_str())
+        ("batch", po::value(&options.batch)->default_value(8), "images per forward pass")
+        ("size", po::value(&options.size)->default_value(224), "input width and height")
+        ("runs", po::value(&options.runs)->default_value(10), "timed repetitions (at least 10)")
+        ("warmup", po::value(&options.warmup)->default_value(3), "untimed repetitions first")
+        ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
+        ("json", po::bool_switch(&json), "print JSON instead of text");
+    po::variables_map variables;
+    if (!parse("usage: satsal bench smoe --model M.pt [options]", described, argc - 1, argv + 1,
+               variables)) {
+        return 0;
+    }
+    options.taps = parse_name_list(taps);
+    options.statistic = parse_statistic(statistic);
+    const SmoeBenchResult result = bench_smoe(options);
+    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    return 0;
+}
+
+int run(int argc, char** argv) {
+    std::string config_path;
+    std::vector<std::string> overrides;
+    bool print_config = false, quiet = false;
+    po::options_description described("run options");
+    described.add_options()
+        ("config", po::value(&config_path)->required(), "INI config file (see configs/ and README)")
+        ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
+        ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
+        ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+    po::positional_options_description positional;
+    positional.add("config", 1);
+    po::variables_map variables;
+    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--print-config] [--quiet]\n\nconfig keys:\n" +
+                   run_config_reference(),
+               described, argc, argv, variables, &positional)) {
+        return 0;
+    }
+    RunConfig config = load_run_config(config_path, overrides);
+    if (quiet) config.quiet = true;
+    if (print_config) {
+        std::cout << to_ini(config);
+        return 0;
+    }
+    const RunOutcome outcome = run_scenes(config);
+    int failed = 0;
+    for (const auto& scene : outcome.scenes) failed += scene.ok ? 0 : 1;
+    if (failed) {
+        std::fprintf(stderr, "satsal run: %d of %zu scenes failed\n", failed, outcome.scenes.size());
+        return 1;
+    }
+    return 0;
+}
+
+int seams(int argc, char** argv) {
+    std::string model_path, image, taps, statistic = "smoe";
+    int64_t tile_size = 256, margin = 64;
+    int threads = 0, batch = 4;
+    bool json = false;
+    po::options_description described("seams options");
+    described.add_options()
+        ("model", po::value(&model_path)->required(), "TorchScript model (.pt)")
+        ("image", po::value(&image)->required(), "input image or scene (any GDAL raster, first 3 bands)")
+        ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
+        ("tile-size", po::value(&tile_size)->default_value(256), "tile core size (multiple of the deepest stride)")
+        ("margin", po::value(&margin)->default_value(64), "context on each side (multiple of the deepest stride)")
+        ("statistic", po::value(&statistic)->default_value("smoe"), statistic_choices().c_str())
+        ("batch", po::value(&batch)->default_value(4), "tiles per forward pass")
+        ("threads", po::value(&threads)->default_value(0), "LibTorch intra-op threads (0: all cores)")
+        ("json", po::bool_switch(&json), "print JSON");
+    po::variables_map variables;
+    if (!parse("usage: satsal seams --model M.pt --image IMG [--tile-size 256] [--margin 64]", described, argc,
+               argv, variables)) {
+        return 0;
+    }
+    set_torch_threads(threads);
+    const Statistic parsed = parse_statistic(statistic);
+    TappedModel model(model_path, parse_name_list(taps), statistic_uses_pre_activation(parsed));
+    RasterReader reader(image);
+    RunConfig defaults;  // ImageNet mean/std, natural range of the data type
+    const BandScaling scaling = plan_band_scaling(defaults, reader);
+    // Probe: the centre crop holding a 2 x 2 block of cores with `margin` of real context.
+    const int64_t s = model.deepest_stride();
+    SeamProbe probe;
+    probe.width = std::min<int64_t>(seam_probe_side(tile_size, margin), reader.width()) / s * s;
+    probe.height = std::min<int64_t>(seam_probe_side(tile_size, margin), reader.height()) / s * s;
+    const int64_t x0 = (reader.width() - probe.width) / 2, y0 = (reader.height() - probe.height) / 2;
+    probe.planar = reader.read_window(scaling.bands, static_cast<int>(x0), static_cast<int>(y0),
+                                      static_cast<int>(probe.width), static_cast<int>(probe.height));
+    scaling.to_unit(probe.planar.data(), probe.width * probe.height);
+    scaling.standardize(probe.planar.data(), probe.width * probe.height);
+    const SeamMeasurement result = seam_errors(model, probe, tile_size, margin, margin, parsed, {}, batch);
+    if (json) {
+        Json out = Json::object();
+        out["image"] = image;
+        out["tile_size"] = tile_size;
+        out["margin"] = margin;
+        out["tiles_compared"] = result.tiles;
+        out["probe"] = std::vector<int64_t>{x0, y0, probe.width, probe.height};
+        Json& layers = out["layers"] = Json::array();
+        for (std::size_t k = 0; k < result.errors.size(); ++k) {
+            Json entry = Json::object();
+            entry["layer"] = "L" + std::to_string(k + 1);
+            entry["tap"] = model.taps()[k].name;
+            entry["stride"] = model.taps()[k].stride;
+            entry["max_seam_error"] = result.errors[k];
+            layers.push_back(entry);
+        }
+        std::cout << out.dump() << "\n";
+    } else {
+        std::printf("seams: tile %lld, margin %lld, %lld tiles against one whole pass on a %lldx%lld crop of %s\n",
+                    static_cast<long long>(tile_size), static_cast<long long>(margin),
+                    static_cast<long long>(result.tiles), static_cast<long long>(probe.width),
+                    static_cast<long long>(probe.height), image.c_str());
+        for (std::size_t k = 0; k < result.errors.size(); ++k) {
+            std::printf("  L%zu %-12s stride %3lld  max seam error %.3e\n", k + 1, model.taps()[k].name.c_str(),
+                        static_cast<long long>(model.taps()[k].stride), result.errors[k]);
+        }
+    }
+    return 0;
+}
+
+int make_scene(int argc, char** argv) {
+    SyntheticSceneOptions options;
+    std::string type = "byte", compression = "zstd";
+    po::options_description described("make-scene options");
+    described.add_options()
+        ("out", po::value(&options.path)->required(), "output GeoTIFF (or .vrt with --vrt)")
+        ("width", po::value(&options.width)->default_value(4096), "pixels")
+        ("height", po::value(&options.height)->default_value(4096), "pixels")
+        ("bands", po::value(&options.bands)->default_value(3), "3 (RGB) or 4 (blue, green, red, NIR)")
+        ("type", po::value(&type)->default_value("byte"), "byte | uint16")
+        ("seed", po::value(&options.seed)->default_value(1), "random seed (same seed, same pixels)")
+        ("epsg", po::value(&options.epsg)->default_value(32633), "projected CRS in metres")
+        ("pixel-size", po::value(&options.pixel_size)->default_value(0.15), "metres")
+        ("nodata-corner", po::bool_switch(&options.nodata_corner), "nodata triangle in the top-left corner")
+        ("nodata-swath", po::bool_switch(&options.nodata_swath), "nodata diagonal swath")
+        ("compression", po::value(&compression)->default_value("zstd"), "zstd | deflate")
+        ("vrt", po::bool_switch(&options.vrt), "write one tile and a VRT mosaic repeating it (any size in seconds)");
+    po::variables_map variables;
+    if (!parse("usage: satsal make-scene --out scene.tif [--width 4096 --height 4096] [options]", described,
+               argc, argv, variables)) {
+        return 0;
+    }
+    options.data_type = parse_scene_data_type(type);
+    options.compression = parse_scene_compression(compression);
+    const SyntheticSceneReport report = write_synthetic_scene(options);
+    std::fprintf(stderr, "satsal make-scene: wrote %s (%lldx%lld, %.1f MB, %.1f s)\n", options.path.c_str(),
+                 static_cast<long long>(options.width), static_cast<long long>(options.height),
+                 static_cast<double>(report.bytes) / 1e6, report.seconds);
+    return 0;
+}
+
+}  // namespace satsal::cli
