@@ -129,7 +129,7 @@ TEST_CASE("tiny ResNet: output equals the plain forward and taps equal PyTorch's
     const torch::Tensor x = test_input();
     const torch::Tensor x_copy = x.clone();
     const ForwardResult result = model.forward(x);
-    CHECK(torch::equal(x, x_copy));  // the in-place stem ReLU must not touch the caller's batch
+    CHECK(torch::equal(x, x_copy));  // the caller's batch is left untouched
     CHECK(max_abs_difference(result.output, model.forward_plain(x)) <= 1e-5);
     CHECK(result.pre_activation.empty());
     check_against_python("tiny_resnet output -", result.output);
