@@ -574,8 +574,10 @@ bool RunConfig::operator==(const RunConfig& o) const {
            annotations == o.annotations;
 }
 
-RunConfig parse_run_config(const std::string& text, const std::string& source_name, const std::string& base_dir,
+RunConfig parse_run_config(const std::string& raw_text, const std::string& source_name, const std::string& base_dir,
                            const std::vector<std::string>& overrides) {
+    // Editors on Windows may start the file with a UTF-8 byte order mark; it is not part of the key.
+    const std::string text = raw_text.rfind("\xEF\xBB\xBF", 0) == 0 ? raw_text.substr(3) : raw_text;
     const auto key_lines = scan_key_lines(text, source_name);
 
     std::istringstream in(text);

@@ -430,6 +430,14 @@ void write_geotiff(const SyntheticSceneOptions& o, const std::string& final_path
                                              std::to_string(y0) + " " + std::to_string(w) + "x" + std::to_string(h) +
                                              " of '" + partial.path() + "' failed" + gdal_message());
             }
+            // Push the finished block row to the file: otherwise GDAL's block cache (5% of RAM by
+            // default, process-wide) holds every written block until it is full.
+            CPLErrorReset();
+            dataset->FlushCache(false);
+            if (CPLGetLastErrorType() >= CE_Failure)
+                throw std::runtime_error("make-scene: writing rows " + std::to_string(y0) + ".." +
+                                         std::to_string(y0 + block) + " of '" + partial.path() + "' failed" +
+                                         gdal_message());
         }
         CPLErrorReset();
         dataset->FlushCache(true);
@@ -533,6 +541,11 @@ SyntheticSceneReport write_synthetic_scene(const SyntheticSceneOptions& options)
     const auto start = std::chrono::steady_clock::now();
 
     SyntheticSceneReport report;
+    // data/scenes/ does not exist in a fresh clone; create the folder like `mkdir -p`.
+    const std::string folder = CPLGetPath(options.path.c_str());
+    VSIStatBufL stat{};
+    if (!folder.empty() && VSIStatL(folder.c_str(), &stat) != 0 && VSIMkdirRecursive(folder.c_str(), 0755) != 0)
+        throw std::runtime_error("make-scene: cannot create the folder '" + folder + "' for '" + options.path + "'");
     if (options.vrt) {
         std::string base = options.path;
         const std::string extension = CPLGetExtension(base.c_str());

@@ -59,7 +59,8 @@ struct SyntheticSceneReport {
     double seconds = 0;               // wall time of rendering and writing
 };
 
-/// Write the scene. The file is written under "<path>.part" and renamed when complete.
+/// Write the scene, creating its folder if needed. The file is written under "<path>.part" and
+/// renamed when complete, so a failed or killed run leaves no file at `path`.
 /// Throws std::invalid_argument for bad options (naming the option and what is allowed) and
 /// std::runtime_error when GDAL fails (with GDAL's message and the path).
 SyntheticSceneReport write_synthetic_scene(const SyntheticSceneOptions& options);

@@ -175,6 +175,21 @@ TEST_CASE("relative paths resolve against the config's directory, --set paths ag
     CHECK(overridden.output_dir == box.path("data/results"));
 }
 
+TEST_CASE("parse_run_config reads text with Windows line ends and a byte order mark", "[run_config]") {
+    Sandbox box;
+    const std::string text = "\xEF\xBB\xBFmodel = models/net.pt\r\nscene = data/scenes/a.tif\r\n"
+                             "output_dir = out\r\ntile_size = 256\r\n";
+    const RunConfig c = parse_run_config(text, "inline", box.root().string());
+    CHECK(c.model == box.path("models/net.pt"));
+    CHECK(c.tile_size == 256);
+    try {
+        parse_run_config(text + "tile_sise = 1\r\n", "inline", box.root().string());
+        FAIL("no error");
+    } catch (const RunConfigError& e) {
+        CHECK(std::string(e.what()) == "inline:5: unknown key 'tile_sise' (did you mean 'tile_size'?)");
+    }
+}
+
 TEST_CASE("scene directories and globs expand to sorted raster files", "[run_config]") {
     Sandbox box;
     const std::string config = box.write_config("many.ini",

@@ -49,7 +49,7 @@ std::string memory_path(const std::string& name) { return "/vsimem/test_syntheti
 
 TEST_CASE("a Byte RGB scene is georeferenced in UTM at 0.15 m with a nodata corner", "[synthetic]") {
     SyntheticSceneOptions options;
-    options.path = memory_path("byte.tif");
+    options.path = memory_path("new/folder/byte.tif");  // folders are created
     options.width = 1000;
     options.height = 777;
     options.seed = 7;
