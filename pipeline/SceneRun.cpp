@@ -577,11 +577,8 @@ void write_quicklook(const std::string& path, const std::string& scene, const Ba
                 static_cast<uint8_t>(std::lround(255.0f * scaling.unit(b, band[static_cast<std::size_t>(i)])));
         }
     }
-    Map combined = quicklook.combined;
-    for (float& value : combined.values) {
-        if (std::isnan(value)) value = 0.0f;
-    }
-    const std::vector<uint8_t> overlay = overlay_rgb(combined, rgb);
+    // Nodata (NaN) pixels show the gray input only.
+    const std::vector<uint8_t> overlay = overlay_rgb(quicklook.combined, rgb);
     write_png(path, static_cast<int>(w), static_cast<int>(h), 3, overlay.data());
 }
 

@@ -2,6 +2,7 @@
 
 #include "model/TappedModel.hpp"
 #include "pipeline/Bench.hpp"
+#include "pipeline/PipelineBench.hpp"
 #include "io/RasterReader.hpp"
 #include "io/RunConfig.hpp"
 #include "io/SyntheticScene.hpp"
@@ -16,6 +17,7 @@
 #include <boost/program_options.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <iostream>
 #include <sstream>
@@ -40,7 +42,7 @@ const Command commands[] = {
     {"run", "whole scenes from a config file: tiled, streamed, georeferenced saliency rasters", run},
     {"seams", "per-layer seam error of tiled against whole-window computation", seams},
     {"make-scene", "write a deterministic synthetic overhead GeoTIFF of any size", make_scene},
-    {"bench", "benchmarks: `bench smoe` (SMOE cost against the forward pass)", bench},
+    {"bench", "benchmarks: `bench smoe`, `bench pipeline`, `bench memory`", bench},
 };
 
 void print_usage(std::FILE* out) {
@@ -159,11 +161,9 @@ int info(int argc, char** argv) {
     return 0;
 }
 
-int bench(int argc, char** argv) {
-    if (argc < 2 || std::strcmp(argv[1], "smoe") != 0) {
-        std::fprintf(stderr, "usage: satsal bench smoe --model M.pt [--batch 8] [--size 224] [--json]\n");
-        return 2;
-    }
+namespace {
+
+int bench_smoe_command(int argc, char** argv) {
     SmoeBenchOptions options;
     std::string taps, statistic;
     bool json = false;
@@ -179,15 +179,73 @@ int bench(int argc, char** argv) {
         ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
         ("json", po::bool_switch(&json), "print JSON instead of text");
     po::variables_map variables;
-    if (!parse("usage: satsal bench smoe --model M.pt [options]", described, argc - 1, argv + 1,
-               variables)) {
-        return 0;
-    }
+    if (!parse("usage: satsal bench smoe --model M.pt [options]", described, argc, argv, variables)) return 0;
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     const SmoeBenchResult result = bench_smoe(options);
     std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
     return 0;
+}
+
+int bench_pipeline_command(int argc, char** argv) {
+    std::string config_path;
+    std::vector<std::string> overrides;
+    bool json = false;
+    po::options_description described("bench pipeline options");
+    described.add_options()
+        ("config", po::value(&config_path)->required(), "run config; its first scene is used")
+        ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
+        ("json", po::bool_switch(&json), "print JSON instead of text");
+    po::positional_options_description positional;
+    positional.add("config", 1);
+    po::variables_map variables;
+    if (!parse("usage: satsal bench pipeline CONFIG [--set key=value ...] [--json]", described, argc, argv,
+               variables, &positional)) {
+        return 0;
+    }
+    const PipelineBenchResult result = bench_pipeline(load_run_config(config_path, overrides));
+    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    return 0;
+}
+
+int bench_memory_command(int argc, char** argv, const char* self) {
+    std::string model, sizes_text = "4096,32768", work_dir = "bench-memory";
+    std::vector<std::string> overrides;
+    bool json = false;
+    po::options_description described("bench memory options");
+    described.add_options()
+        ("model", po::value(&model)->required(), "TorchScript model (a small one keeps the run short)")
+        ("sizes", po::value(&sizes_text)->default_value("4096,32768"), "square scene sizes, smallest first")
+        ("set", po::value(&overrides)->composing(), "config overrides for every run, e.g. --set output_scale=4")
+        ("work-dir", po::value(&work_dir)->default_value("bench-memory"), "where scenes and outputs go")
+        ("json", po::bool_switch(&json), "print JSON instead of text");
+    po::variables_map variables;
+    if (!parse("usage: satsal bench memory --model M.pt [--sizes 4096,32768] [--set key=value ...]", described,
+               argc, argv, variables)) {
+        return 0;
+    }
+    std::vector<int64_t> sizes;
+    for (const auto& item : parse_name_list(sizes_text)) sizes.push_back(std::stoll(item));
+    const std::string binary = std::filesystem::canonical("/proc/self/exe").string();
+    (void)self;
+    const MemoryBenchResult result = bench_memory(binary, model, sizes, overrides, work_dir);
+    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    return 0;
+}
+
+}  // namespace
+
+int bench(int argc, char** argv) {
+    const char* usage = "usage: satsal bench smoe|pipeline|memory [options] (--help for each)\n";
+    if (argc < 2) {
+        std::fputs(usage, stderr);
+        return 2;
+    }
+    if (std::strcmp(argv[1], "smoe") == 0) return bench_smoe_command(argc - 1, argv + 1);
+    if (std::strcmp(argv[1], "pipeline") == 0) return bench_pipeline_command(argc - 1, argv + 1);
+    if (std::strcmp(argv[1], "memory") == 0) return bench_memory_command(argc - 1, argv + 1, argv[0]);
+    std::fputs(usage, stderr);
+    return 2;
 }
 
 int run(int argc, char** argv) {

@@ -1,0 +1,48 @@
+#pragma once
+// `satsal bench pipeline` and `satsal bench memory`: end-to-end scene throughput against the bare
+// network on the same tiles, and peak memory as scenes grow. Benchmarks print figures; nothing
+// here asserts a target.
+#include "io/RunConfig.hpp"
+#include "pipeline/Json.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace satsal {
+
+struct PipelineBenchResult {
+    std::string scene;
+    int64_t width = 0, height = 0, tiles = 0, tile_input = 0;
+    int batch_size = 0, threads = 0;
+    double pipeline_seconds = 0;  // satsal run on the scene, end to end (both passes, all outputs)
+    double bare_seconds = 0;      // forward_plain alone on the same number of tiles, same batch/threads
+    double peak_rss_mb = 0;       // of this process, after both
+    double ratio() const { return bare_seconds / pipeline_seconds; }  // target >= 0.90
+    Json to_json() const;
+    std::string to_text() const;
+};
+
+/// Runs the config's first scene through run_scenes, then the bare forward pass on as many
+/// random tiles of the same input size, in batches of the same size.
+PipelineBenchResult bench_pipeline(const RunConfig& config);
+
+struct MemoryBenchResult {
+    std::vector<int64_t> sizes;
+    std::vector<double> peak_rss_mb;  // per size, of a child `satsal run` process
+    std::vector<double> seconds;
+    Json to_json() const;
+    std::string to_text() const;
+};
+
+/// For each square size: writes a synthetic scene (a VRT mosaic of one rendered tile, so any size
+/// costs seconds), runs `satsal_binary run` on it in a child process with the given config
+/// overrides, and reads the child's peak RSS (wait4). work_dir receives scenes and outputs.
+MemoryBenchResult bench_memory(const std::string& satsal_binary, const std::string& model,
+                               const std::vector<int64_t>& sizes, const std::vector<std::string>& overrides,
+                               const std::string& work_dir);
+
+/// Peak resident set size of this process in MB (getrusage).
+double peak_rss_mb();
+
+}  // namespace satsal
