@@ -46,6 +46,7 @@ const std::vector<KeySpec>& key_specs() {
         {"momentum", Kind::Double, "0.9", "SGD momentum"},
         {"weight_decay", Kind::Double, "0.0001", "L2 weight decay"},
         {"warmup_fraction", Kind::Double, "0.03", "share of all steps spent warming up the learning rate"},
+        {"label_sigma", Kind::Double, "0", "0 = plain cross-entropy; > 0 = soft targets, a Gaussian over counts (cars)"},
         {"seed", Kind::Seed, "1", "seed of shuffling, augmentation and the hold-out split"},
         {"threads", Kind::Int, "2", "LibTorch intra-op and decoding threads; 0 = all cores"},
         {"holdout_fraction", Kind::Double, "0.1", "share of list held out without test_list; 0 = none"},
@@ -216,6 +217,10 @@ void apply(CountTrainOptions& options, const KeySpec& spec, const std::string& r
         const double value = parse_double(origin, key, text);
         if (value < 0 || value >= 1) fail(origin, key, "expected a number in [0, 1), got '" + text + "'");
         options.warmup_fraction = value;
+    } else if (key == "label_sigma") {
+        const double value = parse_double(origin, key, text);
+        if (value < 0 || value > 16) fail(origin, key, "expected a number in [0, 16], got '" + text + "'");
+        options.label_sigma = value;
     } else if (key == "seed") {
         const long long value = parse_integer(origin, key, text);
         if (value < 0) fail(origin, key, "expected an integer >= 0, got '" + text + "'");
@@ -347,7 +352,8 @@ std::string count_train_config_ini(const CountTrainOptions& o) {
         << "\nlearning_rate = " << format_double(o.learning_rate) << "\noptimizer = " << o.optimizer
         << "\nmomentum = " << (o.optimizer == "sgd" ? format_double(o.momentum) : "")
         << "\nweight_decay = " << format_double(o.weight_decay)
-        << "\nwarmup_fraction = " << format_double(o.warmup_fraction) << "\nseed = " << o.seed
+        << "\nwarmup_fraction = " << format_double(o.warmup_fraction)
+        << "\nlabel_sigma = " << format_double(o.label_sigma) << "\nseed = " << o.seed
         << "\nthreads = " << o.threads << "\nholdout_fraction = " << format_double(o.holdout_fraction)
         << "\nrotation_step = " << o.rotation_step << "\nflip = " << (o.flip ? "true" : "false")
         << "\nlog_every = " << o.log_every << "\n";

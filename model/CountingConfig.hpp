@@ -19,6 +19,9 @@
 //   epochs [10]  batch_size [32]  learning_rate [0.05]  optimizer sgd|adam [sgd]
 //   momentum (sgd) [0.9]  weight_decay [0.0001]  warmup_fraction (of all steps) [0.03]
 //                    the learning rate rises linearly during warm-up, then follows a cosine to 0
+//   label_sigma      0: plain cross-entropy on the count class; > 0: cross-entropy against a
+//                    Gaussian over neighbouring counts (std label_sigma, in cars), which teaches
+//                    that 6 is nearer 5 than 20 is; the arg-max target stays the true count [0]
 //   seed             shuffling, augmentation and hold-out split [1]
 //   threads          LibTorch intra-op threads and decoding threads; 0 = all cores [2]
 //   holdout_fraction share of `list` held out when there is no test_list; 0 = none [0.1]
@@ -68,6 +71,7 @@ struct CountTrainOptions {
     double momentum = 0.9;
     double weight_decay = 1e-4;
     double warmup_fraction = 0.03;
+    double label_sigma = 0;
     std::uint64_t seed = 1;
     int threads = 2;
     double holdout_fraction = 0.1;

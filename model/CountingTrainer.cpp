@@ -77,6 +77,7 @@ void check_options(const CountTrainOptions& o) {
     if (o.rotation_step != 0 && (o.rotation_step < 0 || o.rotation_step % 15 != 0 || 360 % o.rotation_step != 0))
         bad("rotation_step must be 0 or a multiple of 15 that divides 360");
     if (o.warmup_fraction < 0 || o.warmup_fraction >= 1) bad("warmup_fraction must be in [0, 1)");
+    if (o.label_sigma < 0) bad("label_sigma must be >= 0");
 }
 
 // Parameters and buffers of the module, in its own (deterministic) order, with their names.
@@ -232,6 +233,13 @@ void write_text_atomically(const std::string& path, const std::string& text, con
 }
 
 }  // namespace
+
+at::Tensor soft_targets(const at::Tensor& counts, int classes, double sigma) {
+    const at::Tensor k = torch::arange(classes, torch::kFloat).unsqueeze(0);
+    const at::Tensor c = counts.to(torch::kFloat).unsqueeze(1);
+    const at::Tensor weights = torch::exp(-(k - c).pow(2) / (2.0 * sigma * sigma));
+    return weights / weights.sum(1, /*keepdim=*/true);
+}
 
 PatchTransform sample_transform(std::uint64_t seed, int epoch, std::size_t position, int rotation_step, bool flip) {
     const std::uint64_t h = mix(mix(mix(seed) ^ static_cast<std::uint64_t>(epoch)) ^ position);
@@ -402,7 +410,12 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
 
             optimizer->zero_grad();
             const at::Tensor logits = module.forward({inputs}).toTensor();
-            const at::Tensor loss = torch::nn::functional::cross_entropy(logits, targets);
+            const at::Tensor loss = options.label_sigma > 0
+                                        ? -(soft_targets(targets, options.classes, options.label_sigma) *
+                                            torch::log_softmax(logits, 1))
+                                               .sum(1)
+                                               .mean()
+                                        : torch::nn::functional::cross_entropy(logits, targets);
             loss.backward();
             optimizer->step();
 
@@ -555,6 +568,7 @@ std::string count_train_report_json(const CountTrainOptions& o, const CountTrain
         << ", \"batch_size\": " << o.batch_size << ", \"learning_rate\": " << number(o.learning_rate)
         << ", \"optimizer\": " << json_string(o.optimizer) << ", \"momentum\": " << number(o.momentum)
         << ", \"weight_decay\": " << number(o.weight_decay) << ", \"warmup_fraction\": " << number(o.warmup_fraction)
+        << ", \"label_sigma\": " << number(o.label_sigma)
         << ", \"seed\": " << o.seed << ", \"threads\": " << o.threads
         << ", \"holdout_fraction\": " << number(o.holdout_fraction) << ", \"rotation_step\": " << o.rotation_step
         << ", \"flip\": " << (o.flip ? "true" : "false") << "},\n";

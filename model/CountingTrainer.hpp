@@ -31,6 +31,10 @@
 #include "model/CountingLayout.hpp"
 #include "model/CountingMetrics.hpp"
 
+namespace at {
+class Tensor;
+}
+
 namespace satsal::counting {
 
 struct CountEpochRecord {
@@ -75,6 +79,10 @@ PatchTransform sample_transform(std::uint64_t seed, int epoch, std::size_t posit
 /// The shuffled order of `count` training samples in epoch `epoch`: a pure function of
 /// (seed, epoch, count).
 std::vector<std::size_t> epoch_order(std::uint64_t seed, int epoch, std::size_t count);
+
+/// Soft targets for label_sigma > 0: row i is exp(-(k - counts[i])^2 / (2 sigma^2)) over
+/// k = 0..classes-1, normalised to sum 1 (counts: int64 [N]; result float [N, classes]).
+at::Tensor soft_targets(const at::Tensor& counts, int classes, double sigma);
 
 /// Learning rate at global step `step` of `total_steps`: linear warm-up over
 /// round(warmup_fraction * total_steps) steps, then a cosine from `peak` to 0.

@@ -58,7 +58,7 @@ TEST_CASE("train-count config: every key is read, overrides win, and the resolve
     const std::string text = kMinimal +
                              "test_list = test.txt\nclasses = 33\nepochs = 7\nbatch_size = 16\nlearning_rate = 0.01\n"
                              "optimizer = adam\nweight_decay = 0\nwarmup_fraction = 0.1\nseed = 42\nthreads = 1\n"
-                             "holdout_fraction = 0\nrotation_step = 15\nflip = false\nlog_every = 5\n"
+                             "label_sigma = 0.5\nholdout_fraction = 0\nrotation_step = 15\nflip = false\nlog_every = 5\n"
                              "checkpoint = ck/run.ckpt\ncheckpoint_every = 100\nreport = report.json\n";
     const CountTrainOptions o = parse_count_train_config(text, "t.ini", folder.base(), {"epochs=9", "seed = 43"});
     CHECK(o.test_list == folder.dir / "test.txt");
@@ -71,6 +71,7 @@ TEST_CASE("train-count config: every key is read, overrides win, and the resolve
     CHECK(o.weight_decay == 0);
     CHECK(o.warmup_fraction == 0.1);
     CHECK(o.threads == 1);
+    CHECK(o.label_sigma == 0.5);
     CHECK(o.holdout_fraction == 0);
     CHECK(o.rotation_step == 15);
     CHECK_FALSE(o.flip);

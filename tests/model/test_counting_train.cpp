@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -231,6 +232,33 @@ TEST_CASE("shuffles, augmentations and the learning-rate schedule are pure funct
     CHECK(learning_rate_at(10, 100, 0.1, 0.1) == Approx(0.1));
     CHECK(learning_rate_at(55, 100, 0.1, 0.1) == Approx(0.05));
     CHECK(learning_rate_at(100, 100, 0.1, 0.1) == Approx(0.0).margin(1e-12));
+}
+
+TEST_CASE("soft targets are a normalised Gaussian over counts centred on the true count", "[counting][train]") {
+    const at::Tensor t = soft_targets(torch::tensor({2, 0}, torch::kLong), 5, 1.0);
+    REQUIRE(t.sizes() == c10::IntArrayRef({2, 5}));
+    const double e1 = std::exp(-0.5), e2 = std::exp(-2.0), e3 = std::exp(-4.5), e4 = std::exp(-8.0);
+    const double z = 1 + 2 * e1 + 2 * e2;
+    CHECK(t[0][2].item<double>() == Approx(1 / z));
+    CHECK(t[0][1].item<double>() == Approx(e1 / z));
+    CHECK(t[0][4].item<double>() == Approx(e2 / z));
+    const double z0 = 1 + e1 + e2 + e3 + e4;
+    CHECK(t[1][0].item<double>() == Approx(1 / z0));
+    CHECK(t[1][3].item<double>() == Approx(e3 / z0));
+    CHECK(t.sum(1)[1].item<double>() == Approx(1.0));
+}
+
+TEST_CASE("training with soft targets also reduces the loss", "[counting][train]") {
+    TempDir dir("soft");
+    const std::string list = write_patch_set(dir.str(), "train", "list.txt", 4, 5, 14);
+    std::ostringstream log;
+    CountTrainOptions o = tiny_options(dir, list, log);
+    o.epochs = 10;
+    o.batch_size = 4;
+    o.label_sigma = 0.75;
+    const CountTrainResult r = train_counting_model(o);
+    INFO(log.str());
+    CHECK(r.history.back().mean_loss < 0.85 * r.history.front().mean_loss);
 }
 
 TEST_CASE("evaluate_counting scores a model with known predictions", "[counting][eval]") {
