@@ -4,6 +4,8 @@
 #include "io/Hdf5Writer.hpp"
 #include "io/PngWriter.hpp"
 #include "io/RasterReader.hpp"
+#include "io/CowcAnnotations.hpp"
+#include "model/CountingLayout.hpp"
 #include "model/TappedModel.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/OutputStaging.hpp"
@@ -36,6 +38,8 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <numeric>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -83,9 +87,14 @@ struct RunSetup {
     StatisticOptions statistic_options;
     Normalization normalization;
     std::vector<double> weights;
+    // Strides of the scene-level layer grids. In saliency runs these are the taps' strides. In
+    // counting runs the 16 px frame of the COWC canvas is not a multiple of a stride-32 tap, so such
+    // a tap is resampled (bilinear, half-pixel centres) onto the stride-16 grid: gcd(stride, 16).
     std::vector<int64_t> strides;
-    int64_t deepest_stride = 0;
-    std::optional<int64_t> margin;  // decided on the first scene when `auto`
+    std::vector<int64_t> tap_strides;  // the model's own
+    int64_t deepest_stride = 0;        // the tile grid's alignment
+    bool counting = false;
+    std::optional<int64_t> margin;     // decided on the first scene when `auto`
     Json margin_report;
 
     explicit RunSetup(const RunConfig& c)
@@ -95,8 +104,19 @@ struct RunSetup {
           normalization(parse_normalization(c.norm)),
           weights(parse_weights(c.weights, model.taps().size())),
           margin(c.margin) {
-        for (const auto& tap : model.taps()) strides.push_back(tap.stride);
-        deepest_stride = model.deepest_stride();
+        counting = c.task == RunTask::Count;
+        for (const auto& tap : model.taps()) {
+            tap_strides.push_back(tap.stride);
+            strides.push_back(counting ? std::gcd(tap.stride, int64_t{counting::kCanvasOffset}) : tap.stride);
+        }
+        deepest_stride = counting ? *std::max_element(strides.begin(), strides.end()) : model.deepest_stride();
+        if (counting) {
+            // The COWC counting layout: each window's core is 192 px of scene pasted into a 224 px
+            // canvas of the mean colour; windows are ownership cores, so counts add up to the total.
+            tile_size = counting::kContentSize;
+            margin = counting::kCanvasOffset;
+            return;
+        }
         for (int64_t s : strides) {
             if (deepest_stride % s != 0) {
                 throw std::invalid_argument(c.model + ": tap stride " + std::to_string(s) +
@@ -105,6 +125,7 @@ struct RunSetup {
                                             "; tiles cannot line up every layer");
             }
         }
+        tile_size = c.tile_size;
         if (c.tile_size % deepest_stride != 0) {
             throw std::invalid_argument("tile_size " + std::to_string(c.tile_size) +
                                         " is not a multiple of the model's deepest stride " +
@@ -116,6 +137,8 @@ struct RunSetup {
                                         std::to_string(deepest_stride));
         }
     }
+
+    int64_t tile_size = 0;
 
     const std::vector<torch::Tensor>& tap_tensors(const ForwardResult& result) const {
         return statistic_uses_pre_activation(statistic) ? result.pre_activation : result.taps;
@@ -143,6 +166,7 @@ struct TileMaps {
     bool empty = false;
     std::vector<Map> raw;         // per tap, the tile's whole layer map
     std::vector<Map> normalized;  // normalize = tile only
+    int count = -1;               // counting runs: arg-max count class of the window
 };
 using TileMapsPtr = std::shared_ptr<TileMaps>;
 
@@ -155,14 +179,16 @@ using BatchMapsPtr = std::shared_ptr<BatchMaps>;
 
 class TileReader {
 public:
-    TileReader(const std::string& path, const TileGrid& grid, const BandScaling& scaling, PadRule pad)
-        : path_(path), grid_(grid), scaling_(scaling), pad_(pad) {}
+    TileReader(const std::string& path, const TileGrid& grid, const BandScaling& scaling, PadRule pad,
+               bool counting)
+        : path_(path), grid_(grid), scaling_(scaling), pad_(pad), counting_(counting) {}
 
     TileJobPtr read(int64_t index) {
         auto& reader = readers_.local();
         if (!reader) reader = std::make_unique<RasterReader>(path_);
         auto job = std::make_shared<TileJob>();
         job->tile = grid_.tile(index);
+        if (counting_) return read_count_window(*reader, job);
         const Tile& tile = job->tile;
         const PadPlan plan = plan_padded_window(tile.input, grid_.scene(), pad_);
         const Window& source = plan.source;
@@ -205,10 +231,51 @@ public:
     }
 
 private:
+    /// COWC counting layout: the core's scene pixels at their place in a canvas of the model's
+    /// mean colour (no context from neighbouring windows, as in training).
+    TileJobPtr read_count_window(RasterReader& reader, const TileJobPtr& job) {
+        const Tile& tile = job->tile;
+        const Window& core = tile.core;
+        const int64_t bands = static_cast<int64_t>(scaling_.bands.size());
+        const int64_t side = tile.input.width;
+        std::vector<float> raw(static_cast<std::size_t>(bands * core.area()));
+        reader.read_window_into(scaling_.bands, static_cast<int>(core.x), static_cast<int>(core.y),
+                                static_cast<int>(core.width), static_cast<int>(core.height), raw.data());
+        scaling_.to_unit(raw.data(), core.area());
+        std::vector<uint8_t> mask;
+        if (!reader.all_valid(scaling_.bands)) {
+            mask = reader.read_valid_mask(scaling_.bands, static_cast<int>(core.x), static_cast<int>(core.y),
+                                          static_cast<int>(core.width), static_cast<int>(core.height));
+            if (count_valid(mask.data(), core, core) == 0) {
+                job->empty = true;
+                return job;
+            }
+            job->valid.assign(static_cast<std::size_t>(side * side), 0);
+        }
+        job->input.resize(static_cast<std::size_t>(bands * side * side));
+        for (int64_t b = 0; b < bands; ++b) {
+            float* plane = job->input.data() + b * side * side;
+            const float fill = static_cast<float>(scaling_.mean[static_cast<std::size_t>(b)]);
+            std::fill(plane, plane + side * side, fill);
+            for (int64_t y = 0; y < core.height; ++y) {
+                for (int64_t x = 0; x < core.width; ++x) {
+                    const std::size_t at = static_cast<std::size_t>(y * core.width + x);
+                    const std::size_t to = static_cast<std::size_t>((y + core.y - tile.input.y) * side +
+                                                                    (x + core.x - tile.input.x));
+                    if (mask.empty() || mask[at]) plane[to] = raw[static_cast<std::size_t>(b) * core.area() + at];
+                    if (b == 0 && !mask.empty()) job->valid[to] = mask[at];
+                }
+            }
+        }
+        scaling_.standardize(job->input.data(), side * side);
+        return job;
+    }
+
     std::string path_;
     const TileGrid& grid_;
     const BandScaling& scaling_;
     PadRule pad_;
+    bool counting_;
     tbb::enumerable_thread_specific<std::unique_ptr<RasterReader>> readers_;
 };
 
@@ -231,6 +298,7 @@ void mask_layer(Map& map, const std::vector<uint8_t>& valid, int64_t side, int64
 
 struct Pass1Result {
     std::vector<MapMoments> moments;  // per layer, over the scene's valid layer pixels
+    std::vector<int> counts;          // counting runs: per window (tile index), -1 for nodata windows
     int64_t processed = 0;
     int64_t skipped = 0;
     double read_seconds = 0, forward_seconds = 0, statistic_seconds = 0, stitch_seconds = 0;
@@ -247,9 +315,10 @@ Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const Til
     const int64_t bands = static_cast<int64_t>(scaling.bands.size());
     const int batch_size = std::max(1, config.batch_size);
 
-    TileReader reader(scene, grid, scaling, pad_rule(config.pad));
+    TileReader reader(scene, grid, scaling, pad_rule(config.pad), setup.counting);
     Pass1Result result;
     result.moments.resize(layers);
+    if (setup.counting) result.counts.assign(static_cast<std::size_t>(tiles), -1);
     StageTimer read_time, forward_time, statistic_time, stitch_time;
     Progress progress(fs::path(scene).filename().string(), tiles, quiet);
 
@@ -333,6 +402,11 @@ Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const Til
                 }
             }
         }
+        std::vector<int64_t> counts;
+        if (setup.counting && batch->forward.output.defined()) {
+            const torch::Tensor classes = batch->forward.output.argmax(1).to(torch::kInt64).contiguous();
+            counts.assign(classes.data_ptr<int64_t>(), classes.data_ptr<int64_t>() + classes.numel());
+        }
         batch->forward = ForwardResult{};  // release the tap tensors
         int64_t live = 0;
         for (const TileJobPtr& job : batch->jobs) {
@@ -340,8 +414,13 @@ Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const Til
             maps_out->tile = job->tile;
             maps_out->empty = job->empty;
             if (!job->empty) {
+                if (!counts.empty()) maps_out->count = static_cast<int>(counts[static_cast<std::size_t>(live)]);
                 for (std::size_t k = 0; k < layers; ++k) {
                     Map map = map_from_tensor(maps[k][live]);
+                    if (setup.strides[k] != setup.tap_strides[k]) {
+                        const int64_t factor = setup.tap_strides[k] / setup.strides[k];
+                        map = upsample_bilinear(map, map.width * factor, map.height * factor);
+                    }
                     if (!job->valid.empty()) mask_layer(map, job->valid, side, setup.strides[k]);
                     if (normalized_layers) {
                         Map normalized = map;
@@ -391,6 +470,7 @@ Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const Til
                     normalized.width);
             }
         }
+        if (setup.counting) result.counts[static_cast<std::size_t>(maps->tile.index)] = maps->count;
         (maps->empty ? result.skipped : result.processed) += 1;
         stitch_time.add(start);
         progress.tick();
@@ -661,6 +741,118 @@ Json moments_json(const MapMoments& m) {
     return json;
 }
 
+/// Writes text to `path` through a temporary name, so a failure leaves no final-named file.
+void write_text_file(const std::string& path, const std::string& text) {
+    const std::string temp = path + ".partial";
+    {
+        std::ofstream out(temp, std::ios::binary);
+        out << text;
+        out.flush();
+        if (!out) {
+            std::remove(temp.c_str());
+            throw std::runtime_error(path + ": cannot write (disk full or no permission?)");
+        }
+    }
+    if (std::rename(temp.c_str(), path.c_str()) != 0) {
+        std::remove(temp.c_str());
+        throw std::runtime_error(path + ": cannot move the finished file into place");
+    }
+}
+
+/// The COWC car annotation of a scene: `annotations` names the PNG itself or a folder holding
+/// `<scene name>_Annotated_Cars.png`; without it, a PNG scene's own annotation beside it is used
+/// when present. Empty when there is none.
+std::string find_car_annotations(const RunConfig& config, const std::string& scene) {
+    const std::string file = scene_name(scene) + "_Annotated_Cars.png";
+    if (!config.annotations.empty()) {
+        if (fs::is_directory(config.annotations)) {
+            const fs::path candidate = fs::path(config.annotations) / file;
+            if (!fs::exists(candidate)) {
+                throw std::runtime_error("annotations: " + candidate.string() + " does not exist (the folder " +
+                                         config.annotations + " has no annotation for scene " + scene + ")");
+            }
+            return candidate.string();
+        }
+        return config.annotations;
+    }
+    const fs::path beside = fs::path(scene).parent_path() / file;
+    return fs::exists(beside) ? beside.string() : std::string();
+}
+
+/// counts.tif (one pixel per window), counts.csv (one row per window) and the run.json section.
+Json write_count_outputs(OutputStaging& staging, const RunConfig& config, const std::string& scene,
+                         const TileGrid& grid, const GeoReference& geo, const std::vector<int>& counts,
+                         SceneOutcome& outcome) {
+    const std::string annotation_path = find_car_annotations(config, scene);
+    std::optional<cowc::ObjectPositions> cars;
+    if (!annotation_path.empty()) {
+        const cowc::RasterSize size = cowc::raster_size(annotation_path, "car annotation");
+        if (size.width != grid.scene_width() || size.height != grid.scene_height()) {
+            throw std::runtime_error(annotation_path + " is " + std::to_string(size.width) + "x" +
+                                     std::to_string(size.height) + " but the scene " + scene + " is " +
+                                     std::to_string(grid.scene_width()) + "x" + std::to_string(grid.scene_height()));
+        }
+        cars = cowc::read_annotation_positions(annotation_path);
+    }
+    Map count_map(grid.columns(), grid.rows(), std::nanf(""));
+    std::string csv = "window,column,row,x0,y0,x1,y1,predicted" + std::string(cars ? ",true\n" : "\n");
+    int64_t predicted_total = 0, true_total = 0, windows = 0, exact = 0;
+    double absolute_error = 0;
+    for (int64_t i = 0; i < grid.tile_count(); ++i) {
+        const Tile tile = grid.tile(i);
+        const int predicted = counts[static_cast<std::size_t>(i)];
+        const int64_t truth = cars ? cars->count_in_window(tile.core.x, tile.core.y, tile.core.x_end(),
+                                                           tile.core.y_end())
+                                   : -1;
+        if (predicted >= 0) {
+            count_map.at(tile.column, tile.row) = static_cast<float>(predicted);
+            predicted_total += predicted;
+        }
+        if (cars) {
+            true_total += truth;
+            absolute_error += std::abs(static_cast<double>(std::max(predicted, 0)) - static_cast<double>(truth));
+            exact += std::max(predicted, 0) == truth ? 1 : 0;
+        }
+        ++windows;
+        csv += std::to_string(i) + "," + std::to_string(tile.column) + "," + std::to_string(tile.row) + "," +
+               std::to_string(tile.core.x) + "," + std::to_string(tile.core.y) + "," +
+               std::to_string(tile.core.x_end()) + "," + std::to_string(tile.core.y_end()) + "," +
+               (predicted >= 0 ? std::to_string(predicted) : std::string("nodata")) +
+               (cars ? "," + std::to_string(truth) : std::string()) + "\n";
+    }
+    GeoTiffOptions options;
+    options.nodata = std::nan("");
+    options.overviews = false;
+    options.band_descriptions = {"cars per window (" + std::to_string(grid.tile_size()) + " px ownership cores)"};
+    GeoTiffWriter tiff(staging.path("counts.tif"), static_cast<int>(grid.columns()), static_cast<int>(grid.rows()), 1,
+                       SampleType::Float32, geo.scaled(static_cast<double>(grid.tile_size())), options);
+    tiff.write_window(1, 0, 0, static_cast<int>(grid.columns()), static_cast<int>(grid.rows()), count_map.data());
+    tiff.finish();
+    write_text_file(staging.path("counts.csv"), csv);
+
+    outcome.count_predicted = predicted_total;
+    Json json = Json::object();
+    json["windows"] = "ownership cores: each window counts the cars whose centre lies in its own " +
+                      std::to_string(grid.tile_size()) + " px core (pasted into the " +
+                      std::to_string(counting::kInputSize) +
+                      " px mean-colour canvas of the COWC counting layout); cores partition the scene, so "
+                      "the scene total is the sum of the window counts";
+    json["window_count"] = windows;
+    json["predicted_total"] = predicted_total;
+    if (cars) {
+        outcome.count_true = true_total;
+        json["annotations"] = annotation_path;
+        json["true_total"] = true_total;
+        json["error"] = predicted_total - true_total;
+        json["percent_error"] = true_total > 0 ? 100.0 * std::abs(static_cast<double>(predicted_total - true_total)) /
+                                                     static_cast<double>(true_total)
+                                               : NAN;
+        json["window_mean_absolute_error"] = absolute_error / static_cast<double>(windows);
+        json["window_exact_fraction"] = static_cast<double>(exact) / static_cast<double>(windows);
+    }
+    return json;
+}
+
 SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     const RunConfig& config = setup.config;
     SceneOutcome outcome;
@@ -681,7 +873,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     outcome.margin = *setup.margin;
 
     TileGridOptions grid_options;
-    grid_options.tile_size = config.tile_size;
+    grid_options.tile_size = setup.tile_size;
     grid_options.margin = *setup.margin;
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
@@ -765,6 +957,10 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     const double layer_seconds = write_layer_outputs(setup, raw_layers, tile_norm ? &normalized_storage : nullptr,
                                                      pass1.moments, h5, layer_tiffs);
     write_quicklook(staging.path("quicklook.png"), scene, scaling, quicklook);
+    Json counting_report;
+    if (setup.counting) {
+        counting_report = write_count_outputs(staging, config, scene, grid, geo, pass1.counts, outcome);
+    }
 
     std::string taps_joined;
     for (const auto& name : tap_names) taps_joined += (taps_joined.empty() ? "" : ",") + name;
@@ -805,7 +1001,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     report["band_scaling"]["rule"] = scaling.rule;
     report["band_scaling"]["low"] = scaling.low;
     report["band_scaling"]["high"] = scaling.high;
-    report["tiling"]["tile_size"] = config.tile_size;
+    report["tiling"]["tile_size"] = setup.tile_size;
     report["tiling"]["margin"] = *setup.margin;
     report["tiling"]["margin_auto"] = config.margin ? Json(false) : Json(true);
     if (!config.margin) report["tiling"]["margin_choice"] = setup.margin_report;
@@ -836,6 +1032,11 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
         layer_stats.push_back(entry);
     }
     report["normalize"] = normalize_scope_name(config.normalize);
+    report["task"] = run_task_name(config.task);
+    if (setup.counting) {
+        report["counting"] = counting_report;
+        report["tap_strides"] = setup.tap_strides;
+    }
     {
         const std::string path = staging.path("run.json");
         std::FILE* file = std::fopen(path.c_str(), "w");
@@ -847,6 +1048,68 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     staging.commit();
     outcome.ok = true;
     return outcome;
+}
+
+
+/// <output_dir>/counts.csv (one row per scene, then the summary) and count-summary.json: per-scene
+/// percent error |predicted - true| / true, its RMS over scenes, the max, and the total error
+/// |sum true - sum predicted| / sum true (FACTS.md section 3).
+void write_count_summary(const RunConfig& config, const RunOutcome& outcome) {
+    std::string csv = "scene,predicted,true,error,percent_error\n";
+    Json json = Json::object();
+    Json& scenes = json["scenes"] = Json::array();
+    double squares = 0, max_error = 0;
+    int64_t scored = 0, predicted_sum = 0, true_sum = 0;
+    for (const SceneOutcome& scene : outcome.scenes) {
+        Json entry = Json::object();
+        entry["scene"] = scene.scene;
+        entry["ok"] = scene.ok;
+        if (!scene.ok) {
+            csv += scene.scene + ",failed,,,\n";
+            scenes.push_back(entry);
+            continue;
+        }
+        entry["predicted"] = scene.count_predicted;
+        std::string row = scene.scene + "," + std::to_string(scene.count_predicted);
+        if (scene.count_true >= 0) {
+            const double error = static_cast<double>(scene.count_predicted - scene.count_true);
+            const double percent = scene.count_true > 0 ? 100.0 * std::abs(error) / static_cast<double>(scene.count_true) : NAN;
+            entry["true"] = scene.count_true;
+            entry["percent_error"] = percent;
+            char buffer[64];
+            std::snprintf(buffer, sizeof buffer, "%.4f", percent);
+            row += "," + std::to_string(scene.count_true) + "," + std::to_string(scene.count_predicted - scene.count_true) +
+                   "," + buffer;
+            if (std::isfinite(percent)) {
+                squares += percent * percent;
+                max_error = std::max(max_error, percent);
+                ++scored;
+            }
+            predicted_sum += scene.count_predicted;
+            true_sum += scene.count_true;
+        } else {
+            row += ",,,";
+        }
+        csv += row + "\n";
+        scenes.push_back(entry);
+    }
+    if (scored > 0) {
+        const double rms = std::sqrt(squares / static_cast<double>(scored));
+        const double total = true_sum > 0 ? 100.0 * std::abs(static_cast<double>(true_sum - predicted_sum)) /
+                                                static_cast<double>(true_sum)
+                                          : NAN;
+        json["rms_percent_error"] = rms;
+        json["max_percent_error"] = max_error;
+        json["total_percent_error"] = total;
+        json["scenes_scored"] = scored;
+        char buffer[256];
+        std::snprintf(buffer, sizeof buffer, "# rms_percent_error,%.4f\n# max_percent_error,%.4f\n# total_percent_error,%.4f\n",
+                      rms, max_error, total);
+        csv += buffer;
+    }
+    fs::create_directories(config.output_dir);
+    write_text_file((fs::path(config.output_dir) / "counts.csv").string(), csv);
+    write_text_file((fs::path(config.output_dir) / "count-summary.json").string(), json.dump() + "\n");
 }
 
 }  // namespace
@@ -887,6 +1150,7 @@ RunOutcome run_scenes(const RunConfig& config) {
             outcome.scenes.push_back(std::move(failed));
         }
     }
+    if (setup.counting) write_count_summary(config, outcome);
     return outcome;
 }
 

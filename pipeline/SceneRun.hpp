@@ -42,6 +42,9 @@ struct SceneOutcome {
     double seconds = 0;
     double megapixels_per_second = 0;
     Json report;                 // what run.json holds
+    // Counting runs (task = count).
+    int64_t count_predicted = -1;
+    int64_t count_true = -1;     // -1 without annotations
 };
 
 struct RunOutcome {

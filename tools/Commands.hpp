@@ -10,5 +10,9 @@ int bench(int argc, char** argv);
 int run(int argc, char** argv);
 int seams(int argc, char** argv);
 int make_scene(int argc, char** argv);
+int make_cowc(int argc, char** argv);
+int cowc_patches(int argc, char** argv);
+int train_count(int argc, char** argv);
+int eval_count(int argc, char** argv);
 
 }  // namespace satsal::cli
