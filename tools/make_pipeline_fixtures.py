@@ -13,7 +13,8 @@ footprint: receptive fields never cross the stride grid, and a tiled run must eq
 pass exactly (up to float rounding) for any margin. The tests recompute the taps independently from
 these formulas (in double), so keep the formulas here and in tests/pipeline/test_support.hpp in step:
 
-  footprint_net.pt  f(x) = [exp(x/2), exp(-x/2), 1 + x^2] per input channel (9 channels, all > 0);
+  footprint_net.pt  f(x) = [exp(x), exp(-x), 0.05 * (1 + x^2)] per input channel (9 channels, all > 0,
+                    spread over orders of magnitude so that SMOE is large next to float rounding);
                     tap_k = average of f over the 2^k x 2^k footprint, k = 1..5;
                     output = mean of tap_5 over its pixels ([N, 9]).
   signed_net.pt     f(x) = 2 - x (3 channels); taps as above. Negative wherever a footprint's mean
@@ -39,7 +40,7 @@ class FootprintNet(nn.Module):
         self.tap_names = list(TAP_NAMES)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([torch.exp(0.5 * x), torch.exp(-0.5 * x), 1.0 + x * x], dim=1)
+        return torch.cat([torch.exp(x), torch.exp(-x), 0.05 * (1.0 + x * x)], dim=1)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor,
                                                 torch.Tensor, torch.Tensor]:

@@ -1,0 +1,512 @@
+// `satsal run` whole-scene processing (issue #3 "Done when"), through run_scenes with a RunConfig:
+// tiled equals whole on the footprint model, every pixel owned once on odd sizes, georeferencing
+// of every output, nodata tiles, UInt16 band selection, failures that leave no final-named file,
+// scene against tile normalization.
+#include "io/RunConfig.hpp"
+#include "io/SyntheticScene.hpp"
+#include "pipeline/SceneRun.hpp"
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+using namespace satsal;
+using namespace satsal::ptest;
+
+namespace {
+
+const std::vector<std::string> kFinalNames = {"saliency.tif", "lovi.tif", "saliency.h5", "run.json", "quicklook.png"};
+
+RunConfig make_config(const TempDir& dir, const std::string& model, const std::vector<std::string>& scenes,
+                      const std::string& output_dir, const std::vector<std::string>& lines) {
+    std::string text = "model = " + model + "\noutput_dir = " + output_dir + "\nthreads = 2\nquiet = true\n";
+    for (const auto& scene : scenes) text += "scene = " + scene + "\n";
+    for (const auto& line : lines) text += line + "\n";
+    return parse_run_config(text, "test.ini", dir.path());
+}
+
+std::string scene_folder(const std::string& output_dir, const std::string& name) { return output_dir + "/" + name; }
+
+/// The numbers of a JSON array that follows `"key": ` at its first occurrence after `from`.
+std::vector<double> json_numbers(const std::string& text, const std::string& key, std::size_t from = 0) {
+    const std::size_t at = text.find("\"" + key + "\": [", from);
+    if (at == std::string::npos) return {};
+    const std::size_t open = text.find('[', at), close = text.find(']', open);
+    std::vector<double> values;
+    std::stringstream stream(text.substr(open + 1, close - open - 1));
+    std::string item;
+    while (std::getline(stream, item, ',')) values.push_back(std::stod(item));
+    return values;
+}
+
+/// Checks layers, normalized layers and the combined map of a footprint-model run against the
+/// independent whole-image computation.
+void check_against_whole_image(const std::string& h5, const Raster& input, int64_t output_scale = 1) {
+    const std::vector<Grid> want = scene_layers(input);
+    std::vector<Grid> normalized;
+    for (std::size_t k = 0; k < want.size(); ++k) {
+        const int64_t s = kFootprintStrides[k];
+        const std::string name = "L" + std::to_string(k + 1);
+        INFO("layer " << name << " (stride " << s << ")");
+        const H5Array raw = read_h5(h5, "/layers/" + name);
+        REQUIRE(raw.dims == std::vector<int64_t>{ceil_div_i(input.height, s), ceil_div_i(input.width, s)});
+        double layer_max = 0;
+        for (double v : want[k].values) layer_max = std::max(layer_max, std::fabs(v));
+        // Relative to each value; the floor keeps float cancellation near SMOE = 0 from counting.
+        const Comparison c = compare_relative(raw, want[k], 1e-3 * layer_max);
+        INFO("worst at (" << c.worst_x << ", " << c.worst_y << "): got " << c.got << ", want " << c.want);
+        CHECK(c.nonfinite == 0);
+        CHECK(c.worst <= 1e-5);
+
+        normalized.push_back(gauss_normalized(want[k], mean_std(want[k])));
+        const Comparison n = compare_relative(read_h5(h5, "/layers_normalized/" + name), normalized.back(), 1.0);
+        INFO("normalized worst at (" << n.worst_x << ", " << n.worst_y << "): got " << n.got << ", want " << n.want);
+        CHECK(n.nonfinite == 0);
+        CHECK(n.worst <= 1e-5);
+    }
+    const int64_t out_w = ceil_div_i(input.width, output_scale), out_h = ceil_div_i(input.height, output_scale);
+    const H5Array combined = read_h5(h5, "/combined");
+    REQUIRE(combined.dims == std::vector<int64_t>{out_h, out_w});
+    Grid want_combined(out_w, out_h);
+    for (int64_t y = 0; y < out_h; ++y)
+        for (int64_t x = 0; x < out_w; ++x) want_combined.at(x, y) = combined_at(normalized, output_scale, x, y);
+    const Comparison c = compare_relative(combined, want_combined, 1.0);  // absolute, values in [0, 1]
+    INFO("combined worst at (" << c.worst_x << ", " << c.worst_y << "): got " << c.got << ", want " << c.want);
+    CHECK(c.nonfinite == 0);
+    CHECK(c.worst <= 1e-5);
+}
+
+}  // namespace
+
+TEST_CASE("run: footprint model, tiled layers and combined map equal one whole-image pass for any margin",
+          "[pipeline][run][exact]") {
+    TempDir dir;
+    const std::string scene = dir.file("scene.tif");
+    write_tiff(scene, 300, 230, 3, GDT_Byte, texture_value);
+    const Raster input = read_raster(scene);
+    for (int margin : {0, 32, 64}) {
+        INFO("margin " << margin);
+        const std::string out = dir.file("out" + std::to_string(margin));
+        const RunConfig config = make_config(dir, footprint_model(), {scene}, out,
+                                             {"tile_size = 64", "margin = " + std::to_string(margin), "batch_size = 3"});
+        const RunOutcome outcome = run_scenes(config);
+        REQUIRE(outcome.scenes.size() == 1);
+        INFO(outcome.scenes[0].error);
+        REQUIRE(outcome.all_ok());
+        CHECK(outcome.scenes[0].tiles_total == 5 * 4);
+        CHECK(outcome.scenes[0].tiles_processed == 20);
+        CHECK(outcome.scenes[0].tiles_skipped == 0);
+        CHECK(outcome.scenes[0].margin == margin);
+        const std::string folder = scene_folder(out, "scene");
+        check_against_whole_image(folder + "/saliency.h5", input);
+
+        // saliency.tif holds the same combined map as saliency.h5.
+        const Raster tif = read_raster(folder + "/saliency.tif");
+        const H5Array combined = read_h5(folder + "/saliency.h5", "/combined");
+        REQUIRE(tif.width == 300);
+        REQUIRE(tif.height == 230);
+        CHECK(tif.type == GDT_Float32);
+        CHECK(tif.values == combined.values);
+        // lovi.tif holds saliency.h5's /lovi.
+        const Raster lovi = read_raster(folder + "/lovi.tif");
+        const H5Array lovi_h5 = read_h5(folder + "/saliency.h5", "/lovi");
+        REQUIRE(lovi.bands == 3);
+        REQUIRE(lovi_h5.dims == std::vector<int64_t>{230, 300, 3});
+        bool same = true;
+        for (int b = 0; b < 3; ++b)
+            for (int y = 0; y < 230; ++y)
+                for (int x = 0; x < 300; ++x)
+                    same = same && lovi.at(b, x, y) == lovi_h5.values[static_cast<std::size_t>((y * 300 + x) * 3 + b)];
+        CHECK(same);
+    }
+}
+
+TEST_CASE("run: every pixel owned once on odd sizes and on a scene smaller than one tile",
+          "[pipeline][run][ownership]") {
+    struct Case {
+        int width, height, tile, margin;
+    };
+    for (const Case c : {Case{1000, 777, 256, 32}, Case{250, 177, 64, 32}, Case{50, 40, 64, 32}}) {
+        INFO("scene " << c.width << "x" << c.height << ", tile " << c.tile << ", margin " << c.margin);
+        TempDir dir;
+        const std::string scene = dir.file("odd.tif");
+        write_tiff(scene, c.width, c.height, 3, GDT_Byte, texture_value);
+        const std::string out = dir.file("out");
+        const RunOutcome outcome = run_scenes(make_config(
+            dir, footprint_model(), {scene}, out,
+            {"tile_size = " + std::to_string(c.tile), "margin = " + std::to_string(c.margin), "batch_size = 4"}));
+        REQUIRE(outcome.scenes.size() == 1);
+        INFO(outcome.scenes[0].error);
+        REQUIRE(outcome.all_ok());
+        CHECK(outcome.scenes[0].tiles_total == ceil_div_i(c.width, c.tile) * ceil_div_i(c.height, c.tile));
+        const std::string folder = scene_folder(out, "odd");
+        for (const char* name : {"saliency.tif", "lovi.tif"}) {
+            const Raster r = read_raster(folder + "/" + name);
+            INFO(name);
+            CHECK(r.width == c.width);
+            CHECK(r.height == c.height);
+            int64_t nan = 0;
+            for (double v : r.values) nan += std::isnan(v) ? 1 : 0;
+            CHECK(nan == 0);
+        }
+        // Layer grids are ceil(W / s) x ceil(H / s) and every layer pixel holds its own footprint's
+        // value: a dropped tile would leave zeros, a doubled one a shifted copy.
+        check_against_whole_image(folder + "/saliency.h5", read_raster(scene));
+    }
+}
+
+TEST_CASE("run: outputs are georeferenced like the input, scaled by stride and output_scale",
+          "[pipeline][run][georef]") {
+    TempDir dir;
+    const std::string scene = dir.file("geo.tif");
+    const std::array<double, 6> input_transform = utm_transform(412345.6, 5123456.7, 0.15);
+    write_tiff(scene, 300, 230, 3, GDT_Byte, texture_value, 32633, input_transform);
+    const Raster input = read_raster(scene);
+    REQUIRE(input.has_transform);
+    const std::string out = dir.file("out");
+    const RunOutcome outcome = run_scenes(make_config(
+        dir, footprint_model(), {scene}, out,
+        {"tile_size = 64", "margin = 32", "batch_size = 2", "output_scale = 2", "write_layers = true"}));
+    INFO(outcome.scenes.at(0).error);
+    REQUIRE(outcome.all_ok());
+    const std::string folder = scene_folder(out, "geo");
+
+    auto scaled = [&](double f) {
+        std::array<double, 6> t = input_transform;
+        t[1] *= f;
+        t[2] *= f;
+        t[4] *= f;
+        t[5] *= f;
+        return t;
+    };
+    auto check_geo = [&](const Raster& r, const std::array<double, 6>& want, const std::string& what) {
+        INFO(what);
+        REQUIRE(r.has_transform);
+        CHECK(same_crs_wkt(r.wkt, input.wkt));
+        for (int i = 0; i < 6; ++i) {
+            INFO("transform[" << i << "] = " << r.transform[static_cast<std::size_t>(i)]);
+            CHECK(std::fabs(r.transform[static_cast<std::size_t>(i)] - want[static_cast<std::size_t>(i)]) <=
+                  1e-6 * std::fabs(want[1]));
+        }
+    };
+    const Raster saliency = read_raster(folder + "/saliency.tif");
+    CHECK(saliency.width == 150);
+    CHECK(saliency.height == 115);
+    check_geo(saliency, scaled(2), "saliency.tif (output_scale 2)");
+    const Raster lovi = read_raster(folder + "/lovi.tif");
+    CHECK(lovi.width == 150);
+    check_geo(lovi, scaled(2), "lovi.tif");
+    for (std::size_t k = 0; k < kFootprintStrides.size(); ++k) {
+        const int64_t s = kFootprintStrides[k];
+        const std::string name = "L" + std::to_string(k + 1);
+        const Raster layer = read_raster(folder + "/layer_" + name + ".tif");
+        CHECK(layer.width == ceil_div_i(300, s));
+        CHECK(layer.height == ceil_div_i(230, s));
+        check_geo(layer, scaled(static_cast<double>(s)), "layer_" + name + ".tif");
+        // The layer GeoTIFF holds the normalized layer map of saliency.h5.
+        CHECK(layer.values == read_h5(folder + "/saliency.h5", "/layers_normalized/" + name).values);
+    }
+    // GDAL's netCDF driver sees saliency.h5 georeferenced the same way.
+    GdalErrorCapture quiet;
+    const std::string h5 = folder + "/saliency.h5";
+    const Raster nc_combined = read_raster("NETCDF:\"" + h5 + "\":combined");
+    CHECK(nc_combined.width == 150);
+    check_geo(nc_combined, scaled(2), "NETCDF combined");
+    const Raster nc_layer = read_raster("NETCDF:\"" + h5 + "\":/layers/L2");
+    CHECK(nc_layer.width == ceil_div_i(300, 4));
+    check_geo(nc_layer, scaled(4), "NETCDF /layers/L2");
+    // The combined map at output_scale 2 samples the layers at half the resolution.
+    check_against_whole_image(h5, input, 2);
+}
+
+TEST_CASE("run: a PNG without georeferencing gives pixel-coordinate outputs", "[pipeline][run][georef]") {
+    TempDir dir;
+    const std::string scene = dir.file("plain.png");
+    write_png_rgb(scene, 200, 150, texture_value);
+    const std::string out = dir.file("out");
+    const RunOutcome outcome =
+        run_scenes(make_config(dir, footprint_model(), {scene}, out, {"tile_size = 64", "margin = 32"}));
+    INFO(outcome.scenes.at(0).error);
+    REQUIRE(outcome.all_ok());
+    const std::string folder = scene_folder(out, "plain");
+    const Raster saliency = read_raster(folder + "/saliency.tif");
+    CHECK(saliency.width == 200);
+    CHECK(saliency.height == 150);
+    CHECK(saliency.wkt.empty());
+    CHECK((!saliency.has_transform || saliency.transform == std::array<double, 6>{0, 1, 0, 0, 0, 1}));
+    const std::string json = read_text(folder + "/run.json");
+    CHECK(json.find("\"georeferenced\": false") != std::string::npos);
+    check_against_whole_image(folder + "/saliency.h5", read_raster(scene));
+}
+
+TEST_CASE("run: all-nodata tiles are skipped and written as nodata", "[pipeline][run][nodata]") {
+    TempDir dir;
+    SyntheticSceneOptions options;
+    options.path = dir.file("corner.tif");
+    options.width = 320;
+    options.height = 256;
+    options.nodata_corner = true;
+    options.block_size = 64;
+    write_synthetic_scene(options);
+    const int64_t W = 320, H = 256, tile = 32;
+    // The corner triangle x/W + y/H < 1/4, in integers (SyntheticScene.hpp).
+    auto nodata = [&](int64_t x, int64_t y) { return 4 * (x * H + y * W) < W * H; };
+    int64_t expected_skipped = 0;
+    for (int64_t ty = 0; ty < H; ty += tile)
+        for (int64_t tx = 0; tx < W; tx += tile) expected_skipped += nodata(tx + tile - 1, ty + tile - 1) ? 1 : 0;
+    REQUIRE(expected_skipped > 0);
+
+    const std::string out = dir.file("out");
+    const RunOutcome outcome =
+        run_scenes(make_config(dir, footprint_model(), {options.path}, out, {"tile_size = 32", "margin = 32"}));
+    INFO(outcome.scenes.at(0).error);
+    REQUIRE(outcome.all_ok());
+    CHECK(outcome.scenes[0].tiles_skipped == expected_skipped);
+    CHECK(outcome.scenes[0].tiles_processed == (W / tile) * (H / tile) - expected_skipped);
+    const std::string folder = scene_folder(out, "corner");
+    const std::string json = read_text(folder + "/run.json");
+    CHECK(json == outcome.scenes[0].report.dump() + "\n");
+    CHECK(json.find("\"skipped_nodata\": " + std::to_string(expected_skipped)) != std::string::npos);
+
+    const Raster saliency = read_raster(folder + "/saliency.tif");
+    REQUIRE(saliency.nodata.has_value());
+    CHECK(std::isnan(*saliency.nodata));
+    const Raster lovi = read_raster(folder + "/lovi.tif");
+    int64_t wrong_nan = 0, nonfinite_valid = 0, lovi_not_black = 0, nodata_pixels = 0;
+    for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x) {
+            const double v = saliency.at(0, x, y);
+            if (nodata(x, y)) {
+                ++nodata_pixels;
+                wrong_nan += std::isnan(v) ? 0 : 1;
+                for (int b = 0; b < 3; ++b) lovi_not_black += lovi.at(b, x, y) == 0 ? 0 : 1;
+            } else {
+                nonfinite_valid += std::isfinite(v) ? 0 : 1;
+            }
+        }
+    CHECK(nodata_pixels > tile * tile);
+    CHECK(wrong_nan == 0);
+    CHECK(lovi_not_black == 0);
+    CHECK(nonfinite_valid == 0);
+
+    // Layer pixels: NaN exactly where the whole footprint is nodata; where the whole footprint is
+    // valid, the footprint model's value on the scene itself.
+    const Raster input = read_raster(options.path);
+    const std::vector<Grid> want = scene_layers(input);
+    for (std::size_t k = 0; k < 3; ++k) {
+        const int64_t s = kFootprintStrides[k];
+        INFO("layer L" << k + 1);
+        const H5Array layer = read_h5(folder + "/saliency.h5", "/layers/L" + std::to_string(k + 1));
+        const int64_t lw = ceil_div_i(W, s);
+        int64_t nan_mismatch = 0, value_mismatch = 0;
+        for (int64_t j = 0; j < ceil_div_i(H, s); ++j)
+            for (int64_t i = 0; i < lw; ++i) {
+                int64_t invalid = 0;
+                for (int64_t y = j * s; y < (j + 1) * s; ++y)
+                    for (int64_t x = i * s; x < (i + 1) * s; ++x) invalid += nodata(x, y) ? 1 : 0;
+                const double v = layer.values[static_cast<std::size_t>(j * lw + i)];
+                if ((invalid == s * s) != std::isnan(v)) ++nan_mismatch;
+                if (invalid == 0 && std::fabs(v - want[k].at(i, j)) > 1e-5 * std::fabs(want[k].at(i, j)) + 1e-6)
+                    ++value_mismatch;
+            }
+        CHECK(nan_mismatch == 0);
+        CHECK(value_mismatch == 0);
+    }
+}
+
+TEST_CASE("run: UInt16 4-band scene with bands 3,2,1 and stretch 2,98", "[pipeline][run][bands]") {
+    TempDir dir;
+    SyntheticSceneOptions options;
+    options.path = dir.file("multi.tif");
+    options.width = 192;
+    options.height = 160;
+    options.bands = 4;
+    options.data_type = SceneDataType::UInt16;
+    options.block_size = 64;
+    write_synthetic_scene(options);
+    const std::string out = dir.file("out");
+    const RunOutcome outcome = run_scenes(make_config(dir, footprint_model(), {options.path}, out,
+                                                      {"tile_size = 64", "margin = 32", "bands = 3,2,1",
+                                                       "stretch = 2,98"}));
+    INFO(outcome.scenes.at(0).error);
+    REQUIRE(outcome.all_ok());
+    const std::string folder = scene_folder(out, "multi");
+    const std::string json = read_text(folder + "/run.json");
+    const std::size_t scaling = json.find("\"band_scaling\"");
+    REQUIRE(scaling != std::string::npos);
+    CHECK(json_numbers(json, "bands", scaling) == std::vector<double>{3, 2, 1});
+    CHECK(json.find("\"rule\": \"stretch\"", scaling) != std::string::npos);
+
+    // The recorded stretch is the 2nd and 98th percentile of each selected band (linear
+    // interpolation between order statistics; within one stored unit of other conventions).
+    const Raster input = read_raster(options.path);
+    REQUIRE(input.type == GDT_UInt16);
+    const std::vector<double> low = json_numbers(json, "low", scaling), high = json_numbers(json, "high", scaling);
+    REQUIRE(low.size() == 3);
+    REQUIRE(high.size() == 3);
+    const int bands[3] = {3, 2, 1};
+    for (int i = 0; i < 3; ++i) {
+        INFO("slot " << i << " = band " << bands[i]);
+        std::vector<double> values(input.values.begin() + static_cast<std::ptrdiff_t>(bands[i] - 1) * 192 * 160,
+                                   input.values.begin() + static_cast<std::ptrdiff_t>(bands[i]) * 192 * 160);
+        std::sort(values.begin(), values.end());
+        auto percentile = [&](double p) {
+            const double pos = p / 100.0 * static_cast<double>(values.size() - 1);
+            const auto i0 = static_cast<std::size_t>(pos);
+            const std::size_t i1 = std::min(i0 + 1, values.size() - 1);
+            return values[i0] + (pos - static_cast<double>(i0)) * (values[i1] - values[i0]);
+        };
+        CHECK(low[static_cast<std::size_t>(i)] == Approx(percentile(2)).margin(1.0));
+        CHECK(high[static_cast<std::size_t>(i)] == Approx(percentile(98)).margin(1.0));
+        CHECK(high[static_cast<std::size_t>(i)] > low[static_cast<std::size_t>(i)] + 10);
+    }
+    const Raster saliency = read_raster(folder + "/saliency.tif");
+    CHECK(saliency.width == 192);
+    int64_t nonfinite = 0;
+    for (double v : saliency.values) nonfinite += std::isfinite(v) ? 0 : 1;
+    CHECK(nonfinite == 0);
+}
+
+TEST_CASE("run: a band the scene lacks fails that scene only, naming the band and the scene",
+          "[pipeline][run][bands][errors]") {
+    TempDir dir;
+    SyntheticSceneOptions options;
+    options.path = dir.file("good.tif");
+    options.width = 128;
+    options.height = 96;
+    options.bands = 4;
+    options.data_type = SceneDataType::UInt16;
+    options.block_size = 64;
+    write_synthetic_scene(options);
+    const std::string bad = dir.file("bad.tif");
+    write_tiff(bad, 128, 96, 3, GDT_Byte, texture_value);
+
+    SECTION("band 5 of a 4-band scene") {
+        const std::string out = dir.file("out5");
+        const RunOutcome outcome = run_scenes(make_config(dir, footprint_model(), {options.path}, out,
+                                                          {"tile_size = 64", "margin = 32", "bands = 5,3,2"}));
+        REQUIRE(outcome.scenes.size() == 1);
+        CHECK_FALSE(outcome.scenes[0].ok);
+        CHECK_FALSE(outcome.all_ok());
+        CHECK_THAT(outcome.scenes[0].error, Catch::Contains(options.path) && Catch::Contains("band 5") &&
+                                                Catch::Contains("4 bands"));
+        CHECK(folder_entries(scene_folder(out, "good")).empty());
+    }
+    SECTION("one good and one bad scene in a batch") {
+        const std::string out = dir.file("batch");
+        const RunOutcome outcome = run_scenes(make_config(dir, footprint_model(), {bad, options.path}, out,
+                                                          {"tile_size = 64", "margin = 32", "bands = 4,3,2"}));
+        REQUIRE(outcome.scenes.size() == 2);
+        CHECK_FALSE(outcome.all_ok());
+        CHECK(outcome.scenes[0].scene == bad);
+        CHECK_FALSE(outcome.scenes[0].ok);
+        CHECK_THAT(outcome.scenes[0].error, Catch::Contains(bad) && Catch::Contains("band 4"));
+        CHECK(outcome.scenes[1].ok);
+        CHECK(outcome.scenes[1].error.empty());
+        for (const auto& name : kFinalNames) {
+            INFO(name);
+            CHECK(fs::exists(scene_folder(out, "good") + "/" + name));
+            CHECK_FALSE(fs::exists(scene_folder(out, "bad") + "/" + name));
+        }
+        INFO("bad folder: " << join_names(folder_entries(scene_folder(out, "bad"))));
+        CHECK(folder_entries(scene_folder(out, "bad")).empty());
+    }
+}
+
+TEST_CASE("run: a failure mid-run leaves no final-named file and no staging folder", "[pipeline][run][errors]") {
+    TempDir dir;
+    // Dark everywhere but the bottom tile row: signed_net's taps (2 - x) turn negative only there,
+    // so SMOE fails on a later batch, after earlier tiles went through every stage.
+    const std::string scene = dir.file("late.tif");
+    write_tiff(scene, 256, 192, 3, GDT_Byte, [](int, int64_t, int64_t y) { return y >= 128 ? 255.0 : 100.0; });
+    const std::string out = dir.file("out");
+    const RunOutcome outcome = run_scenes(make_config(dir, signed_model(), {scene}, out,
+                                                      {"tile_size = 64", "margin = 32", "batch_size = 2"}));
+    REQUIRE(outcome.scenes.size() == 1);
+    CHECK_FALSE(outcome.scenes[0].ok);
+    // Tile row 1's inputs reach 32 rows into the bright rows: batch {4, 5} is the first to fail.
+    CHECK_THAT(outcome.scenes[0].error, Catch::Contains(scene) && Catch::Contains("tile 4 (column 0, row 1") &&
+                                            Catch::Contains("negative"));
+    const std::string folder = scene_folder(out, "late");
+    INFO("left behind: " << join_names(folder_entries(folder)));
+    CHECK(folder_entries(folder).empty());
+
+    // A successful run of the same model leaves only final names (no staging folder).
+    const std::string dark = dir.file("dark.tif");
+    write_tiff(dark, 128, 128, 3, GDT_Byte, [](int, int64_t, int64_t) { return 100.0; });
+    const RunOutcome ok = run_scenes(make_config(dir, signed_model(), {dark}, out, {"tile_size = 64", "margin = 32"}));
+    REQUIRE(ok.all_ok());
+    for (const auto& entry : folder_entries(scene_folder(out, "dark"))) {
+        INFO(entry);
+        CHECK(entry.rfind(".satsal-partial", 0) != 0);
+    }
+}
+
+TEST_CASE("run: normalize = tile differs from scene; scene mode has no seam at tile boundaries",
+          "[pipeline][run][normalize]") {
+    TempDir dir;
+    const std::string scene = dir.file("norm.tif");
+    write_tiff(scene, 256, 192, 3, GDT_Byte, texture_value);
+    const Raster input = read_raster(scene);
+    const int64_t tile = 64, margin = 32;
+    const std::string out_scene = dir.file("scene_mode"), out_tile = dir.file("tile_mode");
+    const std::vector<std::string> common = {"tile_size = 64", "margin = 32", "batch_size = 3"};
+    std::vector<std::string> scene_lines = common, tile_lines = common;
+    scene_lines.push_back("normalize = scene");
+    tile_lines.push_back("normalize = tile");
+    const RunOutcome a = run_scenes(make_config(dir, footprint_model(), {scene}, out_scene, scene_lines));
+    const RunOutcome b = run_scenes(make_config(dir, footprint_model(), {scene}, out_tile, tile_lines));
+    REQUIRE(a.all_ok());
+    REQUIRE(b.all_ok());
+    const std::string ha = scene_folder(out_scene, "norm") + "/saliency.h5";
+    const std::string hb = scene_folder(out_tile, "norm") + "/saliency.h5";
+    CHECK(h5_string_attribute(ha, "normalize") == "scene");
+    CHECK(h5_string_attribute(hb, "normalize") == "tile");
+
+    const std::vector<Grid> whole = scene_layers(input);
+    std::vector<Grid> normalized;
+    for (std::size_t k = 0; k < whole.size(); ++k) {
+        const std::string name = "L" + std::to_string(k + 1);
+        INFO(name);
+        normalized.push_back(gauss_normalized(whole[k], mean_std(whole[k])));
+        // Raw maps do not depend on the normalization scope.
+        CHECK(read_h5(ha, "/layers/" + name).values == read_h5(hb, "/layers/" + name).values);
+        const H5Array na = read_h5(ha, "/layers_normalized/" + name), nb = read_h5(hb, "/layers_normalized/" + name);
+        double diff = 0;
+        for (std::size_t i = 0; i < na.values.size(); ++i) diff = std::max(diff, std::fabs(na.values[i] - nb.values[i]));
+        CHECK(diff > 1e-3);
+
+        // Tile mode: each tile's core is normalized with the statistics of that tile's whole
+        // layer map (core and margin), as the paper does per image.
+        const int64_t s = kFootprintStrides[k];
+        const int64_t lw = ceil_div_i(256, s);
+        double worst = 0;
+        for (int64_t r = 0; r < 3; ++r)
+            for (int64_t c = 0; c < 4; ++c) {
+                const std::vector<Grid> tile_maps =
+                    footprint_smoe(input, c * tile - margin, r * tile - margin, tile + 2 * margin, tile + 2 * margin);
+                const Grid own = gauss_normalized(tile_maps[k], mean_std(tile_maps[k]));
+                for (int64_t y = 0; y < tile / s; ++y)
+                    for (int64_t x = 0; x < tile / s; ++x) {
+                        const double got = nb.values[static_cast<std::size_t>((r * tile / s + y) * lw + c * tile / s + x)];
+                        worst = std::max(worst, std::fabs(got - own.at(margin / s + x, margin / s + y)));
+                    }
+            }
+        CHECK(worst <= 1e-5);
+    }
+    // Scene mode across the tile boundaries x = 64, 128, 192 and y = 64, 128: the combined map
+    // equals the whole-image combination on both sides of every boundary.
+    const H5Array combined = read_h5(ha, "/combined");
+    double worst = 0;
+    for (int64_t y = 0; y < 192; ++y)
+        for (int64_t x : {62, 63, 64, 65, 126, 127, 128, 129, 191, 192}) {
+            worst = std::max(worst, std::fabs(combined.values[static_cast<std::size_t>(y * 256 + x)] -
+                                              combined_at(normalized, 1, x, y)));
+        }
+    for (int64_t y : {63, 64, 127, 128})
+        for (int64_t x = 0; x < 256; ++x)
+            worst = std::max(worst, std::fabs(combined.values[static_cast<std::size_t>(y * 256 + x)] -
+                                              combined_at(normalized, 1, x, y)));
+    CHECK(worst <= 1e-5);
+}
