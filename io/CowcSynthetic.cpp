@@ -910,4 +910,17 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
     return result;
 }
 
+bool ensure_synthetic_cowc_demo(const std::string& root) {
+    if (std::filesystem::exists(std::filesystem::path(root) / "synthetic_scenes.csv")) return false;
+    SyntheticCowcOptions options;
+    options.root = root;
+    options.train_scenes = 0;
+    options.test_scenes = 1;
+    options.seed = 2026;
+    options.write_patches = false;
+    std::fprintf(stderr, "satsal: generating the synthetic COWC demo scene under %s (once)\n", root.c_str());
+    generate_synthetic_cowc(options);
+    return true;
+}
+
 }  // namespace satsal::cowc

@@ -1,5 +1,7 @@
 #include "io/RunConfig.hpp"
 
+#include "io/CowcSynthetic.hpp"
+
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"
 
@@ -59,6 +61,7 @@ const std::vector<KeySpec>& key_specs() {
         {"quiet", "false", "no progress on stderr"},
         {"task", "saliency", "saliency | count (COWC car counting)"},
         {"annotations", "(none)", "COWC annotations (file or directory) to score counts against"},
+        {"synthetic_cowc", "(none)", "folder of a synthetic COWC demo set, generated there once if missing"},
     };
     return specs;
 }
@@ -304,6 +307,7 @@ void Builder::assign(const std::string& key, const std::string& raw_value, const
         else if (key == "quiet") config_.quiet = defaults.quiet;
         else if (key == "task") config_.task = defaults.task;
         else if (key == "annotations") config_.annotations = defaults.annotations;
+        else if (key == "synthetic_cowc") config_.synthetic_cowc = defaults.synthetic_cowc;
         origin_of_.erase(key);  // a default has no origin
         return;
     }
@@ -407,6 +411,8 @@ void Builder::assign_value(const std::string& key, const std::string& value, con
                                                                                        : RunTask::Count;
     } else if (key == "annotations") {
         config_.annotations = resolve_path(value, origin);
+    } else if (key == "synthetic_cowc") {
+        config_.synthetic_cowc = resolve_path(value, origin);
     } else {
         fail(origin, "unknown key '" + key + "'" + did_you_mean(key));
     }
@@ -453,6 +459,14 @@ RunConfig Builder::finish() {
     for (const char* key : {"model", "scene", "output_dir"})
         if (!origin_of_.count(key) || (std::string(key) == "scene" && scene_specs_.empty()))
             fail(file_origin, std::string("missing required key '") + key + "'");
+
+    if (!config_.synthetic_cowc.empty()) {
+        try {
+            cowc::ensure_synthetic_cowc_demo(config_.synthetic_cowc);
+        } catch (const std::exception& problem) {
+            fail(origin_of_.at("synthetic_cowc"), problem.what());
+        }
+    }
 
     std::error_code error;
     const Origin& model_origin = origin_of_.at("model");
@@ -571,7 +585,7 @@ bool RunConfig::operator==(const RunConfig& o) const {
            margin == o.margin && seam_tolerance == o.seam_tolerance && pad == o.pad && statistic == o.statistic &&
            norm == o.norm && weights == o.weights && normalize == o.normalize && output_scale == o.output_scale &&
            write_layers == o.write_layers && cog == o.cog && quiet == o.quiet && task == o.task &&
-           annotations == o.annotations;
+           annotations == o.annotations && synthetic_cowc == o.synthetic_cowc;
 }
 
 RunConfig parse_run_config(const std::string& raw_text, const std::string& source_name, const std::string& base_dir,
@@ -694,6 +708,8 @@ std::string to_ini(const RunConfig& c) {
     out << "task = " << run_task_name(c.task) << "\n";
     out << "annotations = " << (c.annotations.empty() ? std::string() : checked_path("annotations", c.annotations))
         << "\n";
+    out << "synthetic_cowc = "
+        << (c.synthetic_cowc.empty() ? std::string() : checked_path("synthetic_cowc", c.synthetic_cowc)) << "\n";
     return out.str();
 }
 

@@ -84,6 +84,9 @@ struct RunConfig {
     // --- COWC counting (issue #4) ------------------------------------------------------------
     RunTask task = RunTask::Saliency;
     std::string annotations;           // path (file or directory); empty = none; must exist if given
+    // A folder for a synthetic COWC demo set: when set and the folder holds no set yet, loading the
+    // config first generates one there (once), so its scenes and annotations can be named above.
+    std::string synthetic_cowc;
 
     bool operator==(const RunConfig& other) const;
     bool operator!=(const RunConfig& other) const { return !(*this == other); }

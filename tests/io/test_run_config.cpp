@@ -386,11 +386,34 @@ TEST_CASE("to_ini writes a config that reads back equal", "[run_config]") {
 
 TEST_CASE("the key list and the reference agree", "[run_config]") {
     const auto keys = run_config_keys();
-    CHECK(keys.size() == 25);
+    CHECK(keys.size() == 26);
     const std::string reference = run_config_reference();
     for (const auto& key : keys) CHECK(reference.find("  " + key + " ") != std::string::npos);
     CHECK(scene_name("/data/12TVL240120.png") == "12TVL240120");
     CHECK(scene_name("/data/top_potsdam_2_10.5-x%20.tif") == "top_potsdam_2_10.5-x%20");
+}
+
+TEST_CASE("synthetic_cowc generates the demo set once, before the scenes are checked", "[run_config][cowc]") {
+    Sandbox box;
+    box.touch("models/net.pt");
+    const std::string text =
+        "model = ../models/net.pt\n"
+        "synthetic_cowc = ../demo\n"
+        "scene = ../demo/geotiff/Synthetic_SATSAL/syn-01.5%_t.tif\n"
+        "annotations = ../demo/ground_truth_sets/Synthetic_SATSAL\n"
+        "output_dir = ../out\n";
+    const std::string path = box.write_config("demo.ini", text);
+    REQUIRE_FALSE(fs::exists(box.path("demo/synthetic_scenes.csv")));
+    const RunConfig config = load_run_config(path);
+    REQUIRE(config.scenes.size() == 1);
+    CHECK(config.scenes[0] == box.path("demo/geotiff/Synthetic_SATSAL/syn-01.5%_t.tif"));
+    CHECK(config.synthetic_cowc == box.path("demo"));
+    CHECK(fs::exists(box.path("demo/ground_truth_sets/Synthetic_SATSAL/syn-01.5%_t_Annotated_Cars.png")));
+    // A second load finds the set and leaves it alone.
+    const auto written = fs::last_write_time(box.path("demo/synthetic_scenes.csv"));
+    CHECK(load_run_config(path) == config);
+    CHECK(fs::last_write_time(box.path("demo/synthetic_scenes.csv")) == written);
+    CHECK(load_run_config(box.write_config("again.ini", to_ini(config))) == config);
 }
 
 TEST_CASE("the shipped configs parse (inputs overridden, since they are generated)", "[run_config][configs]") {
