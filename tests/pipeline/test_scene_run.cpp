@@ -42,7 +42,14 @@ std::vector<double> json_numbers(const std::string& text, const std::string& key
 
 /// Checks layers, normalized layers and the combined map of a footprint-model run against the
 /// independent whole-image computation.
-void check_against_whole_image(const std::string& h5, const Raster& input, int64_t output_scale = 1) {
+struct Expected {
+    int64_t output_scale = 1;
+    bool range = false;  // norm = range instead of gauss
+    std::vector<double> weights = {1, 1, 1, 1, 1};
+};
+
+void check_against_whole_image(const std::string& h5, const Raster& input, const Expected& expected = {}) {
+    const int64_t output_scale = expected.output_scale;
     const std::vector<Grid> want = scene_layers(input);
     std::vector<Grid> normalized;
     for (std::size_t k = 0; k < want.size(); ++k) {
@@ -59,7 +66,7 @@ void check_against_whole_image(const std::string& h5, const Raster& input, int64
         CHECK(c.nonfinite == 0);
         CHECK(c.worst <= 1e-5);
 
-        normalized.push_back(gauss_normalized(want[k], mean_std(want[k])));
+        normalized.push_back(expected.range ? range_normalized(want[k]) : gauss_normalized(want[k], mean_std(want[k])));
         const Comparison n = compare_relative(read_h5(h5, "/layers_normalized/" + name), normalized.back(), 1.0);
         INFO("normalized worst at (" << n.worst_x << ", " << n.worst_y << "): got " << n.got << ", want " << n.want);
         CHECK(n.nonfinite == 0);
@@ -70,7 +77,7 @@ void check_against_whole_image(const std::string& h5, const Raster& input, int64
     REQUIRE(combined.dims == std::vector<int64_t>{out_h, out_w});
     Grid want_combined(out_w, out_h);
     for (int64_t y = 0; y < out_h; ++y)
-        for (int64_t x = 0; x < out_w; ++x) want_combined.at(x, y) = combined_at(normalized, output_scale, x, y);
+        for (int64_t x = 0; x < out_w; ++x) want_combined.at(x, y) = combined_at(normalized, output_scale, x, y, expected.weights);
     const Comparison c = compare_relative(combined, want_combined, 1.0);  // absolute, values in [0, 1]
     INFO("combined worst at (" << c.worst_x << ", " << c.worst_y << "): got " << c.got << ", want " << c.want);
     CHECK(c.nonfinite == 0);
@@ -100,6 +107,18 @@ TEST_CASE("run: footprint model, tiled layers and combined map equal one whole-i
         CHECK(outcome.scenes[0].margin == margin);
         const std::string folder = scene_folder(out, "scene");
         check_against_whole_image(folder + "/saliency.h5", input);
+        // The root attributes of explain's layout.
+        const std::string h5 = folder + "/saliency.h5";
+        CHECK(h5_string_attribute(h5, "statistic") == "smoe");
+        CHECK(h5_string_attribute(h5, "normalization") == "gauss");
+        CHECK(h5_numeric_attribute(h5, "weights") == std::vector<double>{1, 1, 1, 1, 1});
+        CHECK(h5_string_attribute(h5, "taps") == "s2,s4,s8,s16,s32");
+        CHECK(h5_numeric_attribute(h5, "strides") == std::vector<double>{2, 4, 8, 16, 32});
+        CHECK(h5_string_attribute(h5, "model_sha256").size() == 64);
+        CHECK_FALSE(h5_string_attribute(h5, "satsal_version").empty());
+        CHECK(h5_string_attribute(h5, "input") == scene);
+        CHECK(folder_entries(folder) ==
+              std::vector<std::string>{"lovi.tif", "quicklook.png", "run.json", "saliency.h5", "saliency.tif"});
 
         // saliency.tif holds the same combined map as saliency.h5.
         const Raster tif = read_raster(folder + "/saliency.tif");
@@ -149,6 +168,17 @@ TEST_CASE("run: every pixel owned once on odd sizes and on a scene smaller than 
             int64_t nan = 0;
             for (double v : r.values) nan += std::isnan(v) ? 1 : 0;
             CHECK(nan == 0);
+        }
+        if (c.width == 1000) {
+            // Tiled, compressed, with internal overviews (issue #3 section 5).
+            const Raster r = read_raster(folder + "/saliency.tif");
+            CHECK(r.block_width == 512);
+            CHECK(r.block_height == 512);
+            CHECK((r.compression == "DEFLATE" || r.compression == "ZSTD"));
+            CHECK(r.overviews >= 1);
+            const Raster quicklook = read_raster(folder + "/quicklook.png");
+            CHECK(quicklook.width == 1000);
+            CHECK(quicklook.height == 777);
         }
         // Layer grids are ceil(W / s) x ceil(H / s) and every layer pixel holds its own footprint's
         // value: a dropped tile would leave zeros, a doubled one a shifted copy.
@@ -217,7 +247,50 @@ TEST_CASE("run: outputs are georeferenced like the input, scaled by stride and o
     CHECK(nc_layer.width == ceil_div_i(300, 4));
     check_geo(nc_layer, scaled(4), "NETCDF /layers/L2");
     // The combined map at output_scale 2 samples the layers at half the resolution.
-    check_against_whole_image(h5, input, 2);
+    Expected half;
+    half.output_scale = 2;
+    check_against_whole_image(h5, input, half);
+    // Throughput in km2/h: the CRS is in metres.
+    CHECK(read_text(folder + "/run.json").find("\"km2_per_hour\": ") != std::string::npos);
+}
+
+TEST_CASE("run: output_scale 4 on odd sizes, norm = range and weights = ramp", "[pipeline][run]") {
+    TempDir dir;
+    const std::string scene = dir.file("odd.tif");
+    write_tiff(scene, 301, 229, 3, GDT_Byte, texture_value);
+    const Raster input = read_raster(scene);
+    const RunOutcome outcome = run_scenes(make_config(
+        dir, footprint_model(), {scene}, dir.file("out"),
+        {"tile_size = 64", "margin = 32", "output_scale = 4", "norm = range", "weights = ramp"}));
+    INFO(outcome.scenes.at(0).error);
+    REQUIRE(outcome.all_ok());
+    const std::string folder = scene_folder(dir.file("out"), "odd");
+    const Raster saliency = read_raster(folder + "/saliency.tif");
+    CHECK(saliency.width == 76);
+    CHECK(saliency.height == 58);
+    CHECK(h5_string_attribute(folder + "/saliency.h5", "normalization") == "range");
+    CHECK(h5_numeric_attribute(folder + "/saliency.h5", "weights") == std::vector<double>{1, 2, 3, 4, 5});
+    Expected expected;
+    expected.output_scale = 4;
+    expected.range = true;
+    expected.weights = {1, 2, 3, 4, 5};
+    check_against_whole_image(folder + "/saliency.h5", input, expected);
+}
+
+TEST_CASE("run: settings off the stride grid or a wrong weight count stop the run before any scene",
+          "[pipeline][run][errors]") {
+    TempDir dir;
+    const std::string scene = dir.file("scene.tif");
+    write_tiff(scene, 96, 96, 3, GDT_Byte, texture_value);
+    const std::string out = dir.file("out");
+    CHECK_THROWS_WITH(run_scenes(make_config(dir, footprint_model(), {scene}, out, {"tile_size = 80", "margin = 32"})),
+                      "tile_size 80 is not a multiple of the model's deepest stride 32");
+    CHECK_THROWS_WITH(run_scenes(make_config(dir, footprint_model(), {scene}, out, {"tile_size = 64", "margin = 40"})),
+                      "margin 40 is not a multiple of the model's deepest stride 32");
+    CHECK_THROWS_WITH(
+        run_scenes(make_config(dir, footprint_model(), {scene}, out, {"tile_size = 64", "margin = 32", "weights = 1,2"})),
+        Catch::Contains("give 2 values but the model has 5 taps"));
+    CHECK(folder_entries(out).empty());
 }
 
 TEST_CASE("run: a PNG without georeferencing gives pixel-coordinate outputs", "[pipeline][run][georef]") {
@@ -237,6 +310,7 @@ TEST_CASE("run: a PNG without georeferencing gives pixel-coordinate outputs", "[
     CHECK((!saliency.has_transform || saliency.transform == std::array<double, 6>{0, 1, 0, 0, 0, 1}));
     const std::string json = read_text(folder + "/run.json");
     CHECK(json.find("\"georeferenced\": false") != std::string::npos);
+    CHECK(json.find("km2_per_hour") == std::string::npos);
     check_against_whole_image(folder + "/saliency.h5", read_raster(scene));
 }
 
@@ -437,6 +511,12 @@ TEST_CASE("run: a failure mid-run leaves no final-named file and no staging fold
     write_tiff(dark, 128, 128, 3, GDT_Byte, [](int, int64_t, int64_t) { return 100.0; });
     const RunOutcome ok = run_scenes(make_config(dir, signed_model(), {dark}, out, {"tile_size = 64", "margin = 32"}));
     REQUIRE(ok.all_ok());
+    CHECK(read_raster(scene_folder(out, "dark") + "/saliency.tif").width == 128);
+    // A second run over the same folder replaces the outputs.
+    const RunOutcome again = run_scenes(
+        make_config(dir, signed_model(), {dark}, out, {"tile_size = 64", "margin = 32", "output_scale = 2"}));
+    REQUIRE(again.all_ok());
+    CHECK(read_raster(scene_folder(out, "dark") + "/saliency.tif").width == 64);
     for (const auto& entry : folder_entries(scene_folder(out, "dark"))) {
         INFO(entry);
         CHECK(entry.rfind(".satsal-partial", 0) != 0);
@@ -509,4 +589,91 @@ TEST_CASE("run: normalize = tile differs from scene; scene mode has no seam at t
             worst = std::max(worst, std::fabs(combined.values[static_cast<std::size_t>(y * 256 + x)] -
                                               combined_at(normalized, 1, x, y)));
     CHECK(worst <= 1e-5);
+}
+
+TEST_CASE("run: margin = auto picks the smallest margin within the tolerance and says so", "[pipeline][run][margin]") {
+    TempDir dir;
+    SECTION("a scene large enough for the seam probe") {
+        // Candidates are multiples of the stride 32 up to at most 128 here; the probe needs two
+        // 64 px cores plus the largest candidate on each side (at most 384 pixels). The footprint
+        // model has no seam, so the smallest candidate, 32, is enough.
+        const std::string scene = dir.file("big.tif");
+        write_tiff(scene, 400, 384, 3, GDT_Byte, texture_value);
+        const RunOutcome outcome =
+            run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"), {"tile_size = 64"}));
+        INFO(outcome.scenes.at(0).error);
+        REQUIRE(outcome.all_ok());
+        CHECK(outcome.scenes[0].margin == 32);
+        const std::string json = read_text(scene_folder(dir.file("out"), "big") + "/run.json");
+        CHECK(json.find("\"margin_auto\": true") != std::string::npos);
+        CHECK(json.find("\"chosen\": 32") != std::string::npos);
+        CHECK(json.find("\"margin\": 32") != std::string::npos);
+    }
+    SECTION("a scene too small for the probe takes the largest candidate") {
+        const std::string scene = dir.file("small.tif");
+        write_tiff(scene, 100, 90, 3, GDT_Byte, texture_value);
+        const RunOutcome outcome =
+            run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"), {"tile_size = 64"}));
+        INFO(outcome.scenes.at(0).error);
+        REQUIRE(outcome.all_ok());
+        // Not the smallest candidate: without a measurement the largest is the safe choice.
+        const int64_t margin = outcome.scenes[0].margin;
+        CHECK(margin >= 64);
+        CHECK(margin % 32 == 0);
+        const std::string json = read_text(scene_folder(dir.file("out"), "small") + "/run.json");
+        CHECK(json.find("too small for a seam probe") != std::string::npos);
+        CHECK(json.find("\"chosen\": " + std::to_string(margin)) != std::string::npos);
+        check_against_whole_image(scene_folder(dir.file("out"), "small") + "/saliency.h5", read_raster(scene));
+    }
+}
+
+TEST_CASE("run: cog = true writes Cloud Optimized GeoTIFFs with the same values", "[pipeline][run][cog]") {
+    TempDir dir;
+    const std::string scene = dir.file("cog.tif");
+    write_tiff(scene, 300, 230, 3, GDT_Byte, texture_value);
+    const RunOutcome outcome = run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"),
+                                                      {"tile_size = 64", "margin = 32", "cog = true"}));
+    INFO(outcome.scenes.at(0).error);
+    REQUIRE(outcome.all_ok());
+    const std::string folder = scene_folder(dir.file("out"), "cog");
+    for (const char* name : {"saliency.tif", "lovi.tif"}) {
+        INFO(name);
+        const Raster r = read_raster(folder + "/" + name);
+        CHECK(r.layout == "COG");
+        CHECK(r.width == 300);
+    }
+    CHECK(read_raster(folder + "/saliency.tif").values == read_h5(folder + "/saliency.h5", "/combined").values);
+}
+
+TEST_CASE("run: nodata with output_scale 2 on an odd size marks only all-nodata footprints", "[pipeline][run][nodata]") {
+    TempDir dir;
+    SyntheticSceneOptions options;
+    options.path = dir.file("swath.tif");
+    options.width = 257;
+    options.height = 191;
+    options.nodata_swath = true;
+    options.block_size = 64;
+    write_synthetic_scene(options);
+    const int64_t W = 257, H = 191;
+    // The swath |x/W - y/H| < 1/20, in integers (SyntheticScene.hpp).
+    auto nodata = [&](int64_t x, int64_t y) { return 20 * std::llabs(x * H - y * W) < W * H; };
+    const RunOutcome outcome = run_scenes(make_config(dir, footprint_model(), {options.path}, dir.file("out"),
+                                                      {"tile_size = 64", "margin = 32", "output_scale = 2"}));
+    INFO(outcome.scenes.at(0).error);
+    REQUIRE(outcome.all_ok());
+    const Raster saliency = read_raster(scene_folder(dir.file("out"), "swath") + "/saliency.tif");
+    REQUIRE(saliency.width == 129);
+    REQUIRE(saliency.height == 96);
+    int64_t mismatches = 0, nan = 0;
+    for (int64_t j = 0; j < 96; ++j)
+        for (int64_t i = 0; i < 129; ++i) {
+            bool all_nodata = true;
+            for (int64_t y = 2 * j; y < std::min<int64_t>(2 * j + 2, H); ++y)
+                for (int64_t x = 2 * i; x < std::min<int64_t>(2 * i + 2, W); ++x) all_nodata = all_nodata && nodata(x, y);
+            const bool is_nan = std::isnan(saliency.at(0, i, j));
+            nan += is_nan ? 1 : 0;
+            mismatches += is_nan != all_nodata ? 1 : 0;
+        }
+    CHECK(nan > 100);
+    CHECK(mismatches == 0);
 }

@@ -165,6 +165,10 @@ struct Raster {
     std::string wkt;
     std::optional<double> nodata;  // of band 1
     GDALDataType type = GDT_Unknown;
+    int overviews = 0;          // of band 1
+    int block_width = 0, block_height = 0;
+    std::string compression;    // IMAGE_STRUCTURE COMPRESSION ("" when none)
+    std::string layout;         // IMAGE_STRUCTURE LAYOUT ("COG" for Cloud Optimized GeoTIFFs)
     double at(int b, int64_t x, int64_t y) const {
         return values[static_cast<std::size_t>((static_cast<int64_t>(b) * height + y) * width + x)];
     }
@@ -186,6 +190,10 @@ inline Raster read_raster(const std::string& path) {
         CPLFree(wkt);
     }
     r.type = ds->GetRasterBand(1)->GetRasterDataType();
+    r.overviews = ds->GetRasterBand(1)->GetOverviewCount();
+    ds->GetRasterBand(1)->GetBlockSize(&r.block_width, &r.block_height);
+    if (const char* c = ds->GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE")) r.compression = c;
+    if (const char* l = ds->GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE")) r.layout = l;
     int has_nodata = 0;
     const double nd = ds->GetRasterBand(1)->GetNoDataValue(&has_nodata);
     if (has_nodata) r.nodata = nd;
@@ -432,9 +440,20 @@ inline Grid gauss_normalized(const Grid& g, const MeanStd& m) {
     return out;
 }
 
+/// Range normalization with the given extremes: (s - min) / (max - min).
+inline Grid range_normalized(const Grid& g) {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (double v : g.values) lo = std::min(lo, v), hi = std::max(hi, v);
+    Grid out(g.width, g.height);
+    for (std::size_t i = 0; i < g.values.size(); ++i) out.values[i] = (g.values[i] - lo) / (hi - lo);
+    return out;
+}
+
 /// Bilinear sample with half-pixel centres of a layer map at full-resolution pixel (x, y), the
-/// layer being `scale` times coarser (align_corners = false: u = (x + 0.5) / scale - 0.5).
-inline double bilinear_at(const Grid& g, double scale, int64_t x, int64_t y) {
+/// layer being scale_x (scale_y) times coarser along x (y): align_corners = false, as
+/// torch.nn.functional.interpolate: u = (x + 0.5) / scale - 0.5, clamped at 0, right and bottom
+/// neighbours clamped at the edge.
+inline double bilinear_at(const Grid& g, double scale_x, double scale_y, int64_t x, int64_t y) {
     auto axis = [](double u, int64_t n, int64_t& i0, int64_t& i1, double& frac) {
         u = std::max(0.0, u);
         i0 = std::min<int64_t>(static_cast<int64_t>(std::floor(u)), n - 1);
@@ -444,22 +463,24 @@ inline double bilinear_at(const Grid& g, double scale, int64_t x, int64_t y) {
     };
     int64_t x0, x1, y0, y1;
     double fx, fy;
-    axis((static_cast<double>(x) + 0.5) / scale - 0.5, g.width, x0, x1, fx);
-    axis((static_cast<double>(y) + 0.5) / scale - 0.5, g.height, y0, y1, fy);
+    axis((static_cast<double>(x) + 0.5) / scale_x - 0.5, g.width, x0, x1, fx);
+    axis((static_cast<double>(y) + 0.5) / scale_y - 0.5, g.height, y0, y1, fy);
     const double top = g.at(x0, y0) * (1 - fx) + g.at(x1, y0) * fx;
     const double bottom = g.at(x0, y1) * (1 - fx) + g.at(x1, y1) * fx;
     return top * (1 - fy) + bottom * fy;
 }
 
-/// The equal-weight combination of the scene-normalized layers at output pixel (x, y) of an output
-/// grid `output_scale` times coarser than the scene.
-inline double combined_at(const std::vector<Grid>& normalized, int64_t output_scale, int64_t x, int64_t y) {
-    double sum = 0;
+/// The weighted combination (paper Eq. 3) of normalized layers of strides kFootprintStrides at
+/// output pixel (x, y) of an output grid `output_scale` times coarser than the scene.
+inline double combined_at(const std::vector<Grid>& normalized, int64_t output_scale, int64_t x, int64_t y,
+                          const std::vector<double>& weights = {1, 1, 1, 1, 1}) {
+    double sum = 0, total = 0;
     for (std::size_t k = 0; k < normalized.size(); ++k) {
         const double scale = static_cast<double>(kFootprintStrides[k]) / static_cast<double>(output_scale);
-        sum += bilinear_at(normalized[k], scale, x, y);
+        sum += weights[k] * bilinear_at(normalized[k], scale, scale, x, y);
+        total += weights[k];
     }
-    return sum / static_cast<double>(normalized.size());
+    return sum / total;
 }
 
 /// Largest |a - b| / (|b| + floor) over the values of an HDF5 [H, W] array against a grid.

@@ -1,0 +1,115 @@
+// The satsal command itself (tools/Commands.cpp): exit codes and the messages a user sees on
+// stderr for config errors, failing scenes in a batch and explain errors.
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace satsal::ptest;
+
+namespace {
+
+/// A config file naming the footprint model, the scenes and output_dir, plus `extra` lines.
+std::string write_config(const TempDir& dir, const std::string& name, const std::vector<std::string>& scenes,
+                         const std::vector<std::string>& extra, const std::string& model = footprint_model()) {
+    std::string text = "# pipeline CLI test\nmodel = " + model + "\noutput_dir = " + dir.file("out") + "\n";
+    for (const auto& line : extra) text += line + "\n";
+    for (const auto& scene : scenes) text += "scene = " + scene + "\n";
+    const std::string path = dir.file(name);
+    write_text(path, text);
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("satsal run: config errors name the file, line and key; exit code is non-zero", "[pipeline][cli]") {
+    TempDir dir;
+    const std::string scene = dir.file("scene.tif");
+    write_tiff(scene, 96, 96, 3, GDT_Byte, texture_value);
+
+    SECTION("unknown key") {
+        // Line 4: the two lines of write_config, then this one.
+        const std::string config = write_config(dir, "typo.ini", {scene}, {"tile_sise = 64"});
+        REQUIRE(read_text(config).find("tile_sise") != std::string::npos);
+        const CommandResult r = run_satsal("run " + quoted(config) + " --quiet", dir);
+        INFO(r.err);
+        CHECK(r.exit_code != 0);
+        CHECK_THAT(r.err, Catch::Contains(config + ":4") && Catch::Contains("unknown key 'tile_sise'"));
+        CHECK(folder_entries(dir.file("out")).empty());
+    }
+    SECTION("tile_size not a multiple of the model's deepest stride") {
+        const std::string config = write_config(dir, "tile.ini", {scene}, {"tile_size = 100", "margin = 32"});
+        const CommandResult r = run_satsal("run " + quoted(config) + " --quiet", dir);
+        INFO(r.err);
+        CHECK(r.exit_code == 1);
+        CHECK_THAT(r.err, Catch::Contains("tile_size 100") && Catch::Contains("deepest stride 32"));
+        CHECK(folder_entries(dir.file("out")).empty());
+    }
+    SECTION("a bad value through --set names the override") {
+        const std::string config = write_config(dir, "ok.ini", {scene}, {"margin = 32"});
+        const CommandResult r = run_satsal("run " + quoted(config) + " --set tile_size=abc --quiet", dir);
+        INFO(r.err);
+        CHECK(r.exit_code != 0);
+        CHECK_THAT(r.err, Catch::Contains("--set tile_size=abc") && Catch::Contains("tile_size"));
+    }
+    SECTION("--print-config shows the resolved config and runs nothing") {
+        const std::string config = write_config(dir, "ok.ini", {scene}, {"tile_size = 64", "margin = 32"});
+        const CommandResult r = run_satsal("run " + quoted(config) + " --print-config --set batch_size=3", dir);
+        INFO(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.out, Catch::Contains("tile_size = 64") && Catch::Contains("batch_size = 3") &&
+                              Catch::Contains("scene = " + scene));
+        CHECK(folder_entries(dir.file("out")).empty());
+    }
+}
+
+TEST_CASE("satsal run: a batch with a failing scene finishes the others and exits 1", "[pipeline][cli]") {
+    TempDir dir;
+    const std::string good = dir.file("good.tif"), bad = dir.file("bad.tif");
+    write_tiff(good, 128, 96, 4, GDT_UInt16, [](int b, int64_t x, int64_t y) { return 40.0 * texture_value(b, x, y); });
+    write_tiff(bad, 128, 96, 3, GDT_Byte, texture_value);
+    const std::vector<std::string> extra = {"tile_size = 64", "margin = 32", "bands = 4,3,2"};
+
+    const CommandResult both = run_satsal("run " + quoted(write_config(dir, "both.ini", {bad, good}, extra)) + " --quiet", dir);
+    INFO(both.err);
+    CHECK(both.exit_code == 1);
+    CHECK_THAT(both.err, Catch::Contains("scene failed: " + bad) && Catch::Contains("band 4") &&
+                             Catch::Contains("1 of 2 scenes failed"));
+    CHECK(fs::exists(dir.file("out/good/saliency.tif")));
+    CHECK(fs::exists(dir.file("out/good/run.json")));
+    CHECK(folder_entries(dir.file("out/bad")).empty());
+
+    const CommandResult only_good =
+        run_satsal("run " + quoted(write_config(dir, "good.ini", {good}, extra)) + " --quiet", dir);
+    INFO(only_good.err);
+    CHECK(only_good.exit_code == 0);
+}
+
+TEST_CASE("satsal explain: --json summary on success, exit 1 and the reason on failure", "[pipeline][cli]") {
+    TempDir dir;
+    const std::string image = dir.file("image.png");
+    write_png_rgb(image, 64, 64, texture_value);
+    const std::string out = dir.file("explained");
+    const CommandResult ok = run_satsal("explain --model " + quoted(tiny_resnet()) + " --image " + quoted(image) +
+                                            " --out " + quoted(out) + " --threads 2 --json",
+                                        dir);
+    INFO(ok.err);
+    CHECK(ok.exit_code == 0);
+    CHECK_THAT(ok.out, Catch::Contains("\"saliency_h5\": \"" + out + "/saliency.h5\"") &&
+                           Catch::Contains("\"input_size\": [") && Catch::Contains("\"forward\""));
+    CHECK(fs::exists(out + "/saliency.h5"));
+
+    const std::string missing = dir.file("missing.png"), out2 = dir.file("not_written");
+    const CommandResult bad = run_satsal("explain --model " + quoted(tiny_resnet()) + " --image " + quoted(missing) +
+                                             " --out " + quoted(out2),
+                                         dir);
+    CHECK(bad.exit_code == 1);
+    CHECK_THAT(bad.err, Catch::StartsWith("satsal: error: ") && Catch::Contains(missing));
+    CHECK_FALSE(fs::exists(out2));
+
+    const CommandResult weights = run_satsal("explain --model " + quoted(tiny_resnet()) + " --image " + quoted(image) +
+                                                 " --out " + quoted(out2) + " --weights 1,2",
+                                             dir);
+    CHECK(weights.exit_code == 1);
+    CHECK_THAT(weights.err, Catch::Contains("give 2 values but the model has 5 taps"));
+    CHECK_FALSE(fs::exists(out2));
+}
