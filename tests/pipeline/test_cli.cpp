@@ -78,10 +78,16 @@ TEST_CASE("satsal run: a batch with a failing scene finishes the others and exit
     CHECK(fs::exists(dir.file("out/good/run.json")));
     CHECK(folder_entries(dir.file("out/bad")).empty());
 
-    const CommandResult only_good =
-        run_satsal("run " + quoted(write_config(dir, "good.ini", {good}, extra)) + " --quiet", dir);
-    INFO(only_good.err);
-    CHECK(only_good.exit_code == 0);
+    const std::string good_config = write_config(dir, "good.ini", {good}, extra);
+    const CommandResult quiet = run_satsal("run " + quoted(good_config) + " --quiet", dir);
+    CHECK(quiet.exit_code == 0);
+    CHECK(quiet.err.empty());
+    // Without --quiet and without a terminal: plain progress lines, the last one complete.
+    const CommandResult verbose = run_satsal("run " + quoted(good_config), dir);
+    INFO(verbose.err);
+    CHECK(verbose.exit_code == 0);
+    CHECK_THAT(verbose.err, Catch::Contains("good.tif: 4/4 tiles (100%)") && Catch::Contains("tiles/s") &&
+                                Catch::Contains(", done"));
 }
 
 TEST_CASE("satsal explain: --json summary on success, exit 1 and the reason on failure", "[pipeline][cli]") {

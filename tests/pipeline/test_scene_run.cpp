@@ -677,3 +677,51 @@ TEST_CASE("run: nodata with output_scale 2 on an odd size marks only all-nodata 
     CHECK(nan > 100);
     CHECK(mismatches == 0);
 }
+
+TEST_CASE("run: gray, Float32 with input_range, and RGBA with a transparent half", "[pipeline][run][bands]") {
+    TempDir dir;
+    SECTION("a one-band scene feeds its band to all three channels") {
+        const std::string scene = dir.file("gray.tif");
+        write_tiff(scene, 160, 96, 1, GDT_Byte, texture_value);
+        const RunOutcome outcome =
+            run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"), {"tile_size = 64", "margin = 32"}));
+        INFO(outcome.scenes.at(0).error);
+        REQUIRE(outcome.all_ok());
+        const Raster gray = read_raster(scene);
+        Raster rgb = gray;
+        rgb.bands = 3;
+        rgb.values.clear();
+        for (int b = 0; b < 3; ++b) rgb.values.insert(rgb.values.end(), gray.values.begin(), gray.values.end());
+        check_against_whole_image(scene_folder(dir.file("out"), "gray") + "/saliency.h5", rgb);
+    }
+    SECTION("Float32 values scaled by input_range") {
+        // Four times the 8-bit texture: input_range = 0,1020 brings back exactly value / 255.
+        const std::string scene = dir.file("float.tif");
+        write_tiff(scene, 160, 96, 3, GDT_Float32, [](int b, int64_t x, int64_t y) { return 4.0 * texture_value(b, x, y); });
+        const RunOutcome outcome = run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"),
+                                                          {"tile_size = 64", "margin = 32", "input_range = 0,1020"}));
+        INFO(outcome.scenes.at(0).error);
+        REQUIRE(outcome.all_ok());
+        const std::string json = read_text(scene_folder(dir.file("out"), "float") + "/run.json");
+        CHECK(json_numbers(json, "high", json.find("\"band_scaling\"")) == std::vector<double>{1020, 1020, 1020});
+        Raster bytes = read_raster(scene);
+        for (double& v : bytes.values) v /= 4.0;
+        check_against_whole_image(scene_folder(dir.file("out"), "float") + "/saliency.h5", bytes);
+    }
+    SECTION("RGBA PNG: fully transparent tiles are skipped and written as nodata") {
+        const std::string scene = dir.file("alpha.png");
+        write_png_rgba(scene, 256, 192, [](int b, int64_t x, int64_t y) {
+            return b == 3 ? (x < 128 ? 0.0 : 255.0) : texture_value(b, x, y);
+        });
+        const RunOutcome outcome =
+            run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"), {"tile_size = 64", "margin = 32"}));
+        INFO(outcome.scenes.at(0).error);
+        REQUIRE(outcome.all_ok());
+        CHECK(outcome.scenes[0].tiles_skipped == 6);
+        const Raster saliency = read_raster(scene_folder(dir.file("out"), "alpha") + "/saliency.tif");
+        int64_t mismatches = 0;
+        for (int64_t y = 0; y < 192; ++y)
+            for (int64_t x = 0; x < 256; ++x) mismatches += std::isnan(saliency.at(0, x, y)) != (x < 128) ? 1 : 0;
+        CHECK(mismatches == 0);
+    }
+}

@@ -157,6 +157,27 @@ inline void write_png_rgb(const std::string& path, int width, int height,
     if (!out) throw std::runtime_error("test setup: cannot write " + path);
 }
 
+/// A 4-band 8-bit PNG whose 4th band is alpha (RGBA, no georeferencing).
+inline void write_png_rgba(const std::string& path, int width, int height,
+                           const std::function<double(int, int64_t, int64_t)>& value) {
+    GDALAllRegister();
+    GDALDriver* mem = GetGDALDriverManager()->GetDriverByName("MEM");
+    GDALDatasetUniquePtr ds(mem->Create("", width, height, 4, GDT_Byte, nullptr));
+    ds->GetRasterBand(4)->SetColorInterpretation(GCI_AlphaBand);
+    std::vector<double> row(static_cast<std::size_t>(width));
+    for (int b = 0; b < 4; ++b) {
+        for (int y = 0; y < height; ++y) {
+            for (int x = 0; x < width; ++x) row[static_cast<std::size_t>(x)] = value(b, x, y);
+            if (ds->GetRasterBand(b + 1)->RasterIO(GF_Write, 0, y, width, 1, row.data(), width, 1, GDT_Float64, 0,
+                                                   0, nullptr) != CE_None)
+                throw std::runtime_error("test setup: MEM write failed for " + path);
+        }
+    }
+    GDALDriver* png = GetGDALDriverManager()->GetDriverByName("PNG");
+    GDALDatasetUniquePtr out(png->CreateCopy(path.c_str(), ds.get(), FALSE, nullptr, nullptr, nullptr));
+    if (!out) throw std::runtime_error("test setup: cannot write " + path);
+}
+
 struct Raster {
     int width = 0, height = 0, bands = 0;
     std::vector<double> values;  // planar [bands][height][width]
