@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <regex>
+
 using namespace satsal::ptest;
 
 namespace {
@@ -118,4 +120,23 @@ TEST_CASE("satsal explain: --json summary on success, exit 1 and the reason on f
     CHECK(weights.exit_code == 1);
     CHECK_THAT(weights.err, Catch::Contains("give 2 values but the model has 5 taps"));
     CHECK_FALSE(fs::exists(out2));
+}
+
+TEST_CASE("satsal seams: per-layer errors, zero on the footprint model", "[pipeline][cli][seams]") {
+    TempDir dir;
+    const std::string scene = dir.file("scene.tif");
+    write_tiff(scene, 256, 256, 3, GDT_Byte, texture_value);
+    const CommandResult r = run_satsal("seams --model " + quoted(footprint_model()) + " --image " + quoted(scene) +
+                                           " --tile-size 64 --margin 32 --threads 2 --json",
+                                       dir);
+    INFO(r.err << r.out);
+    CHECK(r.exit_code == 0);
+    const std::regex error_entry(R"re("max_seam_error": ([-0-9.eE+]+))re");
+    int layers = 0;
+    for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), error_entry); it != std::sregex_iterator(); ++it) {
+        ++layers;
+        CHECK(std::stod((*it)[1]) <= 1e-6);
+    }
+    CHECK(layers == 5);
+    CHECK_THAT(r.out, Catch::Contains("\"tiles_compared\": 4") && Catch::Contains("\"tap\": \"s32\""));
 }

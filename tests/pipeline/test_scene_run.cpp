@@ -119,6 +119,25 @@ TEST_CASE("run: footprint model, tiled layers and combined map equal one whole-i
         CHECK(h5_string_attribute(h5, "input") == scene);
         CHECK(folder_entries(folder) ==
               std::vector<std::string>{"lovi.tif", "quicklook.png", "run.json", "saliency.h5", "saliency.tif"});
+        // run.json's per-layer statistics are the scene's, over every layer pixel.
+        const std::string json = read_text(folder + "/run.json");
+        const std::regex entry(R"re("valid_pixels": (\d+),\s*"mean": ([-0-9.eE+]+),\s*"std": ([-0-9.eE+]+),\s*"min": ([-0-9.eE+]+),\s*"max": ([-0-9.eE+]+),\s*"name": "L(\d)")re");
+        const std::vector<Grid> layers = scene_layers(input);
+        int found = 0;
+        for (auto it = std::sregex_iterator(json.begin(), json.end(), entry); it != std::sregex_iterator(); ++it, ++found) {
+            const std::smatch& m = *it;
+            const std::size_t k = static_cast<std::size_t>(std::stoi(m[6]) - 1);
+            INFO("run.json layer L" << k + 1);
+            REQUIRE(k < layers.size());
+            const MeanStd want = mean_std(layers[k]);
+            const auto [lo, hi] = std::minmax_element(layers[k].values.begin(), layers[k].values.end());
+            CHECK(std::stoll(m[1]) == static_cast<long long>(layers[k].values.size()));
+            CHECK(std::stod(m[2]) == Approx(want.mean).epsilon(1e-5));
+            CHECK(std::stod(m[3]) == Approx(want.std).epsilon(1e-4));
+            CHECK(std::stod(m[4]) == Approx(*lo).epsilon(1e-5));
+            CHECK(std::stod(m[5]) == Approx(*hi).epsilon(1e-5));
+        }
+        CHECK(found == 5);
 
         // saliency.tif holds the same combined map as saliency.h5.
         const Raster tif = read_raster(folder + "/saliency.tif");
@@ -146,7 +165,8 @@ TEST_CASE("run: every pixel owned once on odd sizes and on a scene smaller than 
     struct Case {
         int width, height, tile, margin;
     };
-    for (const Case c : {Case{1000, 777, 256, 32}, Case{250, 177, 64, 32}, Case{50, 40, 64, 32}}) {
+    for (const Case c : {Case{1000, 777, 256, 32}, Case{250, 177, 64, 32}, Case{50, 40, 64, 32}, Case{20, 10, 64, 32},
+                         Case{1, 33, 64, 0}}) {
         INFO("scene " << c.width << "x" << c.height << ", tile " << c.tile << ", margin " << c.margin);
         TempDir dir;
         const std::string scene = dir.file("odd.tif");
@@ -723,5 +743,44 @@ TEST_CASE("run: gray, Float32 with input_range, and RGBA with a transparent half
         for (int64_t y = 0; y < 192; ++y)
             for (int64_t x = 0; x < 256; ++x) mismatches += std::isnan(saliency.at(0, x, y)) != (x < 128) ? 1 : 0;
         CHECK(mismatches == 0);
+    }
+}
+
+TEST_CASE("run: the tiny torchvision-layout CNNs run whole scenes (auto taps, stride-1 taps, pre-activations)",
+          "[pipeline][run][models]") {
+    TempDir dir;
+    const std::string scene = dir.file("cnn.tif");
+    write_tiff(scene, 200, 150, 3, GDT_Byte, texture_value);
+    struct Case {
+        std::string model, statistic;
+        std::vector<int64_t> strides;
+    };
+    for (const Case& c : {Case{tiny_resnet(), "smoe", {2, 4, 8, 16, 32}}, Case{fixture("tiny_vgg.pt"), "smoe", {1, 2, 4, 8, 16}},
+                          Case{fixture("tiny_densenet.pt"), "smoe", {2, 4, 8, 16, 32}},
+                          Case{tiny_resnet(), "truncnormal-mean", {2, 4, 8, 16, 32}}}) {
+        INFO(c.model << " with " << c.statistic);
+        const std::string out = dir.file("out_" + fs::path(c.model).stem().string() + "_" + c.statistic);
+        const RunOutcome outcome = run_scenes(make_config(dir, c.model, {scene}, out,
+                                                          {"tile_size = 64", "margin = 64", "batch_size = 4",
+                                                           "statistic = " + c.statistic}));
+        INFO(outcome.scenes.at(0).error);
+        REQUIRE(outcome.all_ok());
+        const std::string h5 = scene_folder(out, "cnn") + "/saliency.h5";
+        CHECK(h5_numeric_attribute(h5, "strides") == std::vector<double>(c.strides.begin(), c.strides.end()));
+        CHECK(h5_string_attribute(h5, "statistic") == c.statistic);
+        for (std::size_t k = 0; k < c.strides.size(); ++k) {
+            const H5Array layer = read_h5(h5, "/layers/L" + std::to_string(k + 1));
+            INFO("L" << k + 1);
+            CHECK(layer.dims == std::vector<int64_t>{ceil_div_i(150, c.strides[k]), ceil_div_i(200, c.strides[k])});
+            int64_t nonfinite = 0;
+            for (double v : layer.values) nonfinite += std::isfinite(v) ? 0 : 1;
+            CHECK(nonfinite == 0);
+        }
+        const H5Array combined = read_h5(h5, "/combined");
+        CHECK(combined.dims == std::vector<int64_t>{150, 200});
+        const auto [lowest, highest] = std::minmax_element(combined.values.begin(), combined.values.end());
+        CHECK(*lowest >= 0.0);
+        CHECK(*highest <= 1.0);
+        CHECK(*highest - *lowest > 0.1);
     }
 }
