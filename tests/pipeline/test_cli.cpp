@@ -2,9 +2,15 @@
 // stderr for config errors, failing scenes in a batch and explain errors.
 #include "test_support.hpp"
 
+#include "io/SyntheticScene.hpp"
+
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
 #include <regex>
+#include <thread>
 
 using namespace satsal::ptest;
 
@@ -139,4 +145,46 @@ TEST_CASE("satsal seams: per-layer errors, zero on the footprint model", "[pipel
     }
     CHECK(layers == 5);
     CHECK_THAT(r.out, Catch::Contains("\"tiles_compared\": 4") && Catch::Contains("\"tap\": \"s32\""));
+}
+
+TEST_CASE("satsal run: a run killed while writing leaves no final-named file", "[pipeline][cli][kill]") {
+    TempDir dir;
+    satsal::SyntheticSceneOptions options;
+    options.path = dir.file("big.tif");
+    options.width = 1536;
+    options.height = 1536;
+    satsal::write_synthetic_scene(options);
+    const std::string config = write_config(dir, "kill.ini", {options.path}, {"tile_size = 256", "margin = 32"});
+    const std::string folder = dir.file("out/big");
+
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        const int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::execl(SATSAL_BINARY, "satsal", "run", config.c_str(), "--quiet", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    // Wait until pass 2 writes its rasters inside the staging folder, then kill without warning.
+    const std::string staging = folder + "/.satsal-partial-" + std::to_string(pid);
+    bool writing = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!writing && std::chrono::steady_clock::now() < deadline) {
+        for (const auto& name : folder_entries(staging)) writing = writing || name.rfind("saliency.tif", 0) == 0;
+        if (!writing) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    REQUIRE(writing);
+    INFO("the run must still have been running when it was killed");
+    REQUIRE(WIFSIGNALED(status));
+    const std::vector<std::string> left = folder_entries(folder);
+    INFO("left behind: " << join_names(left));
+    for (const char* name : {"saliency.tif", "lovi.tif", "saliency.h5", "run.json", "quicklook.png"}) {
+        CHECK(std::find(left.begin(), left.end(), name) == left.end());
+    }
+    // Only the killed run's staging folder remains (nothing can remove it after SIGKILL).
+    CHECK(left == std::vector<std::string>{".satsal-partial-" + std::to_string(pid)});
 }
