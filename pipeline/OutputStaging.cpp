@@ -1,6 +1,10 @@
 #include "pipeline/OutputStaging.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <filesystem>
 #include <stdexcept>
@@ -20,6 +24,14 @@ OutputStaging::OutputStaging(std::string out_dir) : out_dir_(std::move(out_dir))
         created_out_dir_ = true;
     } else if (!fs::is_directory(out_dir_, error)) {
         throw std::runtime_error(out_dir_ + ": exists and is not a folder");
+    }
+    // Staging folders of killed runs (their process is gone) hold scratch data nobody will use.
+    for (const auto& entry : fs::directory_iterator(out_dir_, error)) {
+        const std::string name = entry.path().filename().string();
+        const std::string prefix = ".satsal-partial-";
+        if (name.rfind(prefix, 0) != 0) continue;
+        const pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + prefix.size()));
+        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(entry.path(), error);
     }
     staging_dir_ = (fs::path(out_dir_) / (".satsal-partial-" + std::to_string(::getpid()))).string();
     fs::remove_all(staging_dir_, error);
