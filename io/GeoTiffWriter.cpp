@@ -7,6 +7,8 @@
 #include <ogr_spatialref.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 namespace satsal {
 
@@ -103,6 +105,20 @@ GeoTiffWriter::GeoTiffWriter(const std::string& final_path, int width, int heigh
         if (!options_.band_descriptions.empty()) band->SetDescription(options_.band_descriptions[b - 1].c_str());
     }
     if (errors.failed()) throw IoError("cannot set up " + where + errors.suffix());
+    // Overviews are written as the windows arrive (see write_overviews), from empty overview
+    // levels created now: building them at the end makes GDAL hold chunks that grow with the
+    // raster's width (about 40 MB more for an 8192 px wide Float32 raster).
+    const std::vector<int> factors = overview_factors(width_, height_);
+    if (options_.overviews && !options_.cog && !factors.empty()) {
+        GdalErrorCapture errors;
+        CPLSetThreadLocalConfigOption("GDAL_TIFF_OVR_BLOCKSIZE", std::to_string(options_.block_size).c_str());
+        const CPLErr err = GDALBuildOverviews(GDALDataset::ToHandle(dataset_.get()), "NONE",
+                                              static_cast<int>(factors.size()), factors.data(), 0, nullptr,
+                                              nullptr, nullptr);
+        CPLSetThreadLocalConfigOption("GDAL_TIFF_OVR_BLOCKSIZE", nullptr);
+        streamed_overviews_ = err == CE_None && !errors.failed() &&
+                              dataset_->GetRasterBand(1)->GetOverviewCount() == static_cast<int>(factors.size());
+    }
 }
 
 GeoTiffWriter::~GeoTiffWriter() {
@@ -148,6 +164,9 @@ void GeoTiffWriter::write(int band, int x0, int y0, int w, int h, const void* da
         err = dataset_->GetRasterBand(band)->RasterIO(GF_Write, x0, y0, w, h, const_cast<void*>(data), w, h,
                                                       buffer_type, pixel_space, line_space, nullptr);
     }
+    if (err == CE_None && !errors.failed() && streamed_overviews_) {
+        write_overviews(band, x0, y0, w, h, data, buffer_type, pixel_space_items, band_space_items);
+    }
     if (err == CE_None && !errors.failed() && (band == 0 || band_count_ == 1) && x0 + w == width_ &&
         ((y0 + h) % options_.block_size == 0 || y0 + h == height_)) {
         // In raster order, a window that ends a block row at the right edge completes every dirty
@@ -185,6 +204,56 @@ void GeoTiffWriter::write_window_interleaved(int x0, int y0, int w, int h, const
     write(0, x0, y0, w, h, data, GDT_Byte, band_count_, 1, "interleaved Byte data");
 }
 
+void GeoTiffWriter::write_overviews(int band, int x0, int y0, int w, int h, const void* data,
+                                    GDALDataType buffer_type, int pixel_space_items, int band_space_items) {
+    const std::vector<int> factors = overview_factors(width_, height_);
+    const int first_band = band == 0 ? 1 : band;
+    const int last_band = band == 0 ? band_count_ : band;
+    for (std::size_t level = 0; level < factors.size(); ++level) {
+        const int f = factors[level];
+        // Only windows made of whole footprints of overview pixels can be reduced on their own;
+        // anything else makes finish() rebuild the overviews from the full resolution.
+        const bool aligned = x0 % f == 0 && y0 % f == 0 && ((x0 + w) % f == 0 || x0 + w == width_) &&
+                             ((y0 + h) % f == 0 || y0 + h == height_);
+        if (!aligned) {
+            overviews_stale_ = true;
+            return;
+        }
+        const int ow = (w + f - 1) / f, oh = (h + f - 1) / f;
+        std::vector<float> reduced(static_cast<std::size_t>(ow) * static_cast<std::size_t>(oh));
+        for (int b = first_band; b <= last_band; ++b) {
+            const std::size_t band_offset = band == 0 ? static_cast<std::size_t>(b - 1) * band_space_items : 0;
+            for (int oy = 0; oy < oh; ++oy) {
+                for (int ox = 0; ox < ow; ++ox) {
+                    double sum = 0;
+                    int count = 0;
+                    for (int y = oy * f; y < std::min(h, (oy + 1) * f); ++y) {
+                        for (int x = ox * f; x < std::min(w, (ox + 1) * f); ++x) {
+                            const std::size_t at = (static_cast<std::size_t>(y) * w + x) * pixel_space_items + band_offset;
+                            const double v = buffer_type == GDT_Float32 ? static_cast<const float*>(data)[at]
+                                                                        : static_cast<const uint8_t*>(data)[at];
+                            if (std::isnan(v) || (options_.nodata && v == *options_.nodata)) continue;  // nodata
+                            sum += v;
+                            ++count;
+                        }
+                    }
+                    reduced[static_cast<std::size_t>(oy) * ow + ox] =
+                        count ? static_cast<float>(sum / count)
+                              : static_cast<float>(options_.nodata.value_or(std::numeric_limits<double>::quiet_NaN()));
+                }
+            }
+            GDALRasterBand* overview = dataset_->GetRasterBand(b)->GetOverview(static_cast<int>(level));
+            if (overview == nullptr ||
+                overview->RasterIO(GF_Write, x0 / f, y0 / f, ow, oh, reduced.data(), ow, oh, GDT_Float32, 0, 0,
+                                   nullptr) != CE_None) {
+                throw IoError("cannot write overview level " + std::to_string(f) + " of GeoTIFF '" + final_path() +
+                              "', band " + std::to_string(b) + ", " + describe_window(x0, y0, w, h) + ": " +
+                              CPLGetLastErrorMsg());
+            }
+        }
+    }
+}
+
 void GeoTiffWriter::finish() {
     if (finished_) return;
     const std::string where = "GeoTIFF '" + final_path() + "'";
@@ -192,7 +261,7 @@ void GeoTiffWriter::finish() {
     try {
         GdalErrorCapture errors;
         const std::vector<int> factors = overview_factors(width_, height_);
-        if (options_.overviews && !options_.cog && !factors.empty()) {
+        if (options_.overviews && !options_.cog && !factors.empty() && (!streamed_overviews_ || overviews_stale_)) {
             // Overview tiles as large as the main ones (GDAL's default is 128).
             CPLSetThreadLocalConfigOption("GDAL_TIFF_OVR_BLOCKSIZE", std::to_string(options_.block_size).c_str());
             const CPLErr err = GDALBuildOverviews(GDALDataset::ToHandle(dataset_.get()),

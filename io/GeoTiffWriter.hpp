@@ -85,6 +85,8 @@ public:
 private:
     void write(int band, int x0, int y0, int w, int h, const void* data, GDALDataType buffer_type,
                int pixel_space_items, int band_space_items, const char* what);
+    void write_overviews(int band, int x0, int y0, int w, int h, const void* data, GDALDataType buffer_type,
+                         int pixel_space_items, int band_space_items);
     void abandon() noexcept;
 
     AtomicFile output_;                       // the file renamed to the final name
@@ -96,6 +98,8 @@ private:
     SampleType type_;
     GeoTiffOptions options_;
     bool finished_ = false;
+    bool streamed_overviews_ = false;  // overview levels exist and follow the written windows
+    bool overviews_stale_ = false;     // a window was not whole overview footprints: rebuild in finish()
 };
 
 }  // namespace satsal

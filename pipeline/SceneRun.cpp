@@ -1262,10 +1262,13 @@ bool RunOutcome::all_ok() const {
 }
 
 RunOutcome run_scenes(const RunConfig& config) {
-    // GDAL's block cache would otherwise grow to 5% of RAM with the dirty blocks of large outputs;
-    // a fixed cache keeps memory flat as scenes grow.
+    // GDAL's block cache would otherwise grow to 5% of RAM (1.2 GB here) with the blocks of large
+    // inputs and outputs. A small fixed cache keeps memory flat as scenes grow: small scenes never
+    // fill a large one while large scenes (overview building above all) always do. Writes are
+    // whole blocks flushed row by row, so 16 MB costs only some re-decoding of input blocks that
+    // neighbouring tiles share.
     GDALAllRegister();
-    GDALSetCacheMax64(64LL * 1024 * 1024);  // see FACTS: the default is 5% of RAM
+    GDALSetCacheMax64(16LL * 1024 * 1024);
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism,
                                     static_cast<std::size_t>(cores));

@@ -92,6 +92,60 @@ TEST_CASE("GeoTiffWriter: Float32 round trip, streamed in unaligned windows", "[
     CHECK(structure(*ds, "LAYOUT") != "COG");
 }
 
+TEST_CASE("GeoTiffWriter: block-aligned windows stream their overviews (nodata excluded)", "[io][geotiff]") {
+    TempDir dir;
+    const std::string path = dir.file("streamed.tif");
+    const int W = 1000, H = 700, B = 256;
+    GeoTiffOptions opt;
+    opt.block_size = B;
+    opt.nodata = std::nan("");
+    auto value = [](int x, int y) {
+        return (x + y) % 97 == 0 ? std::nanf("") : static_cast<float>((x * 7 + y * 13) % 101);
+    };
+    {
+        GeoTiffWriter writer(path, W, H, 1, SampleType::Float32, test::utm_scene_geo(), opt);
+        for (int y0 = 0; y0 < H; y0 += B) {
+            for (int x0 = 0; x0 < W; x0 += B) {
+                const int w = std::min(B, W - x0), h = std::min(B, H - y0);
+                std::vector<float> block(static_cast<std::size_t>(w * h));
+                for (int y = 0; y < h; ++y)
+                    for (int x = 0; x < w; ++x) block[static_cast<std::size_t>(y * w + x)] = value(x0 + x, y0 + y);
+                writer.write_window(1, x0, y0, w, h, block.data());
+            }
+        }
+        writer.finish();
+    }
+    GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER));
+    REQUIRE(ds);
+    GDALRasterBand* band = ds->GetRasterBand(1);
+    REQUIRE(band->GetOverviewCount() == 2);
+    for (int level = 0; level < 2; ++level) {
+        const int f = 2 << level;
+        GDALRasterBand* overview = band->GetOverview(level);
+        const int ow = (W + f - 1) / f, oh = (H + f - 1) / f;
+        REQUIRE(overview->GetXSize() == ow);
+        REQUIRE(overview->GetYSize() == oh);
+        std::vector<float> got(static_cast<std::size_t>(ow * oh));
+        REQUIRE(overview->RasterIO(GF_Read, 0, 0, ow, oh, got.data(), ow, oh, GDT_Float32, 0, 0, nullptr) == CE_None);
+        for (int oy = 0; oy < oh; oy += 7) {
+            for (int ox = 0; ox < ow; ox += 5) {
+                double sum = 0;
+                int n = 0;
+                for (int y = oy * f; y < std::min(H, oy * f + f); ++y)
+                    for (int x = ox * f; x < std::min(W, ox * f + f); ++x)
+                        if (!std::isnan(value(x, y))) sum += value(x, y), ++n;
+                const float expected = n ? static_cast<float>(sum / n) : std::nanf("");
+                const float actual = got[static_cast<std::size_t>(oy * ow + ox)];
+                if (n == 0) {
+                    CHECK(std::isnan(actual));
+                } else {
+                    CHECK(actual == Approx(expected).epsilon(1e-6));
+                }
+            }
+        }
+    }
+}
+
 TEST_CASE("GeoTiffWriter: RGB Byte from interleaved data, ZSTD, predictor 2", "[io][geotiff]") {
     TempDir dir;
     const std::string path = dir.file("lovi.tif");
