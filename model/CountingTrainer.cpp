@@ -373,7 +373,6 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
     };
 
     // --- training ------------------------------------------------------------------------------
-    const auto train_start = Clock::now();
     double train_seconds = 0;
     long long images_seen = 0;
     int epochs_this_call = 0;
@@ -507,7 +506,6 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
             break;
         }
     }
-    (void)train_start;
     result.completed_epochs = epoch;
     if (stop_requested && epoch < options.epochs) {
         log << "[train-count] stopped after " << result.steps_run << " steps in epoch " << epoch + 1
