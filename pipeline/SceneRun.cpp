@@ -149,6 +149,30 @@ struct RunSetup {
 // ------------------------------------------------------------------------------------------
 // Reading one tile: window (with padding and nodata), scaling, standardization.
 
+/// The quicklook: point samples of the combined map (pass 2) over point samples of the scene's
+/// scaled input, taken from the tiles as pass 1 reads them so the scene is never read twice.
+struct Quicklook {
+    int64_t factor = 1;        // output pixels per quicklook pixel
+    int64_t scene_factor = 1;  // scene pixels per quicklook pixel (factor * output_scale)
+    Map combined;
+    std::vector<uint8_t> rgb;  // [h][w][3]; tiles write disjoint pixels, so no lock is needed
+
+    /// Samples the quicklook pixels whose scene position lies in `core` from planar [0, 1] data
+    /// covering `window` (bands in model order; the first three, or the one repeated).
+    void sample(const Window& core, const Window& window, const float* unit, int64_t bands) {
+        const int64_t w = combined.width, h = combined.height;
+        for (int64_t qy = ceil_div(core.y, scene_factor); qy < h && qy * scene_factor < core.y_end(); ++qy) {
+            for (int64_t qx = ceil_div(core.x, scene_factor); qx < w && qx * scene_factor < core.x_end(); ++qx) {
+                const int64_t at = (qy * scene_factor - window.y) * window.width + (qx * scene_factor - window.x);
+                for (int64_t b = 0; b < 3; ++b) {
+                    const float v = unit[std::min(b, bands - 1) * window.area() + at];
+                    rgb[static_cast<std::size_t>((qy * w + qx) * 3 + b)] = static_cast<uint8_t>(std::lround(255.0f * v));
+                }
+            }
+        }
+    }
+};
+
 struct TileJob {
     Tile tile;
     bool empty = false;
@@ -181,8 +205,8 @@ using BatchMapsPtr = std::shared_ptr<BatchMaps>;
 class TileReader {
 public:
     TileReader(const std::string& path, const TileGrid& grid, const BandScaling& scaling, PadRule pad,
-               bool counting)
-        : path_(path), grid_(grid), scaling_(scaling), pad_(pad), counting_(counting) {}
+               bool counting, Quicklook& quicklook)
+        : path_(path), grid_(grid), scaling_(scaling), pad_(pad), counting_(counting), quicklook_(quicklook) {}
 
     TileJobPtr read(int64_t index) {
         auto& reader = readers_.local();
@@ -199,6 +223,7 @@ public:
                                  static_cast<int>(source.width), static_cast<int>(source.height),
                                  raw.data());
         scaling_.to_unit(raw.data(), source.area());
+        quicklook_.sample(tile.core, source, raw.data(), bands);
         // Padding happens on [0, 1] values; `mean` and nodata fill with the model's mean colour,
         // the same value in every tile so that nodata borders cannot make seams.
         std::vector<float> fill(scaling_.mean.begin(), scaling_.mean.end());
@@ -243,6 +268,7 @@ private:
         reader.read_window_into(scaling_.bands, static_cast<int>(core.x), static_cast<int>(core.y),
                                 static_cast<int>(core.width), static_cast<int>(core.height), raw.data());
         scaling_.to_unit(raw.data(), core.area());
+        quicklook_.sample(core, core, raw.data(), bands);
         std::vector<uint8_t> mask;
         if (!reader.all_valid(scaling_.bands)) {
             mask = reader.read_valid_mask(scaling_.bands, static_cast<int>(core.x), static_cast<int>(core.y),
@@ -277,6 +303,7 @@ private:
     const BandScaling& scaling_;
     PadRule pad_;
     bool counting_;
+    Quicklook& quicklook_;
     tbb::enumerable_thread_specific<std::unique_ptr<RasterReader>> readers_;
 };
 
@@ -308,7 +335,7 @@ struct Pass1Result {
 
 Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const TileGrid& grid,
                       const BandScaling& scaling, std::vector<ScratchGrid>& raw_layers,
-                      std::vector<ScratchGrid>* normalized_layers, bool quiet) {
+                      std::vector<ScratchGrid>* normalized_layers, Quicklook& quicklook, bool quiet) {
     const RunConfig& config = setup.config;
     const std::size_t layers = setup.strides.size();
     const int64_t tiles = grid.tile_count();
@@ -316,7 +343,7 @@ Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const Til
     const int64_t bands = static_cast<int64_t>(scaling.bands.size());
     const int batch_size = std::max(1, config.batch_size);
 
-    TileReader reader(scene, grid, scaling, pad_rule(config.pad), setup.counting);
+    TileReader reader(scene, grid, scaling, pad_rule(config.pad), setup.counting, quicklook);
     Pass1Result result;
     result.moments.resize(layers);
     if (setup.counting) result.counts.assign(static_cast<std::size_t>(tiles), -1);
@@ -524,11 +551,6 @@ Map read_layer_window(const ScratchGrid& grid, const Window& window, const MapMo
     return map;
 }
 
-struct Quicklook {
-    int64_t factor = 1;  // output pixels per quicklook pixel
-    Map combined;
-};
-
 /// Does the saliency look at cars? Mean saliency within kCarCoreRadius px of an annotated car
 /// centre (inside a car of any orientation: COWC cars are about 12 px wide at 15 cm) against the
 /// mean farther than kCarClearRadius px from every car centre (the pixels between are neither).
@@ -733,46 +755,12 @@ double write_layer_outputs(const RunSetup& setup, const std::vector<ScratchGrid>
     return seconds_since(start);
 }
 
-/// The quicklook: the combined map over a gray version of the scene (decimated read).
-void write_quicklook(const std::string& path, const std::string& scene, const BandScaling& scaling,
-                     const Quicklook& quicklook, int64_t output_scale) {
-    const int64_t w = quicklook.combined.width, h = quicklook.combined.height;
-    GDALDatasetUniquePtr dataset(GDALDataset::Open(scene.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
-    if (!dataset) throw std::runtime_error(scene + ": cannot reopen for the quicklook");
-    std::vector<uint8_t> rgb(static_cast<std::size_t>(w * h * 3));
-    // Nearest-neighbour decimation in bands of quicklook rows: GDAL reads only the blocks it
-    // samples and no buffer grows with the scene (an averaging read of a whole 32768^2 scene
-    // allocated ~100 MB more).
-    const int64_t factor = quicklook.factor * output_scale;
-    const int64_t band_rows = 64;
-    std::vector<float> values(static_cast<std::size_t>(w * band_rows));
-    for (int64_t y0 = 0; y0 < h; y0 += band_rows) {
-        const int64_t rows = std::min(band_rows, h - y0);
-        const int64_t src_y0 = y0 * factor;
-        const int64_t src_rows = std::min<int64_t>(rows * factor, dataset->GetRasterYSize() - src_y0);
-        const int64_t out_rows = std::min<int64_t>(rows, ceil_div(src_rows, factor));
-        const int64_t src_cols = std::min<int64_t>(w * factor, dataset->GetRasterXSize());
-        const int64_t out_cols = std::min<int64_t>(w, ceil_div(src_cols, factor));
-        for (int b = 0; b < 3; ++b) {
-            const int source_band =
-                scaling.bands[static_cast<std::size_t>(std::min<int>(b, static_cast<int>(scaling.bands.size()) - 1))];
-            if (dataset->GetRasterBand(source_band)->RasterIO(
-                    GF_Read, 0, static_cast<int>(src_y0), static_cast<int>(src_cols), static_cast<int>(src_rows),
-                    values.data(), static_cast<int>(out_cols), static_cast<int>(out_rows), GDT_Float32, 0,
-                    static_cast<GSpacing>(w * sizeof(float)), nullptr) != CE_None) {
-                throw std::runtime_error(scene + ": decimated read for the quicklook failed: " + CPLGetLastErrorMsg());
-            }
-            for (int64_t y = 0; y < out_rows; ++y) {
-                for (int64_t x = 0; x < out_cols; ++x) {
-                    rgb[static_cast<std::size_t>(((y0 + y) * w + x) * 3 + b)] = static_cast<uint8_t>(
-                        std::lround(255.0f * scaling.unit(b, values[static_cast<std::size_t>(y * w + x)])));
-                }
-            }
-        }
-    }
+/// The quicklook: the combined map over a gray version of the scene's samples.
+void write_quicklook(const std::string& path, const Quicklook& quicklook) {
     // Nodata (NaN) pixels show the gray input only.
-    const std::vector<uint8_t> overlay = overlay_rgb(quicklook.combined, rgb);
-    write_png(path, static_cast<int>(w), static_cast<int>(h), 3, overlay.data());
+    const std::vector<uint8_t> overlay = overlay_rgb(quicklook.combined, quicklook.rgb);
+    write_png(path, static_cast<int>(quicklook.combined.width), static_cast<int>(quicklook.combined.height), 3,
+              overlay.data());
 }
 
 // ------------------------------------------------------------------------------------------
@@ -965,6 +953,13 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     outcome.name = scene_name(scene);
     outcome.output_folder = (fs::path(config.output_dir) / outcome.name).string();
     const auto start = Clock::now();
+    // Wall time of each phase, in order, for run.json.
+    std::vector<std::pair<std::string, double>> phases;
+    auto phase_start = start;
+    auto mark = [&](const char* name) {
+        phases.emplace_back(name, seconds_since(phase_start));
+        phase_start = Clock::now();
+    };
 
     RasterReader reader(scene);
     const RasterInfo& info = reader.info();
@@ -997,8 +992,17 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
                                             grid.layer_width(s), grid.layer_height(s));
         }
     }
+    mark("setup");
+    const int64_t o = config.output_scale;
+    const int64_t out_w = ceil_div(info.width, o), out_h = ceil_div(info.height, o);
+    Quicklook quicklook;
+    quicklook.factor = std::max<int64_t>(1, ceil_div(std::max(out_w, out_h), 1024));
+    quicklook.scene_factor = quicklook.factor * o;
+    quicklook.combined = Map(ceil_div(out_w, quicklook.factor), ceil_div(out_h, quicklook.factor), std::nanf(""));
+    quicklook.rgb.assign(static_cast<std::size_t>(quicklook.combined.size() * 3), 0);
     Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, raw_layers,
-                                  tile_norm ? &normalized_storage : nullptr, config.quiet);
+                                  tile_norm ? &normalized_storage : nullptr, quicklook, config.quiet);
+    mark("pass1");
     outcome.tiles_processed = pass1.processed;
     outcome.tiles_skipped = pass1.skipped;
     for (std::size_t k = 0; k < layers; ++k) {
@@ -1008,8 +1012,6 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     }
 
     // Pass 2 and the layer outputs.
-    const int64_t o = config.output_scale;
-    const int64_t out_w = ceil_div(info.width, o), out_h = ceil_div(info.height, o);
     const GeoReference out_geo = geo.scaled(static_cast<double>(o));
     // ZSTD level 1 with a predictor: about twice as fast as DEFLATE here (the writes run after the
     // forward passes, so they count against throughput) and read by GDAL >= 2.3 and QGIS.
@@ -1058,9 +1060,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
         tap_names.push_back(setup.model.taps()[k].name);
     }
 
-    Quicklook quicklook;
-    quicklook.factor = std::max<int64_t>(1, ceil_div(std::max(out_w, out_h), 1024));
-    quicklook.combined = Map(ceil_div(out_w, quicklook.factor), ceil_div(out_h, quicklook.factor), std::nanf(""));
+    mark("output_setup");
     Pass2Outputs outputs{saliency_tif, lovi_tif, h5, quicklook, nullptr, {}};
     std::optional<cowc::ObjectPositions> cars;
     if (const std::string annotation = find_car_annotations(config, scene); !annotation.empty()) {
@@ -1073,12 +1073,15 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
         cars = cowc::read_annotation_positions(annotation);
         outputs.cars = &*cars;
     }
+    mark("annotations");
     const double pass2_seconds = pass2_blocks(setup, scene, grid, tile_norm ? normalized_storage : raw_layers,
                                               tile_norm ? nullptr : &pass1.moments, o, reader, scaling.bands,
                                               outputs);
     const double layer_seconds = write_layer_outputs(setup, raw_layers, tile_norm ? &normalized_storage : nullptr,
                                                      pass1.moments, h5, layer_tiffs);
-    write_quicklook(staging.path("quicklook.png"), scene, scaling, quicklook, o);
+    mark("pass2_and_layers");
+    write_quicklook(staging.path("quicklook.png"), quicklook);
+    mark("quicklook");
     Json counting_report;
     if (setup.counting) {
         counting_report = write_count_outputs(staging, config, grid, geo, pass1.counts,
@@ -1104,6 +1107,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     for (auto& tiff : layer_tiffs) tiff->finish();
     h5.finish();
     const double finish_seconds = seconds_since(finish_start);
+    mark("counts_attributes_finish");
 
     outcome.seconds = seconds_since(start);
     const double megapixels = static_cast<double>(info.width) * static_cast<double>(info.height) / 1e6;
@@ -1141,6 +1145,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     report["seconds"]["pass2_combine_lovi_write"] = pass2_seconds;
     report["seconds"]["layer_outputs"] = layer_seconds;
     report["seconds"]["overviews_and_close"] = finish_seconds;
+    for (const auto& [name, seconds] : phases) report["seconds"]["phases"][name] = seconds;
     report["throughput"]["megapixels_per_second"] = outcome.megapixels_per_second;
     if (const auto area = geo.pixel_area_m2(); area && geo.georeferenced()) {
         const double km2 = *area * static_cast<double>(info.width) * static_cast<double>(info.height) / 1e6;

@@ -423,6 +423,7 @@ int make_cowc(int argc, char** argv) {
         ("patch-stride", po::value(&options.patch_stride)->default_value(96), "stride of patch centres")
         ("angles", po::value(&angles)->default_value("0"), "patch rotations in degrees, multiples of 15")
         ("no-patches", "scenes and annotations only")
+        ("no-geotiffs", "no georeferenced GeoTIFF copies of the scenes")
         ("bz2", po::bool_switch(&options.bz2_lists), "also write .bz2 list files")
         ("once", po::bool_switch(&once), "do nothing when ROOT/synthetic_scenes.csv already exists");
     po::positional_options_description positional;
@@ -438,6 +439,7 @@ int make_cowc(int argc, char** argv) {
     }
     options.scene_height = options.scene_width;
     options.write_patches = variables.count("no-patches") == 0;
+    options.write_geotiffs = variables.count("no-geotiffs") == 0;
     options.patch_angles.clear();
     for (const auto& angle : parse_name_list(angles)) options.patch_angles.push_back(std::stoi(angle));
     options.on_scene = [](const cowc::SyntheticCowcSceneInfo& scene, int index, int total) {
