@@ -1,5 +1,7 @@
 #include "model/TappedModel.hpp"
 
+#include <torch/csrc/jit/runtime/graph_executor.h>
+
 #include "model/Sha256.hpp"
 
 #include <ATen/Parallel.h>
@@ -742,6 +744,11 @@ std::string TappedModel::describe() const {
     }
     for (const auto& note : notes_) out << "note: " << note << "\n";
     return out.str();
+}
+
+void use_simple_jit_executor() {
+    torch::jit::getProfilingMode() = false;
+    torch::jit::getExecutorMode() = false;
 }
 
 void set_torch_threads(int threads) {

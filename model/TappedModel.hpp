@@ -121,4 +121,10 @@ private:
 // (std::thread::hardware_concurrency). Negative values throw std::invalid_argument.
 void set_torch_threads(int threads);
 
+// Runs TorchScript with the simple executor (no profiling runs, no JIT fusion), process-wide.
+// The default profiling executor makes the first two calls of every method several times slower
+// while it records shapes; tap capture calls each child's method separately, so those warm-ups
+// multiply, and on CPU the convolutions (oneDNN) dominate anyway. Call before running a model.
+void use_simple_jit_executor();
+
 }  // namespace satsal

@@ -3,6 +3,7 @@
 #include "io/RasterReader.hpp"
 #include "io/SyntheticScene.hpp"
 #include "model/TappedModel.hpp"
+#include "pipeline/BandScaling.hpp"
 #include "pipeline/SceneRun.hpp"
 #include "tiling/TileGrid.hpp"
 
@@ -91,19 +92,42 @@ PipelineBenchResult bench_pipeline(const RunConfig& config_in) {
     options.margin = scene.margin;
     options.deepest_stride = model.deepest_stride();
     const TileGrid grid(reader.width(), reader.height(), options);
-    result.tiles = grid.tile_count() - scene.tiles_skipped;
+    result.tiles = grid.tile_count();
     result.tile_input = grid.input_size();
     result.batch_size = std::max(1, config.batch_size);
     result.threads = at::get_num_threads();
-    torch::manual_seed(0);
+    // The same tiles: each tile's input window (zero outside the scene), scaled and standardized
+    // like the run. Only the forward passes are timed.
+    const BandScaling scaling = plan_band_scaling(config, reader);
     const int64_t side = grid.input_size();
-    const torch::Tensor batch = torch::randn({result.batch_size, 3, side, side});
-    const auto bare_start = Clock::now();
-    for (int64_t done = 0; done < result.tiles; done += result.batch_size) {
-        const int64_t n = std::min<int64_t>(result.batch_size, result.tiles - done);
-        torch::Tensor out = model.forward_plain(n == result.batch_size ? batch : batch.narrow(0, 0, n));
+    const int64_t bands = static_cast<int64_t>(scaling.bands.size());
+    double forward_seconds = 0;
+    std::vector<int64_t> tiles;
+    for (int64_t i = 0; i < grid.tile_count(); ++i) tiles.push_back(i);
+    for (std::size_t first = 0; first < tiles.size(); first += static_cast<std::size_t>(result.batch_size)) {
+        const std::size_t n = std::min(tiles.size() - first, static_cast<std::size_t>(result.batch_size));
+        torch::Tensor batch = torch::zeros({static_cast<int64_t>(n), bands, side, side});
+        for (std::size_t i = 0; i < n; ++i) {
+            const Tile tile = grid.tile(tiles[first + i]);
+            const Window inside = tile.input.intersect(grid.scene());
+            std::vector<float> pixels = reader.read_window(scaling.bands, static_cast<int>(inside.x),
+                                                           static_cast<int>(inside.y), static_cast<int>(inside.width),
+                                                           static_cast<int>(inside.height));
+            scaling.to_unit(pixels.data(), inside.area());
+            scaling.standardize(pixels.data(), inside.area());
+            float* slot = batch[static_cast<int64_t>(i)].data_ptr<float>();
+            for (int64_t b = 0; b < bands; ++b) {
+                for (int64_t y = 0; y < inside.height; ++y) {
+                    std::copy_n(pixels.data() + (b * inside.height + y) * inside.width, inside.width,
+                                slot + (b * side + (y + inside.y - tile.input.y)) * side + (inside.x - tile.input.x));
+                }
+            }
+        }
+        const auto start = Clock::now();
+        torch::Tensor out = model.forward_plain(batch);
+        forward_seconds += seconds_since(start);
     }
-    result.bare_seconds = seconds_since(bare_start);
+    result.bare_seconds = forward_seconds;
     result.peak_rss_mb = peak_rss_mb();
     return result;
 }

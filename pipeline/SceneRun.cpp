@@ -1044,7 +1044,9 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
                 geo.scaled(static_cast<double>(setup.strides[k])), options));
         }
     }
-    Hdf5Writer h5(staging.path("saliency.h5"), /*deflate_level=*/1);
+    // saliency.h5 is chunked but not compressed: deflate there took half of pass 2 (the GeoTIFFs
+    // are the compressed products; h5repack -f GZIP=4 compresses a copy when wanted).
+    Hdf5Writer h5(staging.path("saliency.h5"), /*deflate_level=*/0);
     h5.define_grid("", out_w, out_h, out_geo);
     h5.create_group("/layers");
     h5.create_group("/layers_normalized");

@@ -102,6 +102,7 @@ int dispatch(int argc, char** argv) {
         std::printf("satsal %s\n", satsal_version().c_str());
         return 0;
     }
+    use_simple_jit_executor();  // see model/TappedModel.hpp
     for (const auto& command : commands) {
         if (std::strcmp(argv[1], command.name) == 0) return command.run(argc - 1, argv + 1);
     }
