@@ -8,6 +8,7 @@
 #include "pipeline/ImageSaliency.hpp"
 #include "pipeline/OutputStaging.hpp"
 #include "pipeline/Version.hpp"
+#include "pipeline/Timing.hpp"
 #include "saliency/Combine.hpp"
 #include "saliency/Lovi.hpp"
 #include "saliency/TensorStatistics.hpp"
@@ -22,11 +23,6 @@
 
 namespace satsal {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::string join(const std::vector<std::string>& items, const char* separator = ",") {
     std::string out;

@@ -5,6 +5,7 @@
 #include "model/TappedModel.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/SceneRun.hpp"
+#include "pipeline/Timing.hpp"
 #include "tiling/TileGrid.hpp"
 
 #include <ATen/Parallel.h>
@@ -22,14 +23,6 @@
 namespace fs = std::filesystem;
 
 namespace satsal {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-}  // namespace
 
 double peak_rss_mb() {
     rusage usage{};

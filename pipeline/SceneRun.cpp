@@ -13,6 +13,7 @@
 #include "pipeline/ScratchGrid.hpp"
 #include "pipeline/Seams.hpp"
 #include "pipeline/Version.hpp"
+#include "pipeline/Timing.hpp"
 #include "saliency/Combine.hpp"
 #include "saliency/Lovi.hpp"
 #include "saliency/Normalize.hpp"
@@ -49,11 +50,6 @@ namespace flow = tbb::flow;
 
 namespace satsal {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 /// Busy time of a stage, summed over the threads that ran it.
 struct StageTimer {
