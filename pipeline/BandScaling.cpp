@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 
@@ -93,7 +94,15 @@ BandScaling plan_band_scaling(const RunConfig& config, const RasterReader& reade
         } else if (config.stretch) {
             std::tie(low, high) = reader.approximate_percentiles(scaling.bands[b], config.stretch->low,
                                                                  config.stretch->high);
-            if (!(high > low)) high = low + 1;  // a constant band: map it to 0 rather than divide by 0
+            if (!(high > low)) {
+                // A constant band (at these percentiles) has no range to stretch: say so, and map
+                // it to 0 rather than divide by zero.
+                std::fprintf(stderr,
+                             "satsal: warning: %s band %d is constant (%g) between the stretch percentiles "
+                             "%g and %g; it becomes 0\n",
+                             scene.c_str(), scaling.bands[b], low, config.stretch->low, config.stretch->high);
+                high = low + 1;
+            }
             scaling.rule = "stretch";
         } else {
             std::tie(low, high) = natural_range(band, scene);

@@ -878,11 +878,9 @@ std::string find_car_annotations(const RunConfig& config, const std::string& sce
 }
 
 /// counts.tif (one pixel per window), counts.csv (one row per window) and the run.json section.
-Json write_count_outputs(OutputStaging& staging, const RunConfig& config, const TileGrid& grid,
-                         const GeoReference& geo, const std::vector<int>& counts,
-                         const cowc::ObjectPositions* cars, const std::string& annotation_path,
-                         SceneOutcome& outcome) {
-    (void)config;
+Json write_count_outputs(OutputStaging& staging, const TileGrid& grid, const GeoReference& geo,
+                         const std::vector<int>& counts, const cowc::ObjectPositions* cars,
+                         const std::string& annotation_path, SceneOutcome& outcome) {
     Map count_map(grid.columns(), grid.rows(), std::nanf(""));
     std::string csv = "window,column,row,x0,y0,x1,y1,predicted" + std::string(cars ? ",true\n" : "\n");
     int64_t predicted_total = 0, true_total = 0, windows = 0, exact = 0;
@@ -1061,7 +1059,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     mark("output_setup");
     Pass2Outputs outputs{saliency_tif, lovi_tif, h5, quicklook, nullptr, {}};
     std::optional<cowc::ObjectPositions> cars;
-    if (const std::string annotation = find_car_annotations(config, scene); !annotation.empty()) {
+    const std::string annotation = find_car_annotations(config, scene);
+    if (!annotation.empty()) {
         const cowc::RasterSize size = cowc::raster_size(annotation, "car annotation");
         if (size.width != info.width || size.height != info.height) {
             throw std::runtime_error(annotation + " is " + std::to_string(size.width) + "x" +
@@ -1082,8 +1081,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     mark("quicklook");
     Json counting_report;
     if (setup.counting) {
-        counting_report = write_count_outputs(staging, config, grid, geo, pass1.counts,
-                                              cars ? &*cars : nullptr, find_car_annotations(config, scene), outcome);
+        counting_report = write_count_outputs(staging, grid, geo, pass1.counts, cars ? &*cars : nullptr,
+                                              annotation, outcome);
     }
 
     std::string taps_joined;

@@ -221,7 +221,7 @@ int bench_pipeline_command(int argc, char** argv) {
     return 0;
 }
 
-int bench_memory_command(int argc, char** argv, const char* self) {
+int bench_memory_command(int argc, char** argv) {
     std::string model, sizes_text = "4096,32768", work_dir = "bench-memory";
     std::vector<std::string> overrides;
     bool json = false;
@@ -240,7 +240,6 @@ int bench_memory_command(int argc, char** argv, const char* self) {
     std::vector<int64_t> sizes;
     for (const auto& item : parse_name_list(sizes_text)) sizes.push_back(std::stoll(item));
     const std::string binary = std::filesystem::canonical("/proc/self/exe").string();
-    (void)self;
     const MemoryBenchResult result = bench_memory(binary, model, sizes, overrides, work_dir);
     std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
     return 0;
@@ -256,7 +255,7 @@ int bench(int argc, char** argv) {
     }
     if (std::strcmp(argv[1], "smoe") == 0) return bench_smoe_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "pipeline") == 0) return bench_pipeline_command(argc - 1, argv + 1);
-    if (std::strcmp(argv[1], "memory") == 0) return bench_memory_command(argc - 1, argv + 1, argv[0]);
+    if (std::strcmp(argv[1], "memory") == 0) return bench_memory_command(argc - 1, argv + 1);
     std::fputs(usage, stderr);
     return 2;
 }
