@@ -4,6 +4,7 @@
 #include "io/GeoTiffWriter.hpp"
 #include "model/CountingLayout.hpp"
 #include "pipeline/OutputStaging.hpp"
+#include "pipeline/RunReport.hpp"
 #include "pipeline/SceneRun.hpp"
 
 #include <algorithm>
@@ -238,7 +239,7 @@ void write_count_summary(const RunConfig& config, const std::vector<SceneOutcome
     }
     fs::create_directories(config.output_dir);
     write_text_file((fs::path(config.output_dir) / "counts.csv").string(), csv);
-    write_text_file((fs::path(config.output_dir) / "count-summary.json").string(), json.dump(2) + "\n");
+    write_text_file((fs::path(config.output_dir) / "count-summary.json").string(), json_file_text(json));
 }
 
 }  // namespace satsal

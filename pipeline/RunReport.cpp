@@ -68,6 +68,10 @@ void PhaseTimes::end(const std::string& name) {
     phase_start_ = Clock::now();
 }
 
+std::string json_file_text(const nlohmann::ordered_json& json) {
+    return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
 std::string versions_text() {
     unsigned major = 0, minor = 0, release = 0;
     H5get_libversion(&major, &minor, &release);

@@ -55,6 +55,10 @@ nlohmann::ordered_json run_report(const RunSetup& setup, const SceneFacts& scene
                                   const std::optional<nlohmann::ordered_json>& car_saliency,
                                   const std::optional<nlohmann::ordered_json>& counting);
 
+/// A JSON file's text: indented by 2, a final newline; bytes of paths that are not UTF-8 become
+/// U+FFFD instead of failing the run.
+std::string json_file_text(const nlohmann::ordered_json& json);
+
 /// "satsal x, LibTorch y, GDAL z, oneTBB w, HDF5 v".
 std::string versions_text();
 

@@ -148,7 +148,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     if (annotations && o == 1) on_cars = cars.to_json(annotations->cars.size(), setup.layers());
     outcome.report = run_report(setup, {scene, info.width, info.height, geo, grid.tile_count()}, scaling, pass1,
                                 phases, seconds, on_cars, counting);
-    write_text_file(staging.path("run.json"), outcome.report.dump(2) + "\n");
+    write_text_file(staging.path("run.json"), json_file_text(outcome.report));
     staging.commit();
 
     outcome.ok = true;

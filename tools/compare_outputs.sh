@@ -104,8 +104,10 @@ compare_h5() {
     fi
   done < <(h5ls -r "$a/$rel" | grep ' Dataset ')
   # Every attribute (the root's included), with B's paths mapped.
-  h5dump -A "$a/$rel" | tail -n +2 >"$work/a.attrs"
-  h5dump -A "$b/$rel" | tail -n +2 | map_b >"$work/b.attrs"
+  # Dimension-scale references print the referenced object's file address, which depends on the
+  # order objects were written, not on their content: compared by path only.
+  h5dump -A "$a/$rel" | tail -n +2 | sed -E 's/DATASET [0-9]+ "/DATASET "/g' >"$work/a.attrs"
+  h5dump -A "$b/$rel" | tail -n +2 | sed -E 's/DATASET [0-9]+ "/DATASET "/g' | map_b >"$work/b.attrs"
   if ! cmp -s "$work/a.attrs" "$work/b.attrs"; then
     differ "$rel: attributes differ: $(diff "$work/a.attrs" "$work/b.attrs" | grep '^[<>]' | head -4 | tr -s ' ' | tr '\n' ';')"
   fi

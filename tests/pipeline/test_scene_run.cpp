@@ -309,10 +309,27 @@ TEST_CASE("run: a PNG without georeferencing gives pixel-coordinate outputs", "[
     const std::string scene = dir.file("plain.png");
     write_png_rgb(scene, 200, 150, texture_value);
     const std::string out = dir.file("out");
+    // The library prints nothing: what a user should know arrives through RunEvents.
+    std::vector<std::string> warnings, notes;
+    std::vector<int64_t> done;
+    std::vector<std::string> finished;
+    RunEvents events;
+    events.warning = [&](const std::string& text) { warnings.push_back(text); };
+    events.note = [&](const std::string& text) { notes.push_back(text); };
+    events.tiles = [&](const std::string& name, int64_t tiles_done, int64_t total) {
+        CHECK(name == scene);
+        CHECK(total == 12);  // 200 x 150 in 64 px cores: 4 x 3
+        done.push_back(tiles_done);
+    };
+    events.scene_done = [&](const SceneOutcome& s) { finished.push_back(s.scene + (s.ok ? " ok" : " failed")); };
     const RunOutcome outcome =
-        run_scenes(make_config(dir, footprint_model(), {scene}, out, {"tile_size = 64", "margin = 32"}));
+        run_scenes(make_config(dir, footprint_model(), {scene}, out, {"tile_size = 64", "margin = 32"}), events);
     INFO(outcome.scenes.at(0).error);
     REQUIRE(outcome.all_ok());
+    CHECK(warnings == std::vector<std::string>{scene + " has no georeferencing; outputs use pixel coordinates"});
+    CHECK(notes.empty());  // the margin was given
+    CHECK(done == std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+    CHECK(finished == std::vector<std::string>{scene + " ok"});
     const std::string folder = scene_folder(out, "plain");
     const Raster saliency = read_raster(folder + "/saliency.tif");
     CHECK(saliency.width == 200);
@@ -610,11 +627,16 @@ TEST_CASE("run: margin = auto picks the smallest margin within the tolerance and
         // model has no seam, so the smallest candidate, 32, is enough.
         const std::string scene = dir.file("big.tif");
         write_tiff(scene, 400, 384, 3, GDT_Byte, texture_value);
+        std::vector<std::string> notes;
+        RunEvents events;
+        events.note = [&](const std::string& text) { notes.push_back(text); };
         const RunOutcome outcome =
-            run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"), {"tile_size = 64"}));
+            run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"), {"tile_size = 64"}), events);
         INFO(outcome.scenes.at(0).error);
         REQUIRE(outcome.all_ok());
         CHECK(outcome.scenes[0].margin == 32);
+        REQUIRE(notes.size() == 1);
+        CHECK_THAT(notes[0], Catch::StartsWith("margin = auto chose 32 px (worst layer seam error"));
         const nlohmann::json tiling = run_json(scene_folder(dir.file("out"), "big")).at("tiling");
         CHECK(tiling.at("margin_auto") == true);
         CHECK(tiling.at("margin") == 32);
