@@ -8,6 +8,10 @@
 #include <stdexcept>
 
 #include "cowc/Raster.hpp"
+#include "io/AtomicFile.hpp"
+#include "io/IoError.hpp"
+#include "io/PngWriter.hpp"
+#include "io/RasterReader.hpp"
 
 namespace satsal::cowc {
 
@@ -64,48 +68,43 @@ std::vector<PixelPosition> ObjectPositions::positions_in_window(int64_t x0, int6
 }
 
 RasterSize raster_size(const std::string& path, const std::string& what) {
-    auto ds = detail::open_raster(path, what);
-    return {ds->GetRasterXSize(), ds->GetRasterYSize()};
+    const RasterReader raster = open_raster(path, what);
+    return {raster.width(), raster.height()};
 }
 
 ObjectPositions read_annotation_positions(const std::string& path) {
     const std::string what = "COWC annotation";
-    auto ds = detail::open_raster(path, what);
-    const int w = ds->GetRasterXSize();
-    const int h = ds->GetRasterYSize();
-    const int bands = ds->GetRasterCount();
-    if (bands < 1) throw std::runtime_error(what + " '" + path + "' has no raster band");
+    const RasterReader raster = open_raster(path, what);
+    const int w = raster.width();
+    const int h = raster.height();
+    const int bands = raster.info().band_count();
     std::vector<int> band_map(static_cast<std::size_t>(bands));
     std::vector<bool> is_alpha(static_cast<std::size_t>(bands));
     bool has_colour = false;
     for (int b = 1; b <= bands; ++b) {
         band_map[static_cast<std::size_t>(b - 1)] = b;
-        is_alpha[static_cast<std::size_t>(b - 1)] = ds->GetRasterBand(b)->GetColorInterpretation() == GCI_AlphaBand;
+        is_alpha[static_cast<std::size_t>(b - 1)] =
+            raster.info().bands[static_cast<std::size_t>(b - 1)].color_interpretation == GCI_AlphaBand;
         has_colour = has_colour || !is_alpha[static_cast<std::size_t>(b - 1)];
     }
-    if (!has_colour) throw std::runtime_error(what + " '" + path + "' has only an alpha band");
+    if (!has_colour) throw IoError(what + " '" + path + "' has only an alpha band");
 
     const int strip = 256;
-    const std::size_t plane = static_cast<std::size_t>(w) * strip;
-    std::vector<uint8_t> buffer(plane * static_cast<std::size_t>(bands));
+    // Pixel-interleaved strip: band b of pixel i is buffer[i * bands + b].
+    std::vector<uint8_t> buffer(static_cast<std::size_t>(w) * strip * static_cast<std::size_t>(bands));
     std::vector<PixelPosition> found;
     for (int y0 = 0; y0 < h; y0 += strip) {
         const int rows = std::min(strip, h - y0);
-        detail::QuietGdalErrors quiet;
-        // Band-sequential buffer: band b's strip starts at b * plane.
-        if (ds->RasterIO(GF_Read, 0, y0, w, rows, buffer.data(), w, rows, GDT_Byte, bands, band_map.data(), 1, w,
-                         static_cast<GSpacing>(plane), nullptr) != CE_None)
-            throw std::runtime_error("cannot read rows " + std::to_string(y0) + ".." + std::to_string(y0 + rows - 1) +
-                                     " of " + what + " '" + path + "': " + quiet.message());
+        raster.read_window_bytes_into(band_map, 0, y0, w, rows, buffer.data());
         // Drop the strip from GDAL's block cache, which would otherwise keep the whole image.
-        ds->FlushCache(false);
+        raster.release_cached_blocks();
         for (int r = 0; r < rows; ++r) {
             for (int x = 0; x < w; ++x) {
                 const std::size_t i = static_cast<std::size_t>(r) * w + x;
                 bool colour = false;
                 bool alpha_ok = true;
                 for (int b = 0; b < bands; ++b) {
-                    const uint8_t v = buffer[static_cast<std::size_t>(b) * plane + i];
+                    const uint8_t v = buffer[i * static_cast<std::size_t>(bands) + static_cast<std::size_t>(b)];
                     if (is_alpha[static_cast<std::size_t>(b)]) alpha_ok = alpha_ok && v != 0;
                     else colour = colour || v != 0;
                 }
@@ -188,9 +187,9 @@ void write_annotation_png(const std::string& path, const ObjectPositions& positi
     if (positions.width() <= 0 || positions.height() <= 0)
         throw std::invalid_argument("COWC annotation '" + path + "': image size must be positive, got " +
                                     std::to_string(positions.width()) + " x " + std::to_string(positions.height()));
-    ensure_gdal_registered();
+    create_parent_directory(path);
     DotsDataset source(positions);
-    detail::copy_with_driver(source, "PNG", path, "COWC annotation", nullptr);
+    write_png_from(path, source);
 }
 
 SceneAnnotations read_scene_annotations(const std::string& scene_png, bool require_negatives) {
@@ -203,10 +202,10 @@ SceneAnnotations read_scene_annotations(const std::string& scene_png, bool requi
     auto read_checked = [&](const std::string& annotation) {
         const RasterSize size = raster_size(annotation, "COWC annotation");
         if (size.width != scene.width || size.height != scene.height)
-            throw std::runtime_error("COWC annotation '" + annotation + "' is " + std::to_string(size.width) + " x " +
-                                     std::to_string(size.height) + " pixels but its scene '" + a.paths.scene +
-                                     "' is " + std::to_string(scene.width) + " x " + std::to_string(scene.height) +
-                                     ": they must have the same size");
+            throw IoError("COWC annotation '" + annotation + "' is " + std::to_string(size.width) + " x " +
+                          std::to_string(size.height) + " pixels but its scene '" + a.paths.scene + "' is " +
+                          std::to_string(scene.width) + " x " + std::to_string(scene.height) +
+                          ": they must have the same size");
         return read_annotation_positions(annotation);
     };
     a.cars = read_checked(a.paths.cars);

@@ -53,12 +53,12 @@ private:
     std::vector<int64_t> row_start_;  // positions of row y are [row_start_[y], row_start_[y+1])
 };
 
-/// Reads an annotation image. Throws std::runtime_error naming the file when it cannot be read.
+/// Reads an annotation image. Throws IoError naming the file when it cannot be read.
 ObjectPositions read_annotation_positions(const std::string& path);
 
 /// Writes an RGBA annotation PNG of positions.width() x positions.height(): (255,0,0,255) at each
 /// object, (0,0,0,0) elsewhere. Rows are produced on demand, so memory stays small for large
-/// scenes. Creates the parent folder; throws std::runtime_error naming the file on failure.
+/// scenes. Creates the parent folder; throws IoError naming the file on failure.
 void write_annotation_png(const std::string& path, const ObjectPositions& positions);
 
 struct RasterSize {

@@ -11,6 +11,7 @@
 #include "cowc/CountingList.hpp"
 #include "cowc/CountingInference.hpp"
 #include "cowc/CountingPatchSet.hpp"
+#include "io/IoError.hpp"
 
 namespace satsal::counting {
 namespace {
@@ -48,7 +49,7 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
     CountingEvaluation evaluation;
     torch::jit::Module module = load_counting_model(options.model, evaluation.classes);
     const std::vector<cowc::CountingListEntry> entries = cowc::read_counting_list(options.list);
-    if (entries.empty()) throw std::runtime_error("counting list '" + options.list + "' names no patches");
+    if (entries.empty()) throw IoError("counting list '" + options.list + "' names no patches");
 
     // Chunks of whole batches keep memory bounded (256 patches = 50 MB of pixels).
     const std::size_t chunk = static_cast<std::size_t>(options.batch_size) *

@@ -20,13 +20,15 @@
 #include <array>
 #include <cstdint>
 
+#include "cowc/PatchCutting.hpp"
+
 namespace satsal::counting {
 
-constexpr int kPatchSize = 256;    // COWC counting patch side
-constexpr int kContentSize = 192;  // the part of the patch that holds the scene
-constexpr int kInputSize = 224;    // network input side
+constexpr int kPatchSize = cowc::kPatchSize;        // COWC counting patch side (256)
+constexpr int kContentSize = cowc::kPatchContent;  // the part of the patch that holds the scene (192)
+constexpr int kInputSize = 224;                    // network input side
 constexpr int kCanvasOffset = (kInputSize - kContentSize) / 2;  // 16: content origin in the canvas
-constexpr std::array<std::uint8_t, 3> kMarginColour = {123, 117, 104};
+constexpr std::array<std::uint8_t, 3> kMarginColour = cowc::kPatchMarginColour;  // (123, 117, 104)
 // Normalisation of [0,1] pixels: (value - mean) / std per channel (ImageNet figures).
 constexpr std::array<float, 3> kNormMean = {0.485f, 0.456f, 0.406f};
 constexpr std::array<float, 3> kNormStd = {0.229f, 0.224f, 0.225f};

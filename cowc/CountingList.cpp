@@ -3,10 +3,12 @@
 #include <bzlib.h>
 
 #include <cctype>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "io/AtomicFile.hpp"
+#include "io/IoError.hpp"
 
 namespace satsal::cowc {
 namespace {
@@ -17,10 +19,10 @@ bool looks_like_bzip2(const std::string& data) {
 
 std::string read_whole_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open COWC list file '" + path + "'");
+    if (!in) throw IoError("cannot open COWC list file '" + path + "'");
     std::ostringstream ss;
     ss << in.rdbuf();
-    if (in.bad()) throw std::runtime_error("error while reading COWC list file '" + path + "'");
+    if (in.bad()) throw IoError("error while reading COWC list file '" + path + "'");
     return ss.str();
 }
 
@@ -58,7 +60,7 @@ std::string bzip2_decompress(const std::string& compressed, const std::string& s
     while (consumed < compressed.size()) {
         bz_stream strm{};
         int rc = BZ2_bzDecompressInit(&strm, 0, 0);
-        if (rc != BZ_OK) throw std::runtime_error("'" + source + "': cannot start bzip2 decompression: " + bz_error_name(rc));
+        if (rc != BZ_OK) throw IoError("'" + source + "': cannot start bzip2 decompression: " + bz_error_name(rc));
         strm.next_in = const_cast<char*>(compressed.data() + consumed);
         strm.avail_in = static_cast<unsigned>(compressed.size() - consumed);
         do {
@@ -67,12 +69,12 @@ std::string bzip2_decompress(const std::string& compressed, const std::string& s
             rc = BZ2_bzDecompress(&strm);
             if (rc != BZ_OK && rc != BZ_STREAM_END) {
                 BZ2_bzDecompressEnd(&strm);
-                throw std::runtime_error("'" + source + "': bzip2 decompression failed: " + bz_error_name(rc));
+                throw IoError("'" + source + "': bzip2 decompression failed: " + bz_error_name(rc));
             }
             out.append(buffer, sizeof buffer - strm.avail_out);
             if (rc == BZ_OK && strm.avail_in == 0 && strm.avail_out != 0) {
                 BZ2_bzDecompressEnd(&strm);
-                throw std::runtime_error("'" + source + "': bzip2 data ends before the end of its stream (truncated file?)");
+                throw IoError("'" + source + "': bzip2 data ends before the end of its stream (truncated file?)");
             }
         } while (rc != BZ_STREAM_END);
         consumed = compressed.size() - strm.avail_in;
@@ -84,7 +86,7 @@ std::string bzip2_decompress(const std::string& compressed, const std::string& s
 std::string bzip2_compress(const std::string& plain, const std::string& source) {
     bz_stream strm{};
     int rc = BZ2_bzCompressInit(&strm, 9, 0, 0);
-    if (rc != BZ_OK) throw std::runtime_error("'" + source + "': cannot start bzip2 compression: " + bz_error_name(rc));
+    if (rc != BZ_OK) throw IoError("'" + source + "': cannot start bzip2 compression: " + bz_error_name(rc));
     strm.next_in = const_cast<char*>(plain.data());
     strm.avail_in = static_cast<unsigned>(plain.size());
     std::string out;
@@ -95,7 +97,7 @@ std::string bzip2_compress(const std::string& plain, const std::string& source) 
         rc = BZ2_bzCompress(&strm, BZ_FINISH);
         if (rc != BZ_FINISH_OK && rc != BZ_STREAM_END) {
             BZ2_bzCompressEnd(&strm);
-            throw std::runtime_error("'" + source + "': bzip2 compression failed: " + bz_error_name(rc));
+            throw IoError("'" + source + "': bzip2 compression failed: " + bz_error_name(rc));
         }
         out.append(buffer, sizeof buffer - strm.avail_out);
     } while (rc != BZ_STREAM_END);
@@ -118,15 +120,15 @@ std::vector<CountingListEntry> parse_counting_list(const std::string& text, cons
         if (fields.empty()) continue;
         const std::string where = source + ":" + std::to_string(line_number) + ": ";
         if (fields.size() != 2)
-            throw std::runtime_error(where + "expected '<Site>/<split>/<file>.png <count>' (2 fields), found " +
-                                     std::to_string(fields.size()) + " fields in '" + line + "'");
+            throw IoError(where + "expected '<Site>/<split>/<file>.png <count>' (2 fields), found " +
+                          std::to_string(fields.size()) + " fields in '" + line + "'");
         CountingListEntry e;
         const std::string& path = fields[0];
         const auto s1 = path.find('/');
         const auto s2 = s1 == std::string::npos ? std::string::npos : path.find('/', s1 + 1);
         if (s1 == std::string::npos || s2 == std::string::npos || path.find('/', s2 + 1) != std::string::npos ||
             s1 == 0 || s2 == s1 + 1 || s2 + 1 == path.size())
-            throw std::runtime_error(where + "expected the patch path '<Site>/<split>/<file>.png', found '" + path + "'");
+            throw IoError(where + "expected the patch path '<Site>/<split>/<file>.png', found '" + path + "'");
         e.site = path.substr(0, s1);
         e.split = path.substr(s1 + 1, s2 - s1 - 1);
         e.file = path.substr(s2 + 1);
@@ -134,12 +136,12 @@ std::vector<CountingListEntry> parse_counting_list(const std::string& text, cons
         bool digits = !count.empty() && count.size() <= 9;
         for (char c : count) digits = digits && std::isdigit(static_cast<unsigned char>(c));
         if (!digits)
-            throw std::runtime_error(where + "expected a non-negative integer count, found '" + count + "'");
+            throw IoError(where + "expected a non-negative integer count, found '" + count + "'");
         e.count = std::stoi(count);
         try {
             e.name = parse_counting_patch_name(e.file);
         } catch (const std::invalid_argument& ex) {
-            throw std::runtime_error(where + ex.what());
+            throw IoError(where + ex.what());
         }
         entries.push_back(std::move(e));
     }
@@ -170,15 +172,8 @@ void write_counting_list(const std::string& path, const std::vector<CountingList
     std::string data = format_counting_list(entries);
     const bool bz2 = path.size() >= 4 && path.compare(path.size() - 4, 4, ".bz2") == 0;
     if (bz2) data = bzip2_compress(data, path);
-    const auto parent = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    if (ec) throw std::runtime_error("cannot create the folder of COWC list file '" + path + "': " + ec.message());
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot create COWC list file '" + path + "'");
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) throw std::runtime_error("error while writing COWC list file '" + path + "'");
+    create_parent_directory(path);
+    write_file_atomically(path, data);
 }
 
 }  // namespace satsal::cowc

@@ -28,7 +28,7 @@ struct CountingListEntry {
     std::string relative_path() const { return site + "/" + split + "/" + file; }
 };
 
-/// Reads a list file (plain or bzip2). Throws std::runtime_error `<path>:<line>: <what was
+/// Reads a list file (plain or bzip2). Throws IoError `<path>:<line>: <what was
 /// expected>` for a malformed line, or naming the file when it cannot be read or decompressed.
 std::vector<CountingListEntry> read_counting_list(const std::string& path);
 
@@ -39,7 +39,8 @@ std::vector<CountingListEntry> parse_counting_list(const std::string& text, cons
 std::string format_counting_list(const std::vector<CountingListEntry>& entries);
 
 /// Writes a list file; bzip2-compressed when `path` ends in `.bz2`, plain otherwise.
-/// Creates the parent folder. Throws std::runtime_error naming the file on failure.
+/// Creates the parent folder and writes through `<path>.partial` (renamed when complete). Throws
+/// IoError naming the file on failure.
 void write_counting_list(const std::string& path, const std::vector<CountingListEntry>& entries);
 
 /// bzip2 helpers used by the list reader/writer (exposed for tests and other COWC tools).

@@ -10,16 +10,14 @@
 
 #include "cowc/CountingList.hpp"
 #include "cowc/PatchCutting.hpp"
+#include "io/IoError.hpp"
 
 namespace satsal::counting {
-
-static_assert(kPatchSize == cowc::kPatchSize && kContentSize == cowc::kPatchContent,
-              "the counting layout must match the COWC patch format of cowc/PatchCutting.hpp");
 
 CountingPatchSet CountingPatchSet::load(const std::string& list_path, const std::string& root, int classes,
                                         int threads) {
     const std::vector<cowc::CountingListEntry> entries = cowc::read_counting_list(list_path);
-    if (entries.empty()) throw std::runtime_error("counting list '" + list_path + "' names no patches");
+    if (entries.empty()) throw IoError("counting list '" + list_path + "' names no patches");
     return load_entries(entries, list_path, root, classes, threads);
 }
 
@@ -30,10 +28,10 @@ CountingPatchSet CountingPatchSet::load_entries(const std::vector<cowc::Counting
 
     for (const auto& entry : entries) {
         if (entry.count < 0 || entry.count >= classes) {
-            throw std::runtime_error("counting list '" + list_path + "': '" + entry.relative_path() + " " +
-                                     std::to_string(entry.count) + "': count " + std::to_string(entry.count) +
-                                     " is outside the model's " + std::to_string(classes) + " classes (0.." +
-                                     std::to_string(classes - 1) + ")");
+            throw IoError("counting list '" + list_path + "': '" + entry.relative_path() + " " +
+                          std::to_string(entry.count) + "': count " + std::to_string(entry.count) +
+                          " is outside the model's " + std::to_string(classes) + " classes (0.." +
+                          std::to_string(classes - 1) + ")");
         }
     }
 
@@ -57,13 +55,12 @@ CountingPatchSet CountingPatchSet::load_entries(const std::vector<cowc::Counting
             }
             try {
                 const std::string path = prefix + entries[i].relative_path();
-                cowc::RgbImage image;
+                cowc::Rgb8Image image;
                 try {
                     image = cowc::read_counting_patch(path);
                 } catch (const std::exception& e) {
-                    throw std::runtime_error(std::string(e.what()) + " (listed in '" + list_path + "' as '" +
-                                             entries[i].relative_path() + " " + std::to_string(entries[i].count) +
-                                             "')");
+                    throw IoError(std::string(e.what()) + " (listed in '" + list_path + "' as '" +
+                                  entries[i].relative_path() + " " + std::to_string(entries[i].count) + "')");
                 }
                 std::memcpy(set.pixels_.data() + i * kPatchBytes, image.pixels.data(), kPatchBytes);
                 set.counts_[i] = entries[i].count;

@@ -20,7 +20,7 @@ public:
     static constexpr std::size_t kPatchBytes = static_cast<std::size_t>(kPatchSize) * kPatchSize * 3;
 
     /// Reads the list file (plain or .bz2; cowc/CountingList.hpp) and decodes every patch it names,
-    /// relative to `root`, with `threads` decoding threads (>= 1). Throws std::runtime_error naming
+    /// relative to `root`, with `threads` decoding threads (>= 1). Throws IoError naming
     /// the list and the patch for an unreadable or mis-sized patch, and for a count outside
     /// 0..classes-1 (the model could not express it).
     static CountingPatchSet load(const std::string& list_path, const std::string& root, int classes, int threads);

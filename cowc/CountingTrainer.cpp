@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <numeric>
 #include <sstream>
@@ -14,6 +13,8 @@
 
 #include "cowc/CountingInference.hpp"
 #include "cowc/CountingPatchSet.hpp"
+#include "io/AtomicFile.hpp"
+#include "io/IoError.hpp"
 
 namespace satsal::counting {
 namespace {
@@ -115,6 +116,22 @@ struct ResumePoint {
     int step = 0;   // next step inside it
 };
 
+// Checkpoints, the trained model and the report are written under "<path>.part" and renamed, so
+// a killed run never leaves a truncated file at the final name.
+constexpr const char* kPartSuffix = ".part";
+
+template <typename Save>
+void save_atomically(const std::string& path, const char* what, Save save) {
+    create_parent_directory(path);
+    AtomicFile output(path, kPartSuffix);
+    try {
+        save(output.temp_path());
+    } catch (const std::exception& e) {
+        throw IoError(std::string("cannot write ") + what + " '" + path + "': " + e.what());
+    }
+    output.commit();
+}
+
 void save_checkpoint(const std::string& path, const torch::jit::Module& module, torch::optim::Optimizer& optimizer,
                      const RunIdentity& id, const ResumePoint& next) {
     torch::serialize::OutputArchive archive;
@@ -137,16 +154,7 @@ void save_checkpoint(const std::string& path, const torch::jit::Module& module, 
     integer("steps_per_epoch", id.steps_per_epoch);
     archive.write("optimizer_name", c10::IValue(id.optimizer));
 
-    const std::string part = path + ".part";
-    try {
-        if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
-        archive.save_to(part);
-        fs::rename(part, path);
-    } catch (const std::exception& e) {
-        std::error_code ignored;
-        fs::remove(part, ignored);
-        throw std::runtime_error("cannot write checkpoint '" + path + "': " + e.what());
-    }
+    save_atomically(path, "checkpoint", [&](const std::string& temp) { archive.save_to(temp); });
 }
 
 ResumePoint load_checkpoint(const std::string& path, torch::jit::Module& module, torch::optim::Optimizer& optimizer,
@@ -214,22 +222,6 @@ ResumePoint load_checkpoint(const std::string& path, torch::jit::Module& module,
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
     for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
-}
-
-void write_text_atomically(const std::string& path, const std::string& text, const char* what) {
-    const std::string part = path + ".part";
-    if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
-    {
-        std::ofstream out(part, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out) {
-            std::error_code ignored;
-            fs::remove(part, ignored);
-            throw std::runtime_error(std::string("cannot write ") + what + " '" + path + "'");
-        }
-    }
-    fs::rename(part, path);
 }
 
 }  // namespace
@@ -527,16 +519,7 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
         result.holdout = !result.history.empty() && result.history.back().has_holdout ? result.history.back().holdout
                                                                                        : score_holdout();
     }
-    const std::string part = options.output + ".part";
-    try {
-        if (fs::path(options.output).has_parent_path()) fs::create_directories(fs::path(options.output).parent_path());
-        module.save(part);
-        fs::rename(part, options.output);
-    } catch (const std::exception& e) {
-        std::error_code ignored;
-        fs::remove(part, ignored);
-        throw std::runtime_error("cannot write trained model '" + options.output + "': " + e.what());
-    }
+    save_atomically(options.output, "trained model", [&](const std::string& temp) { module.save(temp); });
     result.finished = true;
     {
         char line[512];
@@ -553,7 +536,8 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
         log << "\n" << std::flush;
     }
     if (!options.report.empty()) {
-        write_text_atomically(options.report, count_train_report_json(options, result) + "\n", "train-count report");
+        create_parent_directory(options.report);
+        write_file_atomically(options.report, count_train_report_json(options, result) + "\n", kPartSuffix);
     }
     return result;
 }

@@ -6,7 +6,8 @@
 #include <stdexcept>
 #include <tuple>
 
-#include "cowc/Raster.hpp"
+#include "io/IoError.hpp"
+#include "io/RasterReader.hpp"
 
 namespace satsal::cowc {
 namespace {
@@ -63,10 +64,10 @@ std::vector<PatchCentre> grid_patch_centres(int width, int height, int stride) {
     return centres;
 }
 
-RgbImage render_counting_patch(SceneRowReader& scene, int cx, int cy, int angle_degrees) {
+Rgb8Image render_counting_patch(SceneRowReader& scene, int cx, int cy, int angle_degrees) {
     scene.ensure_rows(cy - kSampleReach, cy + kSampleReach);
     const Rotation r = rotation(angle_degrees);
-    RgbImage patch(kPatchSize, kPatchSize, kPatchMarginColour[0], kPatchMarginColour[1], kPatchMarginColour[2]);
+    Rgb8Image patch(kPatchSize, kPatchSize, kPatchMarginColour[0], kPatchMarginColour[1], kPatchMarginColour[2]);
     const int w = scene.width();
     const int h = scene.height();
     const uint8_t* margin = kPatchMarginColour.data();
@@ -159,8 +160,8 @@ std::vector<CountingListEntry> cut_counting_patches(const std::string& scene_png
                                             " (centres must give non-negative names; adjust name_offset)");
             }
             if (!names.insert(e.file).second)
-                throw std::runtime_error("counting patches of '" + scene_png + "': two patches would both be named '" +
-                                         folder + "/" + e.file + "' (repeated centre or angle)");
+                throw std::invalid_argument("counting patches of '" + scene_png + "': two patches would both be named '" +
+                                            folder + "/" + e.file + "' (repeated centre or angle)");
             write_png(folder + "/" + e.file, render_counting_patch(scene, c.x, c.y, angle), options.png_zlevel);
             entries.push_back(std::move(e));
         }
@@ -187,21 +188,20 @@ CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& sc
     return result;
 }
 
-RgbImage read_counting_patch(const std::string& path) {
+Rgb8Image read_counting_patch(const std::string& path) {
     const std::string what = "COWC counting patch";
-    auto ds = detail::open_raster(path, what);
-    const auto cb = detail::colour_bands(*ds, path, what);
-    const bool rgb = cb.colour.size() == 3 && cb.colour[0] != cb.colour[1];
-    if (ds->GetRasterXSize() != kPatchSize || ds->GetRasterYSize() != kPatchSize || !rgb)
-        throw std::runtime_error(what + " '" + path + "': expected 256 x 256 RGB, found " +
-                                 std::to_string(ds->GetRasterXSize()) + " x " + std::to_string(ds->GetRasterYSize()) +
-                                 " with " + std::to_string(ds->GetRasterCount()) + " band(s)" +
-                                 (rgb ? "" : " (not RGB)"));
-    RgbImage image;
+    const RasterReader raster = open_raster(path, what);
+    const auto cb = colour_bands(raster.info(), what);
+    const bool rgb = cb.colour.size() == 3 && !cb.gray();
+    if (raster.width() != kPatchSize || raster.height() != kPatchSize || !rgb)
+        throw IoError(what + " '" + path + "': expected 256 x 256 RGB, found " + std::to_string(raster.width()) +
+                      " x " + std::to_string(raster.height()) + " with " + std::to_string(raster.info().band_count()) +
+                      " band(s)" + (rgb ? "" : " (not RGB)"));
+    Rgb8Image image;
     image.width = kPatchSize;
     image.height = kPatchSize;
     image.pixels.resize(static_cast<std::size_t>(kPatchSize) * kPatchSize * 3);
-    detail::read_rgb_rows(*ds, cb, 0, kPatchSize, image.pixels.data(), path, what);
+    read_rgb_rows(raster, cb, 0, kPatchSize, image.pixels.data());
     return image;
 }
 

@@ -54,7 +54,7 @@ std::vector<PatchCentre> grid_patch_centres(int width, int height, int stride);
 
 /// Renders one patch from a scene reader. The reader is forward-only: call in order of
 /// non-decreasing cy.
-RgbImage render_counting_patch(SceneRowReader& scene, int cx, int cy, int angle_degrees);
+Rgb8Image render_counting_patch(SceneRowReader& scene, int cx, int cy, int angle_degrees);
 
 /// Options of cut_counting_patches.
 struct CountingPatchOptions {
@@ -77,8 +77,8 @@ struct CountingPatchOptions {
 /// content square (see above). Returns the list entries (count = name count) in the order
 /// written: by cy, then cx, then angle. Write them with write_counting_list.
 /// Throws std::invalid_argument for bad options (empty site/split, angle not a multiple of 15,
-/// `cars` sized unlike the scene) and std::runtime_error naming the file on I/O errors or when
-/// two patches of this call would get the same name.
+/// `cars` sized unlike the scene, two patches of this call that would get the same name) and
+/// IoError naming the file on I/O errors. Patches are written through `<name>.partial`.
 std::vector<CountingListEntry> cut_counting_patches(const std::string& scene_png, const ObjectPositions& cars,
                                                     const std::string& out_root,
                                                     const CountingPatchOptions& options);
@@ -101,7 +101,7 @@ CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& sc
                                               const CountingPatchOptions& options, bool bz2 = false);
 
 /// Reads a counting patch; it must be 256 x 256 RGB (an alpha band is dropped). Throws
-/// std::runtime_error naming the file and what was found otherwise.
-RgbImage read_counting_patch(const std::string& path);
+/// IoError naming the file and what was found otherwise.
+Rgb8Image read_counting_patch(const std::string& path);
 
 }  // namespace satsal::cowc

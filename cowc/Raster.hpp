@@ -1,60 +1,75 @@
 #pragma once
-// Small raster helpers for the COWC code: an 8-bit RGB image in memory, PNG/GeoTIFF writing and
-// a forward-only row reader over a scene (PNG decoders cannot seek backwards cheaply, so scenes
-// are read top to bottom in strips and never held whole).
+// Small raster helpers for the COWC code: an 8-bit RGB image in memory, PNG/GeoTIFF writing
+// through io/'s writers, and a forward-only row reader over a scene (PNG decoders cannot seek
+// backwards cheaply, so scenes are read top to bottom in strips and never held whole).
 //
-// Thread rules: an RgbImage is a plain value. A SceneRowReader owns one GDAL dataset handle: use
-// it from one thread. The free functions open their own handles and are safe from any thread.
+// Errors are io/'s IoError naming the file's role ("COWC scene", ...), the file and what was
+// expected; bad arguments are std::invalid_argument.
+//
+// Thread rules: an Rgb8Image is a plain value. A SceneRowReader owns one RasterReader (one GDAL
+// handle): use it from one thread. The free functions open their own handles and are safe from
+// any thread.
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "io/GeoReference.hpp"
+
+namespace satsal {
+class RasterReader;
+struct RasterInfo;
+}  // namespace satsal
+
 namespace satsal::cowc {
 
 /// Row-major, pixel-interleaved 8-bit RGB: channel c of pixel (x, y) is
-/// pixels[(y * width + x) * 3 + c].
-struct RgbImage {
+/// pixels[(y * width + x) * 3 + c]. (io/'s RgbImage is the float [0,1] planar image of `explain`.)
+struct Rgb8Image {
     int width = 0;
     int height = 0;
     std::vector<uint8_t> pixels;
 
-    RgbImage() = default;
-    RgbImage(int w, int h, uint8_t r = 0, uint8_t g = 0, uint8_t b = 0);
+    Rgb8Image() = default;
+    Rgb8Image(int w, int h, uint8_t r = 0, uint8_t g = 0, uint8_t b = 0);
     uint8_t* at(int x, int y) { return &pixels[(static_cast<std::size_t>(y) * width + x) * 3]; }
     const uint8_t* at(int x, int y) const { return &pixels[(static_cast<std::size_t>(y) * width + x) * 3]; }
 };
 
-/// Registers GDAL's drivers once (thread-safe).
-void ensure_gdal_registered();
-
 /// Writes an RGB PNG with zlib level `zlevel` (1 fastest .. 9 smallest; level 1 writes about 4x
-/// faster than 6 for 13% more bytes on noisy imagery); creates the parent folder. Throws
-/// std::runtime_error naming the file.
-void write_png(const std::string& path, const RgbImage& image, int zlevel = 6);
+/// faster than 6 for 13% more bytes on noisy imagery) through io/'s write_png (write-then-rename);
+/// creates the parent folder. IoError naming the file.
+void write_png(const std::string& path, const Rgb8Image& image, int zlevel = 6);
 
 /// Reads a whole image as RGB (gray is replicated, an alpha band is dropped). Meant for patches
 /// and small images; scenes go through SceneRowReader. `what` names the file's role in errors.
-RgbImage read_rgb(const std::string& path, const std::string& what);
+Rgb8Image read_rgb(const std::string& path, const std::string& what);
 
-/// Georeferencing for write_geotiff: north-up, square pixels.
-struct GeoReference {
-    int epsg = 32617;          ///< UTM zone (EPSG code), e.g. 32617 = WGS 84 / UTM 17N
-    double origin_x = 0.0;     ///< easting of the top-left corner of pixel (0, 0), metres
-    double origin_y = 0.0;     ///< northing of that corner, metres
-    double pixel_size = 0.15;  ///< metres
+/// Writes a tiled (256 px), DEFLATE-compressed RGB GeoTIFF without overviews through io/'s
+/// GeoTiffWriter, georeferenced by `geo`; creates the parent folder. IoError naming the file.
+void write_geotiff(const std::string& path, const Rgb8Image& image, const GeoReference& geo);
+
+/// Opens a raster with io/'s RasterReader; IoError "cannot open <what> '<path>': <reason>".
+RasterReader open_raster(const std::string& path, const std::string& what);
+
+/// Which bands give R, G, B (the same band three times for gray) and which is alpha (0: none).
+struct ColourBands {
+    std::vector<int> colour;
+    int alpha = 0;
+    bool gray() const { return colour[0] == colour[1]; }
 };
+/// IoError naming the file unless it is RGB, RGBA or gray (+ alpha).
+ColourBands colour_bands(const RasterInfo& info, const std::string& what);
 
-/// Writes a tiled, DEFLATE-compressed RGB GeoTIFF with the given georeference; creates the
-/// parent folder. Throws std::runtime_error naming the file.
-void write_geotiff(const std::string& path, const RgbImage& image, const GeoReference& geo);
+/// Reads `rows` full rows starting at y0 as interleaved RGB into dst (width * rows * 3 bytes).
+void read_rgb_rows(const RasterReader& raster, const ColourBands& bands, int y0, int rows, uint8_t* dst);
 
 /// Reads a scene's rows as RGB from top to bottom, keeping only the rows asked for.
 /// RGB, RGBA (alpha dropped), gray and gray+alpha (gray replicated) scenes of any integer type
 /// (converted to 8 bits by GDAL's clamping) are accepted.
 class SceneRowReader {
 public:
-    /// Opens the scene; throws std::runtime_error naming the file if it cannot be read.
+    /// Opens the scene; IoError naming the file if it cannot be read.
     explicit SceneRowReader(const std::string& path);
     ~SceneRowReader();
     SceneRowReader(const SceneRowReader&) = delete;

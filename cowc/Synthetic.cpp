@@ -5,12 +5,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "cowc/CountingList.hpp"
 #include "cowc/Names.hpp"
 #include "cowc/PatchCutting.hpp"
+#include "io/AtomicFile.hpp"
+#include "io/GeoReference.hpp"
 
 namespace satsal::cowc {
 namespace {
@@ -761,7 +763,7 @@ private:
 
     SyntheticScene finish() {
         SyntheticScene out;
-        out.image = RgbImage(w_, h_);
+        out.image = Rgb8Image(w_, h_);
         for (int y = 0; y < h_; ++y)
             for (int x = 0; x < w_; ++x) {
                 const std::size_t i = index(x, y);
@@ -849,11 +851,10 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
         write_annotation_png(paths.negatives, negatives);
         if (o.write_geotiffs) {
             info.geotiff = o.root + "/geotiff/" + o.site + "/" + info.name + ".tif";
-            GeoReference geo;
-            geo.epsg = o.utm_epsg;
-            geo.pixel_size = 0.15;
-            geo.origin_x = o.origin_easting + info.mosaic_x * geo.pixel_size;
-            geo.origin_y = o.origin_northing;
+            const double pixel_size = 0.15;
+            const GeoReference geo = GeoReference::from_epsg(
+                o.utm_epsg, {o.origin_easting + info.mosaic_x * pixel_size, pixel_size, 0.0, o.origin_northing, 0.0,
+                             -pixel_size});
             write_geotiff(info.geotiff, scene.image, geo);
         }
         if (o.write_patches) {
@@ -890,8 +891,7 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
     }
 
     const std::string manifest = o.root + "/synthetic_scenes.csv";
-    std::ofstream csv(manifest, std::ios::trunc);
-    if (!csv) throw std::runtime_error("cannot create synthetic COWC manifest '" + manifest + "'");
+    std::ostringstream csv;
     csv << "site,split,scene,width,height,cars,negatives,patches,mosaic_x,scene_png,geotiff,epsg,origin_x,origin_y,"
            "pixel_size,seed\n";
     for (const auto& s : result.scenes) {
@@ -905,8 +905,8 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
             << s.cars << ',' << s.negatives << ',' << s.patches << ',' << s.mosaic_x << ',' << csv_field(rel(s.scene_png))
             << ',' << csv_field(rel(s.geotiff)) << ',' << geo << ',' << o.seed << '\n';
     }
-    csv.flush();
-    if (!csv) throw std::runtime_error("error while writing synthetic COWC manifest '" + manifest + "'");
+    // Written last and atomically: its presence says the set is complete (ensure_synthetic_cowc_demo).
+    write_file_atomically(manifest, csv.str());
     return result;
 }
 

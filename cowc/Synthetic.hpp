@@ -38,7 +38,7 @@ namespace satsal::cowc {
 
 /// One synthetic scene in memory.
 struct SyntheticScene {
-    RgbImage image;
+    Rgb8Image image;
     std::vector<PixelPosition> cars;       ///< centre pixel of each car
     std::vector<PixelPosition> negatives;  ///< centre pixel of each distractor
 };
@@ -95,7 +95,7 @@ struct SyntheticCowcResult {
 };
 
 /// Generates the whole synthetic COWC under options.root (see the layout above). Throws
-/// std::invalid_argument for bad options and std::runtime_error naming the file on I/O errors.
+/// std::invalid_argument for bad options and IoError naming the file on I/O errors.
 SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& options);
 
 /// The demo set of `satsal run configs/cowc-demo.ini`: when `root`/synthetic_scenes.csv does not

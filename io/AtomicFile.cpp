@@ -5,6 +5,7 @@
 
 #include <cpl_vsi.h>
 
+#include <filesystem>
 #include <utility>
 
 namespace satsal {
@@ -51,5 +52,25 @@ void AtomicFile::commit() {
 }
 
 void AtomicFile::discard() noexcept { vsi_remove_quietly(temp_path_); }
+
+void create_parent_directory(const std::string& path) {
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (parent.empty() || path.rfind("/vsimem/", 0) == 0) return;
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) throw IoError("cannot create the directory '" + parent.string() + "' for '" + path + "': " + ec.message());
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes, const std::string& suffix) {
+    AtomicFile output(path, suffix);
+    VSILFILE* file = VSIFOpenL(output.temp_path().c_str(), "wb");
+    if (file == nullptr) throw IoError("cannot create '" + output.temp_path() + "' (for '" + path + "')");
+    const bool written = VSIFWriteL(bytes.data(), 1, bytes.size(), file) == bytes.size();
+    const bool closed = VSIFCloseL(file) == 0;
+    if (!written || !closed) {
+        throw IoError("cannot write '" + output.temp_path() + "' (for '" + path + "'): disk full or no permission?");
+    }
+    output.commit();
+}
 
 }  // namespace satsal

@@ -13,36 +13,16 @@
 #include "cowc/Names.hpp"
 #include "cowc/Raster.hpp"
 #include "cowc/CountingLayout.hpp"
+#include "tests/cowc/test_support.hpp"
 
 namespace satsal::counting::test {
 
-/// A fresh folder under the system temp dir, removed when the object dies.
-class TempDir {
-public:
-    explicit TempDir(const std::string& name) {
-        static std::mt19937_64 unique(std::random_device{}());
-        path_ = std::filesystem::temp_directory_path() /
-                ("satsal_counting_" + name + "_" + std::to_string(unique() % 1000000007ULL));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string str() const { return path_.string(); }
-    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
+using cowc_test::TempDir;
 
 /// A 256 x 256 patch with `count` cars in its content square, margin in the COWC colour.
-inline cowc::RgbImage draw_patch(int count, std::uint64_t seed) {
+inline cowc::Rgb8Image draw_patch(int count, std::uint64_t seed) {
     std::mt19937_64 rng(seed);
-    cowc::RgbImage image(kPatchSize, kPatchSize, kMarginColour[0], kMarginColour[1], kMarginColour[2]);
+    cowc::Rgb8Image image(kPatchSize, kPatchSize, kMarginColour[0], kMarginColour[1], kMarginColour[2]);
     const int first = (kPatchSize - kContentSize) / 2;
     for (int y = first; y < first + kContentSize; ++y)
         for (int x = first; x < first + kContentSize; ++x) {

@@ -12,7 +12,7 @@
 #include "cowc/CountingList.hpp"
 #include "cowc/Names.hpp"
 #include "cowc/Raster.hpp"
-#include "tests/io/test_cowc_support.hpp"
+#include "tests/cowc/test_support.hpp"
 
 using namespace satsal::cowc;
 using satsal::cowc_test::TempDir;
@@ -211,7 +211,7 @@ TEST_CASE("annotation images read back the drawn positions", "[cowc][annotations
     CHECK(back.positions() == expected);
 
     // The written file is COWC's RGBA: red 255 and alpha 255 at the dot, zero elsewhere.
-    const RgbImage rgb = read_rgb(path, "annotation");
+    const Rgb8Image rgb = read_rgb(path, "annotation");
     CHECK(int(rgb.at(17, 5)[0]) == 255);
     CHECK(int(rgb.at(17, 5)[1]) == 0);
     CHECK(int(rgb.at(16, 5)[0]) == 0);
@@ -293,7 +293,7 @@ TEST_CASE("ownership cores partition the dots: window counts sum to the total", 
 TEST_CASE("annotation size differing from the scene is an error naming both", "[cowc][annotations]") {
     TempDir dir("size_mismatch");
     const std::string scene = dir.path() + "/top-2.13%x.png";
-    write_png(scene, RgbImage(120, 100, 10, 20, 30));
+    write_png(scene, Rgb8Image(120, 100, 10, 20, 30));
     const auto paths = scene_paths(scene);
     write_annotation_png(paths.cars, ObjectPositions(100, 100, {{5, 5}}));
     write_annotation_png(paths.negatives, ObjectPositions(120, 100, {}));

@@ -11,7 +11,7 @@
 #include "cowc/Names.hpp"
 #include "cowc/PatchCutting.hpp"
 #include "cowc/Raster.hpp"
-#include "tests/io/test_cowc_support.hpp"
+#include "tests/cowc/test_support.hpp"
 
 using namespace satsal::cowc;
 using satsal::cowc_test::TempDir;
@@ -19,8 +19,8 @@ using satsal::cowc_test::TempDir;
 namespace {
 
 // A scene whose every pixel is distinct enough to tell where a patch pixel came from.
-RgbImage pattern_scene(int w, int h) {
-    RgbImage img(w, h);
+Rgb8Image pattern_scene(int w, int h) {
+    Rgb8Image img(w, h);
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
             uint8_t* p = img.at(x, y);
@@ -60,7 +60,7 @@ int expected_count(const std::vector<PixelPosition>& dots, int cx, int cy, int a
 TEST_CASE("cut patches: counts, names, margin and content pixels", "[cowc][patches]") {
     TempDir dir("cut");
     const int w = 520, h = 430;
-    const RgbImage scene_image = pattern_scene(w, h);
+    const Rgb8Image scene_image = pattern_scene(w, h);
     const std::string scene = dir.path() + "/ground_truth_sets/Test_SITE/s-1.2%b.png";
     write_png(scene, scene_image);
     const auto dots = random_dots(w, h, 400, 3);
@@ -101,7 +101,7 @@ TEST_CASE("cut patches: counts, names, margin and content pixels", "[cowc][patch
     // Angle 0 patch at (192, 288): pixel-exact copy of the scene, margin in COWC's mean colour.
     const std::string p0 = out_root + "/Test_SITE/train/" +
                            format_counting_patch_name({expected_count(dots, 192, 288, 0), 192, 288, 0});
-    const RgbImage patch = read_counting_patch(p0);
+    const Rgb8Image patch = read_counting_patch(p0);
     for (const auto& corner : std::vector<std::pair<int, int>>{{0, 0}, {255, 255}, {31, 128}, {224, 40}, {128, 31}}) {
         const uint8_t* m = patch.at(corner.first, corner.second);
         CHECK(int(m[0]) == 123);
@@ -117,7 +117,7 @@ TEST_CASE("cut patches: counts, names, margin and content pixels", "[cowc][patch
     }
 
     // Angle 90: the scene turned counter-clockwise; patch (i, j) is scene (cx + 127 - j, cy + i - 128).
-    const RgbImage p90 = read_counting_patch(out_root + "/Test_SITE/train/" +
+    const Rgb8Image p90 = read_counting_patch(out_root + "/Test_SITE/train/" +
                                              format_counting_patch_name({expected_count(dots, 288, 192, 90), 288, 192, 90}));
     for (const auto& ij : std::vector<std::pair<int, int>>{{40, 50}, {200, 33}, {223, 223}}) {
         const uint8_t* p = p90.at(ij.first, ij.second);
@@ -128,7 +128,7 @@ TEST_CASE("cut patches: counts, names, margin and content pixels", "[cowc][patch
 
     // Angle 45: bilinear samples, recomputed here.
     const int cx = 288, cy = 192;
-    const RgbImage p45 = read_counting_patch(out_root + "/Test_SITE/train/" +
+    const Rgb8Image p45 = read_counting_patch(out_root + "/Test_SITE/train/" +
                                              format_counting_patch_name({expected_count(dots, cx, cy, 45), cx, cy, 45}));
     const double c = std::cos(3.14159265358979323846 / 4), s = std::sin(3.14159265358979323846 / 4);
     for (const auto& ij : std::vector<std::pair<int, int>>{{60, 70}, {128, 128}, {200, 150}}) {
@@ -184,7 +184,7 @@ TEST_CASE("explicit centres, out-of-scene content and option errors", "[cowc][pa
     CHECK(entries[0].file == "01.01010.00010.000.png");
     CHECK(entries[1].file == "01.01150.00130.000.png");  // [54, 246) x [34, 226) holds (150, 130) only
     // Content outside the scene takes the margin colour.
-    const RgbImage p = read_counting_patch(dir.path() + "/out/S/train/01.01010.00010.000.png");
+    const Rgb8Image p = read_counting_patch(dir.path() + "/out/S/train/01.01010.00010.000.png");
     CHECK(int(p.at(40, 40)[0]) == 123);
     CHECK(int(p.at(40, 40)[2]) == 104);
     CHECK(int(p.at(200, 200)[0]) == int(pattern_scene(300, 260).at(10 - 128 + 200, 10 - 128 + 200)[0]));
@@ -204,14 +204,14 @@ TEST_CASE("explicit centres, out-of-scene content and option errors", "[cowc][pa
 TEST_CASE("counting patch reader checks size and bands", "[cowc][patches]") {
     TempDir dir("reader");
     const std::string small = dir.path() + "/03.00001.00002.000.png";
-    write_png(small, RgbImage(100, 80, 1, 2, 3));
+    write_png(small, Rgb8Image(100, 80, 1, 2, 3));
     CHECK_THROWS_WITH(read_counting_patch(small),
                       "COWC counting patch '" + small + "': expected 256 x 256 RGB, found 100 x 80 with 3 band(s)");
     CHECK_THROWS_WITH(read_counting_patch(dir.path() + "/none.png"),
                       Catch::StartsWith("cannot open COWC counting patch '" + dir.path() + "/none.png': "));
     const std::string good = dir.path() + "/00.00001.00002.000.png";
-    write_png(good, RgbImage(256, 256, 9, 8, 7));
-    const RgbImage p = read_counting_patch(good);
+    write_png(good, Rgb8Image(256, 256, 9, 8, 7));
+    const Rgb8Image p = read_counting_patch(good);
     CHECK(int(p.at(255, 0)[0]) == 9);
     CHECK(int(p.at(0, 255)[2]) == 7);
 }

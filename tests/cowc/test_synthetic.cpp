@@ -14,7 +14,7 @@
 #include "cowc/Names.hpp"
 #include "cowc/PatchCutting.hpp"
 #include "cowc/Synthetic.hpp"
-#include "tests/io/test_cowc_support.hpp"
+#include "tests/cowc/test_support.hpp"
 
 using namespace satsal::cowc;
 using satsal::cowc_test::read_bytes;
@@ -126,8 +126,8 @@ TEST_CASE("generate_synthetic_cowc writes the COWC layout", "[cowc][synthetic]")
         const OGRSpatialReference* srs = tif->GetSpatialRef();
         REQUIRE(srs);
         CHECK(std::string(srs->GetAuthorityCode(nullptr)) == "32617");
-        const RgbImage png = read_rgb(s.scene_png, "scene");
-        const RgbImage geo = read_rgb(s.geotiff, "geotiff");
+        const Rgb8Image png = read_rgb(s.scene_png, "scene");
+        const Rgb8Image geo = read_rgb(s.geotiff, "geotiff");
         CHECK(png.pixels == geo.pixels);
     }
     CHECK(r.scenes[1].mosaic_x == 640);
