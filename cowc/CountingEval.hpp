@@ -30,8 +30,8 @@ struct CountingEvaluation {
     double images_per_second = 0;
 };
 
-/// Throws std::runtime_error naming the file for an unreadable model/list/patch, and when a true
-/// count is outside the model's classes.
+/// Throws IoError naming the file for an unreadable list or patch and when a true count is outside
+/// the model's classes, std::runtime_error naming the model file when it is not a counting model.
 CountingEvaluation evaluate_counting(const CountingEvalOptions& options);
 
 /// `evaluate_counting({model, list, root})` with the defaults above.

@@ -173,7 +173,7 @@ void write_counting_list(const std::string& path, const std::vector<CountingList
     const bool bz2 = path.size() >= 4 && path.compare(path.size() - 4, 4, ".bz2") == 0;
     if (bz2) data = bzip2_compress(data, path);
     create_parent_directory(path);
-    write_file_atomically(path, data);
+    write_text_file(path, data);
 }
 
 }  // namespace satsal::cowc

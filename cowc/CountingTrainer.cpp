@@ -10,9 +10,11 @@
 #include <numeric>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "cowc/CountingInference.hpp"
 #include "cowc/CountingPatchSet.hpp"
+#include "cowc/SplitMix64.hpp"
 #include "io/AtomicFile.hpp"
 #include "io/IoError.hpp"
 
@@ -22,14 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// SplitMix64: a tiny, well-mixed, platform-independent generator, so orders and augmentations are
-// the same on every machine and standard library.
-std::uint64_t mix(std::uint64_t x) {
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-}
+// Orders and augmentations are the same on every machine and standard library.
+std::uint64_t mix(std::uint64_t x) { return cowc::splitmix64(x); }
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -109,6 +105,12 @@ ModuleState module_state(const torch::jit::Module& module) {
 struct RunIdentity {
     long long classes, batch_size, epochs, seed, train_patches, steps_per_epoch;
     std::string optimizer;
+
+    /// The integer values under their checkpoint keys.
+    std::vector<std::pair<const char*, long long>> integers() const {
+        return {{"classes", classes}, {"batch_size", batch_size},       {"epochs", epochs},
+                {"seed", seed},       {"train_patches", train_patches}, {"steps_per_epoch", steps_per_epoch}};
+    }
 };
 
 struct ResumePoint {
@@ -116,8 +118,9 @@ struct ResumePoint {
     int step = 0;   // next step inside it
 };
 
-// Checkpoints, the trained model and the report are written under "<path>.part" and renamed, so
-// a killed run never leaves a truncated file at the final name.
+// Checkpoints and the trained model are written under "<path>.part" and renamed (the report under
+// "<path>.partial" by write_text_file), so a killed run never leaves a truncated file at the final
+// name.
 constexpr const char* kPartSuffix = ".part";
 
 template <typename Save>
@@ -146,12 +149,7 @@ void save_checkpoint(const std::string& path, const torch::jit::Module& module, 
     auto integer = [&](const char* key, long long value) { archive.write(key, torch::tensor(static_cast<int64_t>(value))); };
     integer("next_epoch", next.epoch);
     integer("next_step", next.step);
-    integer("classes", id.classes);
-    integer("batch_size", id.batch_size);
-    integer("epochs", id.epochs);
-    integer("seed", id.seed);
-    integer("train_patches", id.train_patches);
-    integer("steps_per_epoch", id.steps_per_epoch);
+    for (const auto& [key, value] : id.integers()) integer(key, value);
     archive.write("optimizer_name", c10::IValue(id.optimizer));
 
     save_atomically(path, "checkpoint", [&](const std::string& temp) { archive.save_to(temp); });
@@ -179,12 +177,7 @@ ResumePoint load_checkpoint(const std::string& path, torch::jit::Module& module,
                                      ": restore that setting or delete the checkpoint to start afresh");
         }
     };
-    require("classes", id.classes);
-    require("batch_size", id.batch_size);
-    require("epochs", id.epochs);
-    require("seed", id.seed);
-    require("train_patches", id.train_patches);
-    require("steps_per_epoch", id.steps_per_epoch);
+    for (const auto& [key, value] : id.integers()) require(key, value);
     c10::IValue optimizer_name;
     archive.read("optimizer_name", optimizer_name);
     if (optimizer_name.toStringRef() != id.optimizer) {
@@ -537,7 +530,7 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
     }
     if (!options.report.empty()) {
         create_parent_directory(options.report);
-        write_file_atomically(options.report, count_train_report_json(options, result) + "\n", kPartSuffix);
+        write_text_file(options.report, count_train_report_json(options, result) + "\n");
     }
     return result;
 }

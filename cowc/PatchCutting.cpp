@@ -197,12 +197,7 @@ Rgb8Image read_counting_patch(const std::string& path) {
         throw IoError(what + " '" + path + "': expected 256 x 256 RGB, found " + std::to_string(raster.width()) +
                       " x " + std::to_string(raster.height()) + " with " + std::to_string(raster.info().band_count()) +
                       " band(s)" + (rgb ? "" : " (not RGB)"));
-    Rgb8Image image;
-    image.width = kPatchSize;
-    image.height = kPatchSize;
-    image.pixels.resize(static_cast<std::size_t>(kPatchSize) * kPatchSize * 3);
-    read_rgb_rows(raster, cb, 0, kPatchSize, image.pixels.data());
-    return image;
+    return read_rgb(raster, cb);
 }
 
 }  // namespace satsal::cowc

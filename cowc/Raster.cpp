@@ -63,15 +63,18 @@ void write_png(const std::string& path, const Rgb8Image& image, int zlevel) {
     satsal::write_png(path, image.width, image.height, 3, image.pixels.data(), zlevel);
 }
 
-Rgb8Image read_rgb(const std::string& path, const std::string& what) {
-    const RasterReader raster = open_raster(path, what);
-    const auto cb = colour_bands(raster.info(), what);
+Rgb8Image read_rgb(const RasterReader& raster, const ColourBands& bands) {
     Rgb8Image image;
     image.width = raster.width();
     image.height = raster.height();
     image.pixels.resize(static_cast<std::size_t>(image.width) * image.height * 3);
-    read_rgb_rows(raster, cb, 0, image.height, image.pixels.data());
+    read_rgb_rows(raster, bands, 0, image.height, image.pixels.data());
     return image;
+}
+
+Rgb8Image read_rgb(const std::string& path, const std::string& what) {
+    const RasterReader raster = open_raster(path, what);
+    return read_rgb(raster, colour_bands(raster.info(), what));
 }
 
 void write_geotiff(const std::string& path, const Rgb8Image& image, const GeoReference& geo) {

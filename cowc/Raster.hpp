@@ -63,6 +63,8 @@ ColourBands colour_bands(const RasterInfo& info, const std::string& what);
 
 /// Reads `rows` full rows starting at y0 as interleaved RGB into dst (width * rows * 3 bytes).
 void read_rgb_rows(const RasterReader& raster, const ColourBands& bands, int y0, int rows, uint8_t* dst);
+/// Reads the whole raster as RGB.
+Rgb8Image read_rgb(const RasterReader& raster, const ColourBands& bands);
 
 /// Reads a scene's rows as RGB from top to bottom, keeping only the rows asked for.
 /// RGB, RGBA (alpha dropped), gray and gray+alpha (gray replicated) scenes of any integer type

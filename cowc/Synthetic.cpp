@@ -11,6 +11,7 @@
 #include "cowc/CountingList.hpp"
 #include "cowc/Names.hpp"
 #include "cowc/PatchCutting.hpp"
+#include "cowc/SplitMix64.hpp"
 #include "io/AtomicFile.hpp"
 #include "io/GeoReference.hpp"
 
@@ -19,15 +20,14 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// SplitMix64: tiny, fast and identical on every platform (std:: distributions are not).
+// A SplitMix64 stream: identical on every platform (std:: distributions are not).
 class Rng {
 public:
     explicit Rng(uint64_t seed) : state_(seed) {}
     uint64_t next() {
-        uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
+        const uint64_t z = splitmix64(state_);
+        state_ += 0x9E3779B97F4A7C15ull;
+        return z;
     }
     double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
     double uniform(double a, double b) { return a + (b - a) * uniform(); }
@@ -906,7 +906,7 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
             << ',' << csv_field(rel(s.geotiff)) << ',' << geo << ',' << o.seed << '\n';
     }
     // Written last and atomically: its presence says the set is complete (ensure_synthetic_cowc_demo).
-    write_file_atomically(manifest, csv.str());
+    write_text_file(manifest, csv.str());
     return result;
 }
 

@@ -17,6 +17,14 @@ std::string parent_directory(const std::string& path) {
     return path.substr(0, slash);
 }
 
+void create_parent_directory(const std::string& path) {
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (parent.empty() || path.rfind("/vsimem/", 0) == 0) return;
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) throw IoError("cannot create the directory '" + parent.string() + "' for '" + path + "': " + ec.message());
+}
+
 AtomicFile::AtomicFile(std::string final_path, const std::string& suffix)
     : final_path_(std::move(final_path)), temp_path_(final_path_ + suffix) {
     if (final_path_.empty()) throw IoError("output path is empty");
@@ -53,23 +61,13 @@ void AtomicFile::commit() {
 
 void AtomicFile::discard() noexcept { vsi_remove_quietly(temp_path_); }
 
-void create_parent_directory(const std::string& path) {
-    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    if (parent.empty() || path.rfind("/vsimem/", 0) == 0) return;
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) throw IoError("cannot create the directory '" + parent.string() + "' for '" + path + "': " + ec.message());
-}
-
-void write_file_atomically(const std::string& path, const std::string& bytes, const std::string& suffix) {
-    AtomicFile output(path, suffix);
+void write_text_file(const std::string& path, const std::string& text) {
+    AtomicFile output(path);
     VSILFILE* file = VSIFOpenL(output.temp_path().c_str(), "wb");
-    if (file == nullptr) throw IoError("cannot create '" + output.temp_path() + "' (for '" + path + "')");
-    const bool written = VSIFWriteL(bytes.data(), 1, bytes.size(), file) == bytes.size();
+    if (file == nullptr) throw IoError("cannot write '" + path + "': cannot create '" + output.temp_path() + "'");
+    const bool written = VSIFWriteL(text.data(), 1, text.size(), file) == text.size();
     const bool closed = VSIFCloseL(file) == 0;
-    if (!written || !closed) {
-        throw IoError("cannot write '" + output.temp_path() + "' (for '" + path + "'): disk full or no permission?");
-    }
+    if (!written || !closed) throw IoError("cannot write '" + path + "' (disk full or no permission?)");
     output.commit();
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Helpers for the counting tests: temporary folders and a tiny counting patch set drawn here
 // (cars are bright 30 x 12 px rectangles on a textured gray content square), written in the COWC
-// layout with io/ writers.
+// layout with the cowc/ writers.
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
