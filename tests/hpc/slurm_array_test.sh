@@ -63,4 +63,7 @@ for seed in 1 2 3; do
   h5diff "$work/single/scene-$seed/saliency.h5" "$work/array/scene-$seed/saliency.h5" >/dev/null ||
     fail "scene-$seed/saliency.h5 data differs between the array run and the single process"
 done
+"$satsal" summarize "$work/array" 2>"$work/summarize.log" || fail "satsal summarize failed: $(cat "$work/summarize.log")"
+[ "$(grep -c ',ok,' "$work/array/scenes.csv")" = 3 ] || fail "scenes.csv does not list 3 finished scenes: $(cat "$work/array/scenes.csv")"
+head -1 "$work/array/scenes.csv" | grep -q '^scene,status,error,tiles,' || fail "scenes.csv has no header"
 echo "slurm_array_test: 3 scenes over a 2-task array on a private Slurm cluster match the single-process run"
