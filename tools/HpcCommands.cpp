@@ -50,10 +50,10 @@ int failed_count(const std::vector<SceneOutcome>& outcomes) {
 
 }  // namespace
 
-int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events) {
+int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events, bool restart) {
     std::vector<SceneOutcome> outcomes;
     if (!config.scenes.empty()) {  // more shards than scenes: this one only records that it is done
-        SceneRunner runner(config);
+        SceneRunner runner(config, restart);
         for (const std::string& scene : config.scenes) outcomes.push_back(runner.run(scene, events));
     }
     nlohmann::ordered_json record;
@@ -69,7 +69,7 @@ int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents&
     return failed ? 1 : 0;
 }
 
-int run_with_mpi(RunConfig config, const RunEvents& terminal) {
+int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart) {
     if (!hpc::mpi_built()) {
         std::fprintf(stderr, "satsal run: started by an MPI launcher, but this satsal was built without MPI: every "
                              "rank would run the whole batch. Install libopenmpi-dev and rebuild (tools/setup.sh), "
@@ -100,7 +100,7 @@ int run_with_mpi(RunConfig config, const RunEvents& terminal) {
     }
     std::unique_ptr<SceneRunner> runner;
     try {
-        runner = std::make_unique<SceneRunner>(config);
+        runner = std::make_unique<SceneRunner>(config, restart);
     } catch (const std::exception& error) {
         mpi.abort_all(error.what());
     }
