@@ -40,6 +40,19 @@ bool mpi_built() {
 #endif
 }
 
+std::string mpi_library_version() {
+#ifdef SATSAL_WITH_MPI
+    char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+    int length = 0;
+    MPI_Get_library_version(text, &length);
+    std::string version(text, static_cast<size_t>(length));
+    const auto line_end = version.find_first_of("\r\n");
+    return version.substr(0, line_end);
+#else
+    return "not built in";
+#endif
+}
+
 bool launched_under_mpi() {
     for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
         if (environment_int(name) > 1) return true;

@@ -18,6 +18,7 @@
 #include "cowc/CountingTrainer.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/Explain.hpp"
+#include "pipeline/RunReport.hpp"
 #include "pipeline/SceneResume.hpp"
 #include "pipeline/SceneRun.hpp"
 #include "pipeline/Seams.hpp"
@@ -197,17 +198,26 @@ int explain(int argc, char** argv) {
 int info(int argc, char** argv) {
     std::string model_path, taps;
     int threads = 0;
+    bool build = false;
     po::options_description described("info options");
     described.add_options()
-        ("model", po::value(&model_path)->required(), "TorchScript model (.pt)")
+        ("model", po::value(&model_path), "TorchScript model (.pt)")
+        ("build", po::bool_switch(&build), "what this satsal was built with (library versions, MPI)")
         ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
         ("threads", po::value(&threads)->default_value(0), "LibTorch intra-op threads (0: all cores)");
     po::positional_options_description positional;
     positional.add("model", 1);
     po::variables_map variables;
-    if (!parse("usage: satsal info MODEL [--taps a,b,c]", described, argc, argv, variables, &positional)) {
+    if (!parse("usage: satsal info MODEL [--taps a,b,c]\n       satsal info --build", described, argc, argv, variables,
+               &positional)) {
         return 0;
     }
+    if (build) {
+        std::cout << versions_text() << "\nMPI: " << (hpc::mpi_built() ? "yes, " : "no, ") << hpc::mpi_library_version()
+                  << "\n";
+        if (model_path.empty()) return 0;
+    }
+    if (model_path.empty()) throw std::invalid_argument("satsal info: name a MODEL, or ask for --build (see --help)");
     set_torch_threads(threads);
     TappedModel model(model_path, parse_name_list(taps));
     std::cout << model.describe();
