@@ -57,8 +57,10 @@ bool launched_under_mpi() {
     for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
         if (environment_int(name) > 1) return true;
     }
-    // srun starts every task with SLURM_NTASKS/SLURM_PROCID, but only a PMI-enabled launch is MPI.
-    return false;
+    // srun starts every task with SLURM_NTASKS/SLURM_PROCID, but only a PMI-enabled launch
+    // (srun --mpi=pmix or pmi2) is MPI.
+    const bool pmi = std::getenv("PMIX_RANK") != nullptr || std::getenv("PMI_RANK") != nullptr;
+    return pmi && environment_int("SLURM_NTASKS") > 1;
 }
 
 int local_ranks_from_environment() {
