@@ -309,6 +309,22 @@ struct StepOutcome {
     long long correct = 0;  // arg-max == label in the batch
 };
 
+// Loss and accuracy summed over steps (an epoch, or the steps between two progress lines).
+struct StepTally {
+    double loss = 0;
+    long long correct = 0;
+    long long seen = 0;
+    int steps = 0;
+    void add(const StepOutcome& outcome, long long samples) {
+        loss += outcome.loss;
+        correct += outcome.correct;
+        seen += samples;
+        ++steps;
+    }
+    double mean_loss() const { return steps ? loss / steps : 0; }
+    double accuracy() const { return seen ? static_cast<double>(correct) / seen : 0; }
+};
+
 // One optimizer step on the samples at positions [begin, end) of the epoch's order.
 StepOutcome train_step(torch::jit::Module& module, torch::optim::Optimizer& optimizer, const TrainingData& data,
                        const std::vector<std::size_t>& order, std::size_t begin, std::size_t end, int epoch,
@@ -422,9 +438,7 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
         const int first_step = epoch == next.epoch ? next.step : 0;
         int steps_done_in_epoch = first_step;
         const auto epoch_start = Clock::now();
-        double epoch_loss = 0, window_loss = 0;
-        long long epoch_correct = 0, epoch_seen = 0, window_correct = 0, window_seen = 0;
-        int epoch_steps = 0, window_steps = 0;
+        StepTally epoch_tally, window_tally;
         auto window_start = Clock::now();
         for (int step = first_step; step < steps_per_epoch; ++step) {
             const std::size_t begin = static_cast<std::size_t>(step) * batch;
@@ -439,21 +453,14 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
                                          std::to_string(epoch + 1) + " step " + std::to_string(step) +
                                          "; lower learning_rate (now " + std::to_string(options.learning_rate) + ")");
             }
-            const long long correct = outcome.correct;
             const auto n = static_cast<long long>(end - begin);
-            epoch_loss += loss_value;
-            window_loss += loss_value;
-            epoch_correct += correct;
-            window_correct += correct;
-            epoch_seen += n;
-            window_seen += n;
+            epoch_tally.add(outcome, n);
+            window_tally.add(outcome, n);
             images_seen += n;
-            ++epoch_steps;
-            ++window_steps;
             steps_done_in_epoch = step + 1;
             ++result.steps_run;
 
-            if (options.log_every > 0 && window_steps >= options.log_every) {
+            if (options.log_every > 0 && window_tally.steps >= options.log_every) {
                 const double window_seconds = seconds_since(window_start);
                 const double elapsed = train_seconds + seconds_since(epoch_start);
                 const long long done = global_step + 1;
@@ -464,12 +471,10 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
                               "[train-count] epoch %d/%d step %d/%d (%lld/%lld) %.1f img/s loss %.4f acc %.3f "
                               "lr %.4g eta %s\n",
                               epoch + 1, options.epochs, step + 1, steps_per_epoch, done, total_steps,
-                              window_seen / std::max(window_seconds, 1e-9), window_loss / window_steps,
-                              static_cast<double>(window_correct) / window_seen, lr, format_duration(eta).c_str());
+                              window_tally.seen / std::max(window_seconds, 1e-9), window_tally.mean_loss(),
+                              window_tally.accuracy(), lr, format_duration(eta).c_str());
                 log << line << std::flush;
-                window_loss = 0;
-                window_correct = window_seen = 0;
-                window_steps = 0;
+                window_tally = StepTally{};
                 window_start = Clock::now();
             }
             const bool stop_here = options.stop_after_steps > 0 && result.steps_run >= options.stop_after_steps;
@@ -488,8 +493,8 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
 
         CountEpochRecord record;
         record.epoch = epoch + 1;
-        record.mean_loss = epoch_steps ? epoch_loss / epoch_steps : 0;
-        record.train_accuracy = epoch_seen ? static_cast<double>(epoch_correct) / epoch_seen : 0;
+        record.mean_loss = epoch_tally.mean_loss();
+        record.train_accuracy = epoch_tally.accuracy();
         record.seconds = epoch_train_seconds;
         if (result.has_holdout) {
             record.has_holdout = true;
