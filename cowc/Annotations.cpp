@@ -33,37 +33,33 @@ ObjectPositions::ObjectPositions(int width, int height, std::vector<PixelPositio
     for (std::size_t y = 1; y < row_start_.size(); ++y) row_start_[y] += row_start_[y - 1];
 }
 
-int64_t ObjectPositions::count_in_window(int64_t x0, int64_t y0, int64_t x1, int64_t y1) const {
+template <typename Visit>
+void ObjectPositions::for_each_row_run(int64_t x0, int64_t y0, int64_t x1, int64_t y1, Visit visit) const {
     x0 = std::max<int64_t>(x0, 0);
     y0 = std::max<int64_t>(y0, 0);
     x1 = std::min<int64_t>(x1, width_);
     y1 = std::min<int64_t>(y1, height_);
-    if (x0 >= x1 || y0 >= y1) return 0;
-    int64_t n = 0;
+    if (x0 >= x1 || y0 >= y1) return;
+    const auto before = [](const PixelPosition& p, int64_t x) { return p.x < x; };
     for (int64_t y = y0; y < y1; ++y) {
         const auto begin = positions_.begin() + row_start_[static_cast<std::size_t>(y)];
         const auto end = positions_.begin() + row_start_[static_cast<std::size_t>(y) + 1];
         if (begin == end) continue;
-        const auto lo = std::lower_bound(begin, end, x0, [](const PixelPosition& p, int64_t x) { return p.x < x; });
-        const auto hi = std::lower_bound(lo, end, x1, [](const PixelPosition& p, int64_t x) { return p.x < x; });
-        n += hi - lo;
+        const auto lo = std::lower_bound(begin, end, x0, before);
+        visit(lo, std::lower_bound(lo, end, x1, before));
     }
+}
+
+int64_t ObjectPositions::count_in_window(int64_t x0, int64_t y0, int64_t x1, int64_t y1) const {
+    int64_t n = 0;
+    for_each_row_run(x0, y0, x1, y1, [&](Iterator lo, Iterator hi) { n += hi - lo; });
     return n;
 }
 
 std::vector<PixelPosition> ObjectPositions::positions_in_window(int64_t x0, int64_t y0, int64_t x1,
                                                                 int64_t y1) const {
     std::vector<PixelPosition> out;
-    x0 = std::max<int64_t>(x0, 0);
-    y0 = std::max<int64_t>(y0, 0);
-    x1 = std::min<int64_t>(x1, width_);
-    y1 = std::min<int64_t>(y1, height_);
-    for (int64_t y = y0; y < y1; ++y) {
-        const auto begin = positions_.begin() + row_start_[static_cast<std::size_t>(y)];
-        const auto end = positions_.begin() + row_start_[static_cast<std::size_t>(y) + 1];
-        for (auto it = begin; it != end; ++it)
-            if (it->x >= x0 && it->x < x1) out.push_back(*it);
-    }
+    for_each_row_run(x0, y0, x1, y1, [&](Iterator lo, Iterator hi) { out.insert(out.end(), lo, hi); });
     return out;
 }
 
