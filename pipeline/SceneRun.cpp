@@ -317,6 +317,19 @@ void mask_layer(Map& map, const std::vector<uint8_t>& valid, int64_t side, int64
     }
 }
 
+/// The gamma fit's second pass: ln(x - min + 2e-7) of a raw layer grid once the scene minimum
+/// is known (MapMoments::add_shifted_logs), read in row bands of about 1M floats.
+void add_shifted_logs(const ScratchGrid& grid, MapMoments& moments) {
+    const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(1, grid.width()));
+    std::vector<float> band;
+    for (int64_t y = 0; y < grid.height(); y += rows) {
+        const Window window{0, y, grid.width(), std::min(rows, grid.height() - y)};
+        band.resize(static_cast<std::size_t>(window.width * window.height));
+        grid.read(window, band.data());
+        moments.add_shifted_logs(band.data(), window.width * window.height);
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // Pass 1: the flow graph.
 
@@ -1003,6 +1016,10 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
         if (pass1.moments[k].count == 0) {
             throw std::runtime_error(scene + ": every pixel is nodata; nothing to explain");
         }
+    }
+    if (!tile_norm && normalization_needs_shifted_logs(setup.normalization)) {
+        for (std::size_t k = 0; k < layers; ++k) add_shifted_logs(raw_layers[k], pass1.moments[k]);
+        mark("gamma_fit_logs");
     }
 
     // Pass 2 and the layer outputs.
