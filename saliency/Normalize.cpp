@@ -43,6 +43,16 @@ void require_no_logs(const MapMoments& m, const char* what) {
     }
 }
 
+void require_shifted_logs(const MapMoments& stats) {
+    if (stats.count == 0 || stats.log_count != stats.count) {
+        std::ostringstream message;
+        message << "gamma normalization needs the shifted logs of the same values as the moments "
+                   "(MapMoments::add_shifted_logs after the moments are complete); have "
+                << stats.log_count << " of " << stats.count << " values";
+        throw std::invalid_argument(message.str());
+    }
+}
+
 }  // namespace
 
 Normalization parse_normalization(const std::string& name) {
@@ -165,18 +175,6 @@ MapMoments moments(const Map& map, Normalization normalization) {
     if (normalization_needs_shifted_logs(normalization)) result.add_shifted_logs(map.data(), map.size());
     return result;
 }
-
-namespace {
-void require_shifted_logs(const MapMoments& stats) {
-    if (stats.count == 0 || stats.log_count != stats.count) {
-        std::ostringstream message;
-        message << "gamma normalization needs the shifted logs of the same values as the moments "
-                   "(MapMoments::add_shifted_logs after the moments are complete); have "
-                << stats.log_count << " of " << stats.count << " values";
-        throw std::invalid_argument(message.str());
-    }
-}
-}  // namespace
 
 GammaFit fit_gamma(const MapMoments& stats) {
     require_shifted_logs(stats);
