@@ -358,6 +358,19 @@ Pass1Result Pass1Graph::run() {
     return std::move(result_);
 }
 
+/// The gamma fit's second pass: ln(x - min + 2e-7) of a raw layer grid once the scene minimum
+/// is known (MapMoments::add_shifted_logs), read in row bands of about 1M floats.
+void add_shifted_logs(const ScratchGrid& grid, MapMoments& moments) {
+    const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(1, grid.width()));
+    std::vector<float> band;
+    for (int64_t y = 0; y < grid.height(); y += rows) {
+        const Window window{0, y, grid.width(), std::min(rows, grid.height() - y)};
+        band.resize(static_cast<std::size_t>(window.width * window.height));
+        grid.read(window, band.data());
+        moments.add_shifted_logs(band.data(), window.width * window.height);
+    }
+}
+
 }  // namespace
 
 Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const TileGrid& grid,
@@ -366,6 +379,9 @@ Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const Til
     Pass1Result result = Pass1Graph(setup, scene, grid, scaling, layers, quicklook, resume, events).run();
     for (const MapMoments& moments : result.moments) {
         if (moments.count == 0) throw std::runtime_error(scene + ": every pixel is nodata; nothing to explain");
+    }
+    if (!layers.tile_normalized() && normalization_needs_shifted_logs(setup.normalization)) {
+        for (std::size_t k = 0; k < result.moments.size(); ++k) add_shifted_logs(layers.raw[k], result.moments[k]);
     }
     return result;
 }

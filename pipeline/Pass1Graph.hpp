@@ -6,8 +6,9 @@
 //   order -> stitch (serial)
 //
 // The stitch stage writes each tile's core of every layer map to the scene's layer grids on disk
-// (SceneLayers) and accumulates each layer's moments over the scene, nodata excluded; counting
-// runs also keep each window's count. The limiter bounds the tiles in flight (3 batches), so
+// (SceneLayers) and accumulates each layer's moments over the scene, nodata excluded (norm = gamma
+// with scene normalization reads the raw grids once more afterwards: the fit's mean log needs the
+// scene minimum); counting runs also keep each window's count. The limiter bounds the tiles in flight (3 batches), so
 // memory does not grow with the scene; an exception in any node cancels the graph and is
 // rethrown, with the scene and tile in its message, by run().
 //

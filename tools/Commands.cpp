@@ -164,7 +164,7 @@ int explain(int argc, char** argv) {
         ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
         ("statistic", po::value(&statistic)->default_value("smoe"), statistic_choices().c_str())
         ("eps", po::value(&options.statistic_options.eps)->default_value(1e-6), "added to activations before logarithms")
-        ("norm", po::value(&norm)->default_value("gauss"), "gauss|gamma|range")
+        ("norm", po::value(&norm)->default_value("gauss"), "gauss|gamma|gamma-moments|range")
         ("weights", po::value(&options.weights)->default_value("equal"), "equal|ramp|prior|w1,w2,...")
         ("resize", po::value(&resize), "feed the network WxH instead of the native size")
         ("mean", po::value(&mean), "per-channel mean on [0,1] pixels (default ImageNet 0.485,0.456,0.406)")
