@@ -270,7 +270,7 @@ def prepare_block(b: Block, scale: int) -> Tuple[List[str], List[str]]:
 def make_copy(source: str, satsal: str, work: str) -> str:
     root = os.path.join(work, "satsal")
     files: List[str] = []
-    if os.path.isdir(os.path.join(source, ".git")) or os.path.isfile(os.path.join(source, ".git")):
+    if os.path.exists(os.path.join(source, ".git")) and shutil.which("git"):
         listed = subprocess.run(["git", "-C", source, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                                 check=True, capture_output=True).stdout.decode()
         files = [f for f in listed.split("\0") if f and os.path.lexists(os.path.join(source, f))]
