@@ -19,6 +19,8 @@ What it does:
      check reuses its build) and `ctest ...` is not run (it is the suite this check belongs to).
   4. Fails at the first command that fails, naming README.md:LINE, the command as run and its
      stderr; then checks that every config in configs/ was run by some example.
+Before any of it, a self-test runs the rules, the scaling and a failing block of a made-up README
+and checks that each is caught with the right line.
 
 Scale: SATSAL_DOCS_SCALE=N (default --default-scale, 1 when run by hand, 8 under CTest) divides
 the sizes of the synthetic inputs the examples make, so the suite stays fast: `make-scene --size
@@ -353,6 +355,51 @@ def torch_available() -> bool:
                           capture_output=True).returncode == 0
 
 
+def self_test(work: str) -> List[str]:
+    """The checker's own rules on a made-up README: a check that cannot fail would prove nothing."""
+    errors: List[str] = []
+    readme = ("# t\n"                                               # 1
+              "```sh\n"                                             # 2
+              "echo one\n"                                          # 3
+              "ls /nonexistent-satsal-docs-path \\\n"               # 4
+              "    -d   # a comment\n"                              # 5
+              "echo never\n"                                        # 6
+              "```\n"                                               # 7
+              "```sh\n"                                             # 8
+              "# template\n"                                        # 9
+              "build/satsal run configs/x.ini\n"                    # 10
+              "```\n"                                               # 11
+              "```sh\n"                                             # 12
+              "build/satsal info <model.pt>\n"                      # 13
+              "build/satsal make-scene a.tif --size 4096x2048 && build/satsal make-cowc d\n"  # 14
+              "```\n")
+    blocks, problems = parse_blocks(readme)
+    shell, lint = classify(blocks)
+    if problems or len(shell) != 3:
+        errors.append(f"parsed {len(shell)} shell blocks, expected 3 ({problems})")
+        return errors
+    if not any(p.startswith("README.md:8: template block without") for p in lint):
+        errors.append(f"template without placeholder not reported: {lint}")
+    if not any(p.startswith("README.md:13: runnable example with a placeholder <model.pt>") for p in lint):
+        errors.append(f"placeholder in a runnable block not reported: {lint}")
+    lines, _ = prepare_block(shell[2], 8)
+    want = ("build/satsal make-scene a.tif --size 512x256 && "
+            "build/satsal make-cowc --train-scenes 1 --scene-size 256 d")
+    if lines[1] != want:
+        errors.append(f"scale 8 rewrote README.md:14 to '{lines[1]}', expected '{want}'")
+    b = shell[0]
+    b.commands = logical_commands(b)
+    code, out, err, failing = run_block(b, b.lines, work, 60)
+    cmd = command_at(b, failing) if failing else None
+    if code == 0 or "never" in out:
+        errors.append(f"a failing command did not stop its block (exit {code}, stdout {out!r})")
+    if cmd is None or cmd.first != 4:
+        errors.append(f"failing command reported at line {failing}, expected README.md:4")
+    elif "nonexistent-satsal-docs-path" not in stderr_of(err, b, cmd):
+        errors.append(f"failing command's stderr not found in {err!r}")
+    return errors
+
+
 def main(argv: List[str]) -> int:
     ap = argparse.ArgumentParser(description="Run README.md's shell examples in order on a fresh copy.")
     ap.add_argument("--source", required=True, help="repository root (README.md, configs/)")
@@ -412,6 +459,11 @@ def main(argv: List[str]) -> int:
 
     work = args.work or tempfile.mkdtemp(prefix="satsal-readme-")
     os.makedirs(work, exist_ok=True)
+    broken = self_test(work)
+    if broken:
+        print("check_readme: self-test failed, the checker cannot be trusted:\n  " + "\n  ".join(broken),
+              file=sys.stderr)
+        return 1
     root = make_copy(source, satsal, work)
     print(f"check_readme: {len(runnable)} runnable and {len(shell) - len(runnable)} template examples; "
           f"scale 1/{scale}; copy in {root}", flush=True)
