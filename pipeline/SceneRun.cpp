@@ -5,11 +5,13 @@
 #include "io/PngWriter.hpp"
 #include "io/RasterReader.hpp"
 #include "io/CowcAnnotations.hpp"
+#include "io/OutputLock.hpp"
 #include "model/CountingLayout.hpp"
 #include "model/TappedModel.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/OutputStaging.hpp"
 #include "pipeline/Progress.hpp"
+#include "pipeline/RunGuards.hpp"
 #include "pipeline/ScratchGrid.hpp"
 #include "pipeline/Seams.hpp"
 #include "pipeline/Version.hpp"
@@ -35,8 +37,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -852,8 +856,9 @@ void write_text_file(const std::string& path, const std::string& text) {
         }
     }
     if (std::rename(temp.c_str(), path.c_str()) != 0) {
+        const std::string reason = std::strerror(errno);
         std::remove(temp.c_str());
-        throw std::runtime_error(path + ": cannot move the finished file into place");
+        throw std::runtime_error(path + ": cannot move the finished file into place: " + reason);
     }
 }
 
@@ -968,12 +973,15 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
 
     TileGridOptions grid_options;
     grid_options.tile_size = setup.tile_size;
-    grid_options.margin = *setup.margin;
+    std::string margin_note;
+    grid_options.margin = capped_margin(*setup.margin, info.width, info.height, setup.deepest_stride, margin_note);
+    if (!margin_note.empty() && !config.quiet) std::fprintf(stderr, "satsal: %s: %s\n", scene.c_str(), margin_note.c_str());
+    outcome.margin = grid_options.margin;
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
     outcome.tiles_total = grid.tile_count();
 
-    OutputStaging staging(outcome.output_folder);
+    OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
     const std::size_t layers = setup.strides.size();
     std::vector<ScratchGrid> raw_layers, normalized_storage;
     const bool tile_norm = config.normalize == NormalizeScope::Tile;
@@ -1126,7 +1134,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     report["band_scaling"]["low"] = scaling.low;
     report["band_scaling"]["high"] = scaling.high;
     report["tiling"]["tile_size"] = setup.tile_size;
-    report["tiling"]["margin"] = *setup.margin;
+    report["tiling"]["margin"] = outcome.margin;
+    if (!margin_note.empty()) report["tiling"]["margin_cap"] = margin_note;
     report["tiling"]["margin_auto"] = config.margin ? Json(false) : Json(true);
     if (!config.margin) report["tiling"]["margin_choice"] = setup.margin_report;
     report["tiling"]["pad"] = pad_mode_name(config.pad);
@@ -1277,9 +1286,18 @@ RunOutcome run_scenes(const RunConfig& config) {
     set_torch_threads(config.threads);
     RunSetup setup(config);
 
+    // One run at a time per output_dir (the batch files and every scene folder); see io/OutputLock.
+    std::error_code made;
+    fs::create_directories(config.output_dir, made);
+    if (made) throw std::runtime_error(config.output_dir + ": cannot create output_dir: " + made.message());
+    const OutputLock run_lock(config.output_dir, ".satsal-lock", "satsal run");
+    const std::vector<std::string> folder_problems = scene_folder_problems(config.scenes);
+
     RunOutcome outcome;
-    for (const std::string& scene : config.scenes) {
+    for (std::size_t i = 0; i < config.scenes.size(); ++i) {
+        const std::string& scene = config.scenes[i];
         try {
+            if (!folder_problems[i].empty()) throw std::invalid_argument(folder_problems[i]);
             outcome.scenes.push_back(run_one_scene(setup, scene));
             const SceneOutcome& done = outcome.scenes.back();
             if (!config.quiet) {
@@ -1298,7 +1316,12 @@ RunOutcome run_scenes(const RunConfig& config) {
             outcome.scenes.push_back(std::move(failed));
         }
     }
-    if (setup.counting) write_count_summary(config, outcome);
+    const bool any_ok = std::any_of(outcome.scenes.begin(), outcome.scenes.end(), [](const SceneOutcome& s) { return s.ok; });
+    if (setup.counting && any_ok) {
+        write_count_summary(config, outcome);
+    } else if (setup.counting) {
+        std::fprintf(stderr, "satsal: every scene failed; no counts.csv or count-summary.json written\n");
+    }
     return outcome;
 }
 
