@@ -1,5 +1,13 @@
 #include "io/CowcPatches.hpp"
 
+#include "io/FolderCommit.hpp"
+#include "io/OutputLock.hpp"
+#include "io/PathPolicy.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -119,10 +127,10 @@ RgbImage render_counting_patch(SceneRowReader& scene, int cx, int cy, int angle_
 std::vector<CountingListEntry> cut_counting_patches(const std::string& scene_png, const ObjectPositions& cars,
                                                     const std::string& out_root,
                                                     const CountingPatchOptions& options) {
-    if (options.site.empty() || options.split.empty() || options.site.find('/') != std::string::npos ||
-        options.split.find('/') != std::string::npos)
-        throw std::invalid_argument("counting patches of '" + scene_png + "': site ('" + options.site +
-                                    "') and split ('" + options.split + "') must be non-empty folder names");
+    if (!is_safe_name_component(options.site) || !is_safe_name_component(options.split))
+        throw std::invalid_argument("counting patches of '" + scene_png + "': site ('" + printable(options.site) +
+                                    "') and split ('" + printable(options.split) +
+                                    "') must be plain folder names (not empty, no '/', not '.' or '..')");
     if (options.angles.empty())
         throw std::invalid_argument("counting patches of '" + scene_png + "': no angles given");
     for (int a : options.angles)
@@ -171,17 +179,44 @@ std::vector<CountingListEntry> cut_counting_patches(const std::string& scene_png
 CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& scene_pngs, const std::string& out_root,
                                               const CountingPatchOptions& options, bool bz2) {
     if (scene_pngs.empty()) throw std::invalid_argument("counting patch set: no scenes given");
+    check_name_component(options.site, "COWC site");
+    check_name_component(options.split, "COWC split");
+    // The patches of <site>/<split> are cut into a staging root and the finished folder replaces
+    // <out_root>/<site>/<split> in one rename (io/FolderCommit); the list is written last, under a
+    // temporary name. One run at a time per out_root (io/OutputLock).
+    namespace fs = std::filesystem;
+    std::error_code error;
+    fs::create_directories(fs::path(out_root) / options.site, error);
+    if (error) throw std::runtime_error("cannot create '" + out_root + "/" + options.site + "': " + error.message());
+    const OutputLock lock(out_root, ".satsal-lock", "COWC counting patches");
+    for (const auto& entry : fs::directory_iterator(out_root, error)) {
+        if (entry.path().filename().string().rfind(".satsal-staging-patches-", 0) == 0) fs::remove_all(entry.path(), error);
+    }
+    const std::string staging_root = out_root + "/.satsal-staging-patches-" + std::to_string(::getpid());
+    struct StagingRemover {
+        std::string path;
+        ~StagingRemover() {
+            std::error_code ignored;
+            std::filesystem::remove_all(path, ignored);
+        }
+    } remover{staging_root};
+    fs::create_directories(fs::path(staging_root) / options.site / options.split, error);
+    if (error) throw std::runtime_error("cannot create the staging folder '" + staging_root + "': " + error.message());
+
     CountingPatchSetResult result;
     int offset = options.name_offset_x;
     for (const auto& scene : scene_pngs) {
         const SceneAnnotations annotations = read_scene_annotations(scene, false);
         CountingPatchOptions per_scene = options;
         per_scene.name_offset_x = offset;
-        auto entries = cut_counting_patches(scene, annotations.cars, out_root, per_scene);
+        auto entries = cut_counting_patches(scene, annotations.cars, staging_root, per_scene);
         result.scene_name_offset_x.push_back(offset);
         for (auto& e : entries) result.entries.push_back(std::move(e));
         offset += annotations.width;
     }
+    const std::string target = out_root + "/" + options.site + "/" + options.split;
+    commit_folder(staging_root + "/" + options.site + "/" + options.split, target,
+                  staging_root + "/old-" + options.split, "COWC patch folder '" + target + "'");
     result.list_path = out_root + "/COWC_" + options.split + "_list_64_class.txt" + (bz2 ? ".bz2" : "");
     write_counting_list(result.list_path, result.entries);
     return result;

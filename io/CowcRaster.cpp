@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -65,13 +67,29 @@ void copy_with_driver(GDALDataset& source, const char* driver_name, const std::s
     make_parent_folder(path, what);
     GDALDriver* driver = GetGDALDriverManager()->GetDriverByName(driver_name);
     if (!driver) throw std::runtime_error(std::string("GDAL has no ") + driver_name + " driver (needed for " + what + ")");
+    // Written under a temporary name and renamed when complete: a full disk or a kill never
+    // leaves a truncated file at the final name.
+    const std::string temp = path + ".partial";
+    struct TempRemover {
+        const std::string& temp;
+        bool keep = false;
+        ~TempRemover() {
+            if (!keep) VSIUnlink(temp.c_str());
+        }
+    } remover{temp};
     QuietGdalErrors quiet;
-    GDALDatasetUniquePtr out(driver->CreateCopy(path.c_str(), &source, FALSE, options, nullptr, nullptr));
+    GDALDatasetUniquePtr out(driver->CreateCopy(temp.c_str(), &source, FALSE, options, nullptr, nullptr));
     if (!out) throw std::runtime_error("cannot write " + what + " '" + path + "': " + quiet.message());
     out->FlushCache(false);
     if (quiet.failed()) throw std::runtime_error("error while writing " + what + " '" + path + "': " + quiet.message());
     out.reset();
     if (quiet.failed()) throw std::runtime_error("error while closing " + what + " '" + path + "': " + quiet.message());
+    VSIUnlink((temp + ".aux.xml").c_str());
+    if (VSIRename(temp.c_str(), path.c_str()) != 0) {
+        throw std::runtime_error("cannot move the finished " + what + " into place at '" + path + "': " +
+                                 std::strerror(errno));
+    }
+    remover.keep = true;
 }
 
 GDALDatasetUniquePtr memory_rgb(const RgbImage& image) {
@@ -94,6 +112,17 @@ ColourBands colour_bands(GDALDataset& ds, const std::string& path, const std::st
     for (int b = 1; b <= ds.GetRasterCount(); ++b) {
         if (ds.GetRasterBand(b)->GetColorInterpretation() == GCI_AlphaBand) cb.alpha = b;
         else cb.colour.push_back(b);
+    }
+    // COWC imagery is 8-bit; reading another type as Byte would clamp it (a 16-bit scene became 255
+    // everywhere), so it is refused with the conversion that makes it usable.
+    for (int b = 1; b <= ds.GetRasterCount(); ++b) {
+        const GDALDataType type = ds.GetRasterBand(b)->GetRasterDataType();
+        if (type != GDT_Byte) {
+            throw std::runtime_error(what + " '" + path + "': band " + std::to_string(b) + " is " +
+                                     GDALGetDataTypeName(type) +
+                                     "; expected 8-bit (Byte) RGB, RGBA or gray like the COWC PNGs; convert it first, "
+                                     "e.g. gdal_translate -ot Byte -scale IN OUT.png");
+        }
     }
     if (cb.colour.size() >= 3) cb.colour.resize(3);
     else if (cb.colour.size() == 1) cb.colour.assign(3, cb.colour[0]);

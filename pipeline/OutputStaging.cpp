@@ -1,11 +1,10 @@
 #include "pipeline/OutputStaging.hpp"
 
+#include "io/FolderCommit.hpp"
 #include "io/IoError.hpp"
 #include "io/PathPolicy.hpp"
 #include "pipeline/Version.hpp"
 
-#include <fcntl.h>
-#include <stdio.h>  // renameat2 (glibc >= 2.28)
 #include <unistd.h>
 
 #include <cerrno>
@@ -168,29 +167,8 @@ void OutputStaging::commit() {
         }
         refuse_overwriting_inputs(inputs_, "", target);
     }
-    if (!replacing) {
-        if (::rename(staging_dir_.c_str(), target.c_str()) != 0) {
-            throw IoError(out_dir_ + ": cannot move the finished outputs into place: " + std::strerror(errno));
-        }
-    } else if (::renameat2(AT_FDCWD, staging_dir_.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-        // staging_dir_ now holds the earlier run's folder.
-        fs::remove_all(staging_dir_, error);
-    } else if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
-        // No atomic exchange on this file system: the old folder is moved aside first, so a kill
-        // in between leaves no output folder (never a mixed one); the next run removes the old one.
-        const std::string old = (fs::path(parent_) / (".satsal-old-" + name_ + "-" + std::to_string(::getpid()))).string();
-        if (::rename(target.c_str(), old.c_str()) != 0) {
-            throw IoError(out_dir_ + ": cannot move the earlier outputs aside: " + std::strerror(errno));
-        }
-        if (::rename(staging_dir_.c_str(), target.c_str()) != 0) {
-            const std::string reason = std::strerror(errno);
-            (void)::rename(old.c_str(), target.c_str());
-            throw IoError(out_dir_ + ": cannot move the finished outputs into place: " + reason);
-        }
-        fs::remove_all(old, error);
-    } else {
-        throw IoError(out_dir_ + ": cannot swap the finished outputs into place: " + std::strerror(errno));
-    }
+    commit_folder(staging_dir_, target,
+                  (fs::path(parent_) / (".satsal-old-" + name_ + "-" + std::to_string(::getpid()))).string(), out_dir_);
     committed_ = true;
 }
 
