@@ -238,6 +238,8 @@ expect_error count-reserved-name "name of a file the batch writes" -- "$SATSAL" 
 [ ! -e out-count/count-summary.json ] || fail "count-summary.json written although every scene failed"
 
 # ---- 19. messages that name the real cause -------------------------------------------------------
+expect_error nan-model "the model itself is broken" -- \
+    "$SATSAL" explain --model "$SOURCE/tests/fixtures/nan_resnet.pt" --image scene.tif --out o19n
 expect_error explain-std-0 "must be > 0" -- "$SATSAL" explain --model "$MODEL" --image scene.tif --out o19a --std 0,0,0
 expect_error explain-resize-huge "at most 16384" -- \
     "$SATSAL" explain --model "$MODEL" --image scene.tif --out o19b --resize 1000000x1000000
