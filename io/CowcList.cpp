@@ -26,6 +26,7 @@ bool looks_like_bzip2(const std::string& data) {
 std::string read_whole_file(const std::string& path) {
     // A FIFO or /dev/zero would be read forever; a huge file would be held whole.
     const std::string problem = input_file_problem(path);
+    if (problem == "does not exist") throw std::runtime_error("cannot open COWC list file '" + path + "'");
     if (!problem.empty()) throw std::runtime_error("COWC list file '" + path + "' " + problem);
     std::error_code size_error;
     const auto size = std::filesystem::file_size(path, size_error);

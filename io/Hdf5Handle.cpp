@@ -46,7 +46,7 @@ std::string Hdf5ErrorCapture::message() const {
         if (end != std::string::npos) system_error = line.substr(begin, end - begin);
         break;
     }
-    if (!system_error.empty()) return system_error + "; HDF5: " + lines.back();
+    if (!system_error.empty()) return "HDF5: " + lines.back() + ": " + system_error;
     std::vector<std::string> unique;
     for (const auto& line : lines) {
         if (std::find(unique.begin(), unique.end(), line) == unique.end()) unique.push_back(line);

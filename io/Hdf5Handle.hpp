@@ -62,7 +62,7 @@ public:
     ~Hdf5ErrorCapture();
     Hdf5ErrorCapture(const Hdf5ErrorCapture&) = delete;
     Hdf5ErrorCapture& operator=(const Hdf5ErrorCapture&) = delete;
-    /// "<operating system error>; HDF5: <outermost function>: <description>" when a system call
+    /// "HDF5: <outermost function>: <description>: <operating system error>" when a system call
     /// failed (e.g. "No space left on device"), else "HDF5: <function>: <description>; ..." without
     /// repeats, at most a few hundred characters; "" when the stack is empty.
     std::string message() const;

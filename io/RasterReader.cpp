@@ -43,7 +43,9 @@ RasterReader::RasterReader(const std::string& path) {
     if (path.rfind("/vsi", 0) != 0) {
         // A FIFO or a device would block GDAL or feed it forever; say what the path is instead.
         const std::string problem = input_file_problem(path);
-        if (!problem.empty()) throw IoError("cannot open raster '" + path + "': it " + problem);
+        if (!problem.empty() && problem != "does not exist" && problem != "is a folder, not a file") {
+            throw IoError("cannot open raster '" + path + "': it " + problem);
+        }
     }
     VSIStatBufL st;
     if (VSIStatL(path.c_str(), &st) != 0) {

@@ -62,8 +62,9 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
         const std::string path = join_under_root(options.root, e.relative_path(), "counting list entry");
         const std::string problem = input_file_problem(path);
         if (!problem.empty()) {
-            throw std::runtime_error("counting list '" + options.list + "': entry " + std::to_string(i + 1) +
-                                     ": patch '" + path + "' " + problem);
+            throw std::runtime_error("COWC counting patch '" + path + "' " + problem + "; entry " + std::to_string(i + 1) +
+                                     " (listed in '" + options.list + "' as '" + e.relative_path() + " " +
+                                     std::to_string(e.count) + "')");
         }
     }
     const bool progress = entries.size() >= 20000;

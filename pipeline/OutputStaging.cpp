@@ -3,14 +3,12 @@
 #include "io/FolderCommit.hpp"
 #include "io/IoError.hpp"
 #include "io/PathPolicy.hpp"
-#include "pipeline/Version.hpp"
 
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
 
 namespace fs = std::filesystem;
@@ -30,7 +28,7 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 bool is_satsal_output_name(const std::string& name) {
     static const char* const known[] = {"saliency.tif", "lovi.tif",   "lovi.png",   "overlay.png",
                                         "saliency.h5",  "quicklook.png", "run.json", "counts.tif",
-                                        "counts.csv",   OutputStaging::manifest_name()};
+                                        "counts.csv"};
     for (const char* k : known) {
         if (name == k) return true;
     }
@@ -50,20 +48,10 @@ bool is_family_entry(const std::string& entry, const std::string& prefix, const 
     return all_digits(rest);
 }
 
-void write_manifest(const std::string& path, const std::vector<std::string>& names) {
-    std::string text = "satsal " + satsal_version() + " output folder; written as one set:\n";
-    for (const auto& n : names) text += n + "\n";
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw IoError(path + ": cannot write the output manifest (disk full?)");
-}
-
 }  // namespace
 
 bool is_replaceable_output_folder(const std::string& folder, std::string* foreign) {
     std::error_code error;
-    if (fs::exists(fs::path(folder) / OutputStaging::manifest_name(), error)) return true;
     for (const auto& entry : fs::directory_iterator(folder, error)) {
         const std::string name = entry.path().filename().string();
         if (!is_satsal_output_name(name)) {
@@ -156,7 +144,6 @@ void OutputStaging::commit() {
             throw IoError(from.string() + ": staged output is missing; nothing was committed");
         }
     }
-    write_manifest((fs::path(staging_dir_) / manifest_name()).string(), names_);
     const std::string target = (fs::path(parent_) / name_).string();
     const bool replacing = fs::exists(fs::symlink_status(target, error));
     if (replacing) {

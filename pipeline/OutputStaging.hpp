@@ -13,9 +13,9 @@
 //  - an exclusive lock `<parent>/.satsal-lock-<name>` is held from construction to destruction,
 //    so a second run into the same folder fails at once and clearly; staging folders of earlier
 //    runs for the same name are removed only while holding that lock (their owner is gone);
-//  - an existing output folder is replaced only when it is empty or satsal wrote it (it holds the
-//    `.satsal-output` manifest, or only satsal's output names); a folder with other files is
-//    refused before any work;
+//  - an existing output folder is replaced only when it is empty or holds only names satsal
+//    writes (saliency.tif, run.json, layer_L<k>.tif, ...); a folder with other files is refused
+//    before any work;
 //  - the output folder must not hold any of `inputs` (it is replaced as a whole).
 // An uncommitted staging (exception, early return) removes its folders; after a SIGKILL only the
 // hidden staging folder remains, and the next run into the same folder removes it.
@@ -48,9 +48,6 @@ public:
     const std::string& out_dir() const { return out_dir_; }
     const std::string& staging_dir() const { return staging_dir_; }
 
-    /// Name of the manifest file commit() writes into every output folder.
-    static const char* manifest_name() { return ".satsal-output"; }
-
 private:
     std::string out_dir_;
     std::string parent_;
@@ -63,8 +60,8 @@ private:
     bool committed_ = false;
 };
 
-/// True when an existing folder may be replaced by satsal outputs: it is empty, holds the
-/// manifest, or holds only names satsal writes. `foreign` receives the first other entry.
+/// True when an existing folder may be replaced by satsal outputs: it is empty or holds only
+/// names satsal writes. `foreign` receives the first other entry.
 bool is_replaceable_output_folder(const std::string& folder, std::string* foreign = nullptr);
 
 }  // namespace satsal

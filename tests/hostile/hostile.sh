@@ -152,7 +152,7 @@ expect_ok layers-first "$SATSAL" run layers.ini && { [ -f out-layers/scene/layer
 config layers2.ini scene=scene.tif output_dir=out-layers write_layers=false
 expect_ok layers-rerun "$SATSAL" run layers2.ini &&
     { [ ! -e out-layers/scene/layer_L1.tif ] || fail "stale layer_L1.tif beside the new outputs"; } &&
-    { [ -f out-layers/scene/.satsal-output ] || fail "no manifest"; }
+    { [ -f out-layers/scene/saliency.tif ] || fail "no saliency.tif after the rerun"; }
 
 # ---- 10/11. concurrent runs: the second fails clearly; the lock, not a pid, decides staleness -----
 config busy.ini scene=scene.tif output_dir=out-busy
