@@ -22,6 +22,7 @@ struct BandScaling {
     std::vector<double> mean;   // per band, on [0, 1] pixels
     std::vector<double> std;
     std::string rule;           // "input_range", "stretch 2-98", "Byte 0..255", ...
+    std::vector<std::string> warnings;  // for the user (a constant band under stretch, ...)
     std::string scene;          // for messages
     // Per band slot: the band's nodata value, and whether GDAL masks it by other means (alpha,
     // per-dataset mask), in which case masked pixels may hold anything.
