@@ -6,6 +6,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include <algorithm>
@@ -214,11 +217,18 @@ CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& sc
         for (auto& e : entries) result.entries.push_back(std::move(e));
         offset += annotations.width;
     }
+    // The list is written in full before the patches appear, and renamed right after them.
+    const std::string list_name = "COWC_" + options.split + "_list_64_class.txt" + (bz2 ? ".bz2" : "");
+    const std::string staged_list = staging_root + "/" + list_name;
+    write_counting_list(staged_list, result.entries);
     const std::string target = out_root + "/" + options.site + "/" + options.split;
     commit_folder(staging_root + "/" + options.site + "/" + options.split, target,
                   staging_root + "/old-" + options.split, "COWC patch folder '" + target + "'");
-    result.list_path = out_root + "/COWC_" + options.split + "_list_64_class.txt" + (bz2 ? ".bz2" : "");
-    write_counting_list(result.list_path, result.entries);
+    result.list_path = out_root + "/" + list_name;
+    if (std::rename(staged_list.c_str(), result.list_path.c_str()) != 0) {
+        throw std::runtime_error("cannot move COWC list file '" + result.list_path + "' into place: " +
+                                 std::strerror(errno));
+    }
     return result;
 }
 
