@@ -146,6 +146,23 @@ expect_error explain-foreign-folder "files satsal did not write" -- \
     "$SATSAL" explain --model "$MODEL" --image scene.tif --out userdir
 [ -f userdir/notes.txt ] || fail "a user's file was removed"
 
+# ---- more of our own: output paths that are files, '.', duplicate stems ---------------------------
+echo data >afile
+expect_error explain-out-is-file "exists and is not a folder" -- \
+    "$SATSAL" explain --model "$MODEL" --image scene.tif --out afile
+[ "$(cat afile)" = data ] || fail "the file given as --out was changed"
+mkdir -p dotout && cd dotout || exit 2
+expect_error explain-out-dot "is only dots" -- "$SATSAL" explain --model "$MODEL" --image ../scene.tif --out .
+cd "$WORK" || exit 2
+[ -z "$(ls -A dotout)" ] || fail "something was written for --out .: $(ls -A dotout)"
+config outfile.ini scene=scene.tif output_dir=afile
+expect_error run-output-dir-is-file "afile" -- "$SATSAL" run outfile.ini
+mkdir -p twins/a twins/b
+cp scene.tif twins/a/twin.tif && cp scene.tif twins/b/twin.tif
+config twins.ini scene=twins/a/twin.tif scene=twins/b/twin.tif output_dir=out-twins
+expect_error duplicate-stems "same output folder name" -- "$SATSAL" run twins.ini
+[ -f out-twins/twin/saliency.tif ] || fail "the first of two same-named scenes was not written"
+
 # ---- 10. whole-set commit: a rerun without layers leaves no old layer tifs ----------------------
 config layers.ini scene=scene.tif output_dir=out-layers write_layers=true
 expect_ok layers-first "$SATSAL" run layers.ini && { [ -f out-layers/scene/layer_L1.tif ] || fail "no layer_L1.tif"; }
