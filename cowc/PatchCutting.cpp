@@ -186,12 +186,12 @@ CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& sc
     check_name_component(options.site, "COWC site");
     check_name_component(options.split, "COWC split");
     // The patches of <site>/<split> are cut into a staging root and the finished folder replaces
-    // <out_root>/<site>/<split> in one rename (io/FolderCommit); the list is written last, under a
-    // temporary name. One run at a time per out_root (io/OutputLock).
+    // <out_root>/<site>/<split> in one rename (io/FolderCommit); the list, written in full beside
+    // them, is renamed into place right after. One run at a time per out_root (io/OutputLock).
     namespace fs = std::filesystem;
     std::error_code error;
     fs::create_directories(fs::path(out_root) / options.site, error);
-    if (error) throw std::runtime_error("cannot create '" + out_root + "/" + options.site + "': " + error.message());
+    if (error) throw IoError("cannot create '" + out_root + "/" + options.site + "': " + error.message());
     const OutputLock lock(out_root, ".satsal-lock", "COWC counting patches");
     for (const auto& entry : fs::directory_iterator(out_root, error)) {
         if (entry.path().filename().string().rfind(".satsal-staging-patches-", 0) == 0) fs::remove_all(entry.path(), error);
@@ -205,7 +205,7 @@ CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& sc
         }
     } remover{staging_root};
     fs::create_directories(fs::path(staging_root) / options.site / options.split, error);
-    if (error) throw std::runtime_error("cannot create the staging folder '" + staging_root + "': " + error.message());
+    if (error) throw IoError("cannot create the staging folder '" + staging_root + "': " + error.message());
 
     CountingPatchSetResult result;
     int offset = options.name_offset_x;
@@ -227,7 +227,7 @@ CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& sc
                   staging_root + "/old-" + options.split, "COWC patch folder '" + target + "'");
     result.list_path = out_root + "/" + list_name;
     if (std::rename(staged_list.c_str(), result.list_path.c_str()) != 0) {
-        throw std::runtime_error("cannot move COWC list file '" + result.list_path + "' into place: " +
+        throw IoError("cannot move COWC list file '" + result.list_path + "' into place: " +
                                  std::strerror(errno));
     }
     return result;
