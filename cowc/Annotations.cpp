@@ -89,12 +89,18 @@ ObjectPositions read_annotation_positions(const std::string& path) {
     // Pixel-interleaved strip: band b of pixel i is buffer[i * bands + b].
     std::vector<uint8_t> buffer(static_cast<std::size_t>(w) * strip * static_cast<std::size_t>(bands));
     std::vector<PixelPosition> found;
+    // COWC marks each car by one pixel at its centre; centres of real cars are pixels apart. Marks
+    // that touch (a car mask, an all-255 image) would be counted pixel by pixel as "cars".
+    std::vector<uint8_t> previous_row(static_cast<std::size_t>(w), 0), this_row(static_cast<std::size_t>(w), 0);
+    int64_t touching = 0;
+    PixelPosition first_touch{-1, -1};
     for (int y0 = 0; y0 < h; y0 += strip) {
         const int rows = std::min(strip, h - y0);
         raster.read_window_bytes_into(band_map, 0, y0, w, rows, buffer.data());
         // Drop the strip from GDAL's block cache, which would otherwise keep the whole image.
         raster.release_cached_blocks();
         for (int r = 0; r < rows; ++r) {
+            std::fill(this_row.begin(), this_row.end(), uint8_t{0});
             for (int x = 0; x < w; ++x) {
                 const std::size_t i = static_cast<std::size_t>(r) * w + x;
                 bool colour = false;
@@ -104,9 +110,24 @@ ObjectPositions read_annotation_positions(const std::string& path) {
                     if (is_alpha[static_cast<std::size_t>(b)]) alpha_ok = alpha_ok && v != 0;
                     else colour = colour || v != 0;
                 }
-                if (colour && alpha_ok) found.push_back({x, y0 + r});
+                if (colour && alpha_ok) {
+                    found.push_back({x, y0 + r});
+                    this_row[static_cast<std::size_t>(x)] = 1;
+                    if ((x > 0 && this_row[static_cast<std::size_t>(x - 1)]) || previous_row[static_cast<std::size_t>(x)]) {
+                        if (touching++ == 0) first_touch = {x, y0 + r};
+                    }
+                }
             }
+            std::swap(previous_row, this_row);
         }
+    }
+    // A few touching marks can be two cars side by side; more is a mask.
+    if (touching > std::max<int64_t>(4, static_cast<int64_t>(found.size()) / 100)) {
+        throw std::runtime_error(what + " '" + path + "': " + std::to_string(found.size()) + " marked pixels, " +
+                                 std::to_string(touching) + " of them touching another (first at x " +
+                                 std::to_string(first_touch.x) + ", y " + std::to_string(first_touch.y) +
+                                 "); expected one non-zero pixel at the centre of each car, not a car mask or a "
+                                 "filled image");
     }
     return ObjectPositions(w, h, std::move(found));
 }

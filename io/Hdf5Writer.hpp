@@ -142,6 +142,7 @@ private:
     std::string crs_wkt1_;                            // the same as WKT1, for crs_wkt/spatial_ref
     CfDescription cf_;                                // the CRS in CF terms (GDAL's netCDF mapping)
     bool finished_ = false;
+    int fd_ = -1;  // the sec2 driver's descriptor of the temporary file (to free its space on failure)
 };
 
 }  // namespace satsal

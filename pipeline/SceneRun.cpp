@@ -7,7 +7,9 @@
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
+#include "io/OutputLock.hpp"
 #include "pipeline/OutputStaging.hpp"
+#include "pipeline/RunGuards.hpp"
 #include "pipeline/Pass1Graph.hpp"
 #include "pipeline/Pass2Blocks.hpp"
 #include "pipeline/Quicklook.hpp"
@@ -22,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <stdexcept>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -104,10 +107,12 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     if (!setup.margin) setup.margin = choose_auto_margin(setup, scene, scaling, events);
     TileGridOptions grid_options;
     grid_options.tile_size = setup.tile_size;
-    grid_options.margin = *setup.margin;
+    std::string margin_note;
+    grid_options.margin = capped_margin(*setup.margin, info.width, info.height, setup.deepest_stride, margin_note);
+    if (!margin_note.empty()) events.say_warning(scene + ": " + margin_note);
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
-    OutputStaging staging(outcome.output_folder);
+    OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
     SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, *setup.margin),
                        restart);
     try {
@@ -177,11 +182,13 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     if (annotations && o == 1) on_cars = cars.to_json(annotations->cars.size(), setup.layers());
     outcome.report = run_report(setup, {scene, info.width, info.height, geo, grid.tile_count()}, scaling, pass1,
                                 phases, seconds, on_cars, counting);
+    outcome.report["tiling"]["margin"] = grid_options.margin;
+    if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
     staging.commit();
 
     outcome.ok = true;
-    outcome.margin = *setup.margin;
+    outcome.margin = grid_options.margin;
     outcome.tiles_total = grid.tile_count();
     outcome.tiles_processed = pass1.processed;
     outcome.tiles_skipped = pass1.skipped;
@@ -221,6 +228,8 @@ SceneRunner::~SceneRunner() = default;
 SceneOutcome SceneRunner::run(const std::string& scene, const RunEvents& events) {
     SceneOutcome outcome;
     try {
+        const std::string problem = scene_folder_problems({scene}).front();
+        if (!problem.empty()) throw std::invalid_argument(problem);
         outcome = run_one_scene(*setup_, scene, events, restart_);
     } catch (const RunInterrupted&) {
         throw;
@@ -233,13 +242,32 @@ SceneOutcome SceneRunner::run(const std::string& scene, const RunEvents& events)
 }
 
 void SceneRunner::write_batch_outputs(const std::vector<SceneOutcome>& outcomes) const {
-    if (setup_->counting) write_count_summary(setup_->config, outcomes);
+    // A batch in which every scene failed has no results: no counts.csv that looks like one.
+    const bool any_ok = std::any_of(outcomes.begin(), outcomes.end(), [](const SceneOutcome& s) { return s.ok; });
+    if (setup_->counting && any_ok) write_count_summary(setup_->config, outcomes);
 }
 
 RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool restart) {
     SceneRunner runner(config, restart);
+    // One single-process run at a time per output_dir (its batch files and scene folders). MPI
+    // ranks and shards of one run share output_dir and rely on the per-scene-folder locks of
+    // OutputStaging instead.
+    std::error_code made;
+    fs::create_directories(config.output_dir, made);
+    if (made) throw std::runtime_error(config.output_dir + ": cannot create output_dir: " + made.message());
+    const OutputLock run_lock(config.output_dir, ".satsal-lock", "satsal run");
+    const std::vector<std::string> folder_problems = scene_folder_problems(config.scenes);
     RunOutcome outcome;
-    for (const std::string& scene : config.scenes) outcome.scenes.push_back(runner.run(scene, events));
+    for (std::size_t i = 0; i < config.scenes.size(); ++i) {
+        if (folder_problems[i].empty()) {
+            outcome.scenes.push_back(runner.run(config.scenes[i], events));
+            continue;
+        }
+        SceneOutcome failed = named_outcome(config, config.scenes[i]);
+        failed.error = folder_problems[i];
+        if (events.scene_done) events.scene_done(failed);
+        outcome.scenes.push_back(std::move(failed));
+    }
     runner.write_batch_outputs(outcome.scenes);
     return outcome;
 }

@@ -5,6 +5,7 @@
 #include "pipeline/PipelineBench.hpp"
 #include "hpc/Mpi.hpp"
 #include "hpc/Shard.hpp"
+#include "io/PathPolicy.hpp"
 #include "io/RasterReader.hpp"
 #include "io/RunConfig.hpp"
 #include "io/SyntheticScene.hpp"
@@ -399,6 +400,10 @@ int seams(int argc, char** argv) {
                argv, variables)) {
         return 0;
     }
+    if (tile_size < 1 || margin < 0) {
+        throw std::invalid_argument("seams: --tile-size " + std::to_string(tile_size) + " must be >= 1 and --margin " +
+                                    std::to_string(margin) + " must be >= 0");
+    }
     set_torch_threads(threads);
     const TapStatistic parsed{parse_statistic(statistic), {}};
     TappedModel model(model_path, parse_name_list(taps), parsed.needs_pre_activation());
@@ -435,6 +440,21 @@ int seams(int argc, char** argv) {
         }
     }
     return 0;
+}
+
+/// --angles: comma-separated whole degrees in [0, 360) (the COWC code checks multiples of 15).
+std::vector<int> parse_angles(const std::string& text) {
+    std::vector<int> out;
+    for (const auto& item : parse_name_list(text)) {
+        const bool digits = !item.empty() && item.size() <= 3 && item.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || std::stoi(item) >= 360) {
+            throw std::invalid_argument("--angles: '" + printable(item) +
+                                        "' is not a whole number of degrees in [0, 360); expected e.g. 0,15,30");
+        }
+        out.push_back(std::stoi(item));
+    }
+    if (out.empty()) throw std::invalid_argument("--angles: no angle given; expected e.g. 0,15,30");
+    return out;
 }
 
 int make_scene(int argc, char** argv) {
@@ -516,7 +536,7 @@ int make_cowc(int argc, char** argv) {
     options.write_patches = variables.count("no-patches") == 0;
     options.write_geotiffs = variables.count("no-geotiffs") == 0;
     options.patch_angles.clear();
-    for (const auto& angle : parse_name_list(angles)) options.patch_angles.push_back(std::stoi(angle));
+    options.patch_angles = parse_angles(angles);
     options.on_scene = [](const cowc::SyntheticCowcSceneInfo& scene, int index, int total) {
         std::fprintf(stderr, "satsal make-cowc: scene %d/%d %s (%s): %zu cars, %zu negatives, %zu patches\n",
                      index + 1, total, scene.name.c_str(), scene.split.c_str(), scene.cars, scene.negatives,
@@ -547,7 +567,7 @@ int cowc_patches(int argc, char** argv) {
         return 0;
     }
     options.angles.clear();
-    for (const auto& angle : parse_name_list(angles)) options.angles.push_back(std::stoi(angle));
+    options.angles = parse_angles(angles);
     const cowc::CountingPatchSetResult result = cowc::cut_counting_patch_set(scenes, out_root, options, bz2);
     std::fprintf(stderr, "satsal cowc-patches: %zu patches, list %s\n", result.entries.size(), result.list_path.c_str());
     return 0;

@@ -2,6 +2,7 @@
 // stderr for config errors, failing scenes in a batch and explain errors.
 #include "test_support.hpp"
 
+#include "io/OutputLock.hpp"
 #include "io/SyntheticScene.hpp"
 
 #include <catch2/catch.hpp>
@@ -166,8 +167,9 @@ TEST_CASE("satsal run: a run killed while writing leaves no final-named file", "
         ::execl(SATSAL_BINARY, "satsal", "run", config.c_str(), "--quiet", static_cast<char*>(nullptr));
         ::_exit(127);
     }
-    // Wait until pass 2 writes its rasters inside the staging folder, then kill without warning.
-    const std::string staging = folder + "/.satsal-partial-" + std::to_string(pid);
+    // Wait until pass 2 writes its rasters inside the staging folder (beside the scene's folder,
+    // which appears only when complete), then kill without warning.
+    const std::string staging = dir.file("out/.satsal-staging-big-" + std::to_string(pid));
     bool writing = false;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!writing && std::chrono::steady_clock::now() < deadline) {
@@ -180,11 +182,28 @@ TEST_CASE("satsal run: a run killed while writing leaves no final-named file", "
     REQUIRE(writing);
     INFO("the run must still have been running when it was killed");
     REQUIRE(WIFSIGNALED(status));
-    const std::vector<std::string> left = folder_entries(folder);
+    // No scene folder at all; only the killed run's hidden staging folders and its lock file remain
+    // in output_dir (nothing can remove them after SIGKILL; the lock died with the process).
+    CHECK_FALSE(std::filesystem::exists(folder));
+    const std::vector<std::string> left = folder_entries(dir.file("out"));
     INFO("left behind: " << join_names(left));
-    for (const char* name : {"saliency.tif", "lovi.tif", "saliency.h5", "run.json", "quicklook.png"}) {
-        CHECK(std::find(left.begin(), left.end(), name) == left.end());
+    for (const auto& name : left) CHECK(name.rfind(".satsal-", 0) == 0);
+    CHECK(satsal::lock_is_free(dir.file("out/.satsal-lock")));
+
+    // The next run into the folder removes the orphans (their lock is free) and succeeds.
+    const pid_t again = ::fork();
+    REQUIRE(again >= 0);
+    if (again == 0) {
+        const int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::execl(SATSAL_BINARY, "satsal", "run", config.c_str(), "--quiet", static_cast<char*>(nullptr));
+        ::_exit(127);
     }
-    // Only the killed run's staging folder remains (nothing can remove it after SIGKILL).
-    CHECK(left == std::vector<std::string>{".satsal-partial-" + std::to_string(pid)});
+    ::waitpid(again, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const std::vector<std::string> after = folder_entries(dir.file("out"));
+    INFO("after the rerun: " << join_names(after));
+    CHECK(after == std::vector<std::string>{"big"});
 }
