@@ -3,7 +3,6 @@
 #include "io/AtomicFile.hpp"
 #include "io/GdalSupport.hpp"
 #include "io/RasterReader.hpp"
-#include "model/TappedModel.hpp"
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
@@ -177,7 +176,6 @@ RunOutcome run_scenes(const RunConfig& config, const RunEvents& events) {
     GDALSetCacheMax64(16LL * 1024 * 1024);
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(cores));
-    set_torch_threads(config.threads);
     RunSetup setup(config);
 
     RunOutcome outcome;
