@@ -13,6 +13,7 @@
 #include "pipeline/RunReport.hpp"
 #include "pipeline/RunSetup.hpp"
 #include "pipeline/SaliencyProduct.hpp"
+#include "pipeline/SceneResume.hpp"
 
 #include <gdal.h>
 #include <oneapi/tbb/global_control.h>
@@ -85,18 +86,20 @@ SceneOutcome named_outcome(const RunConfig& config, const std::string& scene) {
     return outcome;
 }
 
-SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunEvents& events) {
+SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
+                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
+                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome);
+
+SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, bool restart) {
     const RunConfig& config = setup.config;
     SceneOutcome outcome = named_outcome(config, scene);
     PhaseTimes phases;
-    PassSeconds seconds;
 
     RasterReader reader(scene);
     const RasterInfo& info = reader.info();
     const BandScaling scaling = plan_band_scaling(config, reader);
     for (const std::string& warning : scaling.warnings) events.say_warning(warning);
-    const GeoReference& geo = info.georeference;
-    if (!geo.georeferenced()) events.say_warning(scene + " has no georeferencing; outputs use pixel coordinates");
+    if (!info.georeference.georeferenced()) events.say_warning(scene + " has no georeferencing; outputs use pixel coordinates");
     if (!setup.margin) setup.margin = choose_auto_margin(setup, scene, scaling, events);
     TileGridOptions grid_options;
     grid_options.tile_size = setup.tile_size;
@@ -104,12 +107,38 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
     OutputStaging staging(outcome.output_folder);
-    SceneLayers layers(staging, grid, setup.strides, config.normalize == NormalizeScope::Tile);
+    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, *setup.margin),
+                       restart);
+    try {
+        outcome = produce_scene(setup, scene, events, info, scaling, grid, staging, resume, phases, std::move(outcome));
+    } catch (const RunInterrupted&) {
+        throw;
+    } catch (const std::exception& error) {
+        if (!resume.keep_for_next_attempt()) throw;
+        throw std::runtime_error(std::string(error.what()) + " (the tiles finished so far are kept in " +
+                                 resume.folder() + ": the same command resumes from them)");
+    }
+    resume.finish();
+    return outcome;
+}
+
+/// Pass 1 (resumed where an earlier attempt stopped), pass 2 and every output of one scene.
+SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
+                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
+                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome) {
+    const RunConfig& config = setup.config;
+    const GeoReference& geo = info.georeference;
+    PassSeconds seconds;
+    SceneLayers layers(resume, grid, setup.strides, config.normalize == NormalizeScope::Tile);
+    if (resume.resumed_tiles() > 0) {
+        events.say_note(scene + ": resuming: " + std::to_string(resume.resumed_tiles()) + " of " +
+                        std::to_string(grid.tile_count()) + " tiles were finished by an earlier run");
+    }
     phases.end("setup");
 
     const int64_t o = config.output_scale;
     Quicklook quicklook(ceil_div(info.width, o), ceil_div(info.height, o), o);
-    const Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, layers, quicklook, events);
+    const Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, layers, quicklook, resume, events);
     phases.end("pass1");
 
     SaliencyProduct product(staging, scene_product(setup, layers, geo, info.width, info.height));
@@ -182,15 +211,17 @@ struct SceneRunner::Process {
     tbb::global_control parallelism;
 };
 
-SceneRunner::SceneRunner(const RunConfig& config)
-    : process_(std::make_unique<Process>(config)), setup_(std::make_unique<RunSetup>(config)) {}
+SceneRunner::SceneRunner(const RunConfig& config, bool restart)
+    : process_(std::make_unique<Process>(config)), setup_(std::make_unique<RunSetup>(config)), restart_(restart) {}
 
 SceneRunner::~SceneRunner() = default;
 
 SceneOutcome SceneRunner::run(const std::string& scene, const RunEvents& events) {
     SceneOutcome outcome;
     try {
-        outcome = run_one_scene(*setup_, scene, events);
+        outcome = run_one_scene(*setup_, scene, events, restart_);
+    } catch (const RunInterrupted&) {
+        throw;
     } catch (const std::exception& error) {
         outcome = named_outcome(setup_->config, scene);
         outcome.error = error.what();
@@ -203,8 +234,8 @@ void SceneRunner::write_batch_outputs(const std::vector<SceneOutcome>& outcomes)
     if (setup_->counting) write_count_summary(setup_->config, outcomes);
 }
 
-RunOutcome run_scenes(const RunConfig& config, const RunEvents& events) {
-    SceneRunner runner(config);
+RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool restart) {
+    SceneRunner runner(config, restart);
     RunOutcome outcome;
     for (const std::string& scene : config.scenes) outcome.scenes.push_back(runner.run(scene, events));
     runner.write_batch_outputs(outcome.scenes);

@@ -18,6 +18,7 @@
 #include "cowc/CountingTrainer.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/Explain.hpp"
+#include "pipeline/SceneResume.hpp"
 #include "pipeline/SceneRun.hpp"
 #include "pipeline/Seams.hpp"
 #include "pipeline/Version.hpp"
@@ -27,6 +28,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <cstring>
@@ -303,19 +305,21 @@ int run(int argc, char** argv) {
     std::string config_path;
     std::vector<std::string> overrides;
     std::string shard_text;
-    bool print_config = false, quiet = false;
+    bool print_config = false, quiet = false, restart = false;
     po::options_description described("run options");
     described.add_options()
         ("config", po::value(&config_path)->required(), "INI config file (see configs/ and README)")
         ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
         ("shard", po::value(&shard_text), "run only shard I of N of the scenes (round-robin): --shard I/N; "
                                           "inside a Slurm array task the shard comes from SLURM_ARRAY_TASK_*")
+        ("restart", po::bool_switch(&restart), "discard what an interrupted earlier run of a scene finished "
+                                               "(by default the same command resumes it)")
         ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
         ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
     po::positional_options_description positional;
     positional.add("config", 1);
     po::variables_map variables;
-    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--shard I/N] [--print-config] [--quiet]\n\nconfig keys:\n" +
+    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--shard I/N] [--restart] [--print-config] [--quiet]\n\nconfig keys:\n" +
                    run_config_reference(),
                described, argc, argv, variables, &positional)) {
         return 0;
@@ -336,9 +340,25 @@ int run(int argc, char** argv) {
         std::cout << to_ini(config);
         return 0;
     }
-    if (hpc::launched_under_mpi()) return run_with_mpi(config, terminal_events(config.quiet));
-    if (shard) return run_shard(config, *shard, terminal_events(config.quiet));
-    const RunOutcome outcome = run_scenes(config, terminal_events(config.quiet));
+    // SIGTERM (Slurm's warning, a job's end) and SIGINT stop the run at the next tile: the tiles in
+    // flight are finished and journaled, and the same command resumes. A second signal kills.
+    struct sigaction stop {};
+    stop.sa_handler = [](int) { request_stop(); };
+    stop.sa_flags = SA_RESETHAND;
+    sigemptyset(&stop.sa_mask);
+    sigaction(SIGTERM, &stop, nullptr);
+    sigaction(SIGINT, &stop, nullptr);
+    try {
+        if (hpc::launched_under_mpi()) return run_with_mpi(config, terminal_events(config.quiet), restart);
+        if (shard) return run_shard(config, *shard, terminal_events(config.quiet), restart);
+        return report_outcome(run_scenes(config, terminal_events(config.quiet), restart));
+    } catch (const RunInterrupted& stopped) {
+        std::fprintf(stderr, "satsal run: interrupted: %s\n", stopped.what());
+        return exit_interrupted;
+    }
+}
+
+int report_outcome(const RunOutcome& outcome) {
     int failed = 0;
     for (const auto& scene : outcome.scenes) failed += scene.ok ? 0 : 1;
     if (failed) {
