@@ -1,7 +1,7 @@
 #pragma once
-// HDF5 output in the layout scripts rely on (issue 2) plus netCDF-4/CF georeferencing, so that
-// h5py sees plain arrays (/combined [H,W], /lovi [H,W,3], /layers/Lk, ...) and GDAL's netCDF
-// driver sees georeferenced variables (`gdalinfo NETCDF:"saliency.h5":combined`,
+// HDF5 output in the layout scripts rely on (README, `satsal explain`) plus netCDF-4/CF
+// georeferencing, so that h5py sees plain arrays (/combined [H,W], /lovi [H,W,3], /layers/Lk,
+// ...) and GDAL's netCDF driver sees georeferenced variables (`gdalinfo NETCDF:"saliency.h5":combined`,
 // `gdalinfo NETCDF:"saliency.h5":/layers/L2`).
 //
 // Georeferencing model: each *grid* (the input pixel grid, and one per layer stride) gets 1-D

@@ -3,7 +3,6 @@
 #include "io/AtomicFile.hpp"
 #include "io/GdalSupport.hpp"
 #include "io/RasterReader.hpp"
-#include "model/TappedModel.hpp"
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
@@ -214,7 +213,6 @@ struct SceneRunner::Process {
     static std::size_t prepare(const RunConfig& config) {
         ensure_gdal_registered();
         GDALSetCacheMax64(16LL * 1024 * 1024);
-        set_torch_threads(config.threads);
         return static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency()));
     }
     tbb::global_control parallelism;

@@ -207,3 +207,47 @@ TEST_CASE("satsal run: a run killed while writing leaves no final-named file", "
     INFO("after the rerun: " << join_names(after));
     CHECK(after == std::vector<std::string>{"big"});
 }
+
+TEST_CASE("tools/compare_outputs.sh: two runs are identical; a changed pixel and a missing file are listed",
+          "[pipeline][cli][compare]") {
+    TempDir dir;
+    const std::string scene = dir.file("scene.tif");
+    write_tiff(scene, 160, 96, 3, GDT_Byte, texture_value);
+    const std::string config = write_config(dir, "run.ini", {scene}, {"tile_size = 64", "margin = 32"});
+    for (const char* out : {"a", "b"}) {
+        const CommandResult run = run_satsal("run " + quoted(config) + " --set output_dir=" + quoted(dir.file(out)), dir);
+        INFO(run.err);
+        REQUIRE(run.exit_code == 0);
+    }
+    const std::string script = std::string(SATSAL_SOURCE_DIR) + "/tools/compare_outputs.sh";
+    auto compare = [&](CommandResult& result) {
+        const std::string out = dir.file("compare.out");
+        const int status = std::system(("bash " + quoted(script) + " " + quoted(dir.file("a/scene")) + " " +
+                                        quoted(dir.file("b/scene")) + " >" + quoted(out) + " 2>&1")
+                                           .c_str());
+        result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        result.out = read_text(out);
+    };
+    CommandResult same;
+    compare(same);
+    INFO(same.out);
+    CHECK(same.exit_code == 0);
+    CHECK_THAT(same.out, Catch::Contains("5 files identical in data"));
+
+    {  // One pixel of b's combined map changes; b loses its quicklook.
+        GDALDatasetUniquePtr tiff(GDALDataset::Open(dir.file("b/scene/saliency.tif").c_str(), GDAL_OF_UPDATE | GDAL_OF_RASTER));
+        REQUIRE(tiff);
+        float value = 0;
+        REQUIRE(tiff->GetRasterBand(1)->RasterIO(GF_Read, 70, 40, 1, 1, &value, 1, 1, GDT_Float32, 0, 0) == CE_None);
+        value += 0.25f;
+        REQUIRE(tiff->GetRasterBand(1)->RasterIO(GF_Write, 70, 40, 1, 1, &value, 1, 1, GDT_Float32, 0, 0) == CE_None);
+    }
+    fs::remove(dir.file("b/scene/quicklook.png"));
+    CommandResult changed;
+    compare(changed);
+    INFO(changed.out);
+    CHECK(changed.exit_code == 1);
+    CHECK_THAT(changed.out, Catch::Contains("saliency.tif: pixel data differ") &&
+                                Catch::Contains("A only: quicklook.png") &&
+                                !Catch::Contains("lovi.tif") && !Catch::Contains("saliency.h5"));
+}
