@@ -4,6 +4,7 @@
 #include "io/Hdf5Writer.hpp"
 #include "io/PngWriter.hpp"
 #include "io/RasterReader.hpp"
+#include "methods/MethodRun.hpp"
 #include "model/TappedModel.hpp"
 #include "pipeline/ImageSaliency.hpp"
 #include "pipeline/OutputStaging.hpp"
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -136,6 +138,8 @@ Json ExplainResult::to_json() const {
     timings["statistic"] = statistic_seconds;
     timings["combine"] = combine_seconds;
     timings["write"] = write_seconds;
+    timings["method"] = method_seconds;
+    json["method"] = method;
     return json;
 }
 
@@ -186,8 +190,17 @@ ExplainResult explain(const ExplainOptions& options) {
     start = Clock::now();
     ImageSaliency saliency = build_image_saliency(std::move(raw), options.normalization, weights,
                                                   result.width, result.height);
-    const std::vector<uint8_t> overlay = overlay_rgb(saliency.combined, input_rgb8(input, options));
     result.combine_seconds = seconds_since(start);
+
+    // A gradient-based method (methods/): its map replaces the SMOE map in saliency.tif/overlay.png.
+    std::optional<MethodProduct> method;
+    if (options.method.method != Method::Smoe) {
+        method = run_method(model, input, saliency.combined, options.method);
+        result.method = method->method;
+        result.method_seconds = method->seconds;
+    }
+    const Map& shown = method ? method->map : saliency.combined;
+    const std::vector<uint8_t> overlay = overlay_rgb(shown, input_rgb8(input, options));
     result.weights = weights;
 
     // Georeference of the network input grid: the image's, rescaled when --resize changed it.
@@ -207,11 +220,11 @@ ExplainResult explain(const ExplainOptions& options) {
     for (const auto& tap : model.taps()) tap_names.push_back(tap.name);
     {
         GeoTiffOptions tiff_options;
-        tiff_options.band_descriptions = {"SMOE combined saliency"};
+        tiff_options.band_descriptions = {method ? method->map_description : "SMOE combined saliency"};
         GeoTiffWriter writer(staging.path("saliency.tif"), static_cast<int>(result.width),
                              static_cast<int>(result.height), 1, SampleType::Float32, geo, tiff_options);
         writer.write_window(1, 0, 0, static_cast<int>(result.width), static_cast<int>(result.height),
-                            saliency.combined.data());
+                            shown.data());
         writer.finish();
     }
     write_png(staging.path("lovi.png"), static_cast<int>(result.width), static_cast<int>(result.height),
@@ -243,6 +256,7 @@ ExplainResult explain(const ExplainOptions& options) {
         h5.set_attribute("/", "model_sha256", model.sha256());
         h5.set_attribute("/", "satsal_version", satsal_version());
         h5.set_attribute("/", "input", options.image_path);
+        write_method_outputs(h5, method ? &*method : nullptr);
         h5.finish();
     }
     staging.commit();
