@@ -130,21 +130,23 @@ torch::Tensor GradientMethods::integrated_gradients(const torch::Tensor& inputs_
                                                     int steps, double baseline) const {
     if (steps < 1) throw std::invalid_argument("integrated gradients: steps must be >= 1, got " + std::to_string(steps));
     const torch::Tensor inputs = check_inputs(inputs_in, targets, model_.path());
-    std::vector<torch::Tensor> results;
-    for (int64_t i = 0; i < inputs.size(0); ++i) {
-        const torch::Tensor difference = inputs[i] - baseline;  // [C, H, W]
-        torch::Tensor sum = torch::zeros_like(difference);
-        for (int first = 0; first < steps; first += max_batch_) {
-            const int last = std::min(steps, first + max_batch_);
-            const torch::Tensor alphas =
-                (torch::arange(first, last, torch::kFloat64) + 0.5).div(steps).to(torch::kFloat32).view({-1, 1, 1, 1});
-            const torch::Tensor path = alphas * difference.unsqueeze(0) + baseline;
-            const torch::Tensor path_targets = targets.slice(0, i, i + 1).expand({last - first}).contiguous();
-            sum += gradient_pass(path, path_targets, false).sum(0);
-        }
-        results.push_back(difference * sum / double(steps));
+    const int64_t n = inputs.size(0);
+    const torch::Tensor difference = inputs - baseline;  // [N, C, H, W]
+    torch::Tensor sums = torch::zeros_like(inputs);
+    // Interpolants (image i, step k) in order p = i * steps + k, max_batch of them per pass, so a
+    // pass may hold the last steps of one image and the first of the next.
+    const int64_t pairs = n * steps;
+    for (int64_t first = 0; first < pairs; first += max_batch_) {
+        const int64_t last = std::min(pairs, first + max_batch_);
+        const torch::Tensor p = torch::arange(first, last, torch::kLong);
+        const torch::Tensor image = p.div(steps, "floor");
+        const torch::Tensor alphas =
+            (p.remainder(steps).to(torch::kFloat64) + 0.5).div(steps).to(torch::kFloat32).view({-1, 1, 1, 1});
+        const torch::Tensor path = alphas * difference.index_select(0, image) + baseline;
+        const torch::Tensor gradients = gradient_pass(path, targets.index_select(0, image), false);
+        sums.index_add_(0, image, gradients);
     }
-    return torch::stack(results);
+    return difference * sums / double(steps);
 }
 
 torch::Tensor GradientMethods::base_attribution(const torch::Tensor& inputs, const torch::Tensor& targets,

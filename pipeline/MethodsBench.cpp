@@ -17,6 +17,7 @@
 #include <functional>
 #include <limits>
 #include <stdexcept>
+#include <time.h>
 
 namespace satsal {
 namespace {
@@ -48,14 +49,24 @@ Map combined_map(std::vector<Map> raw, int64_t width, int64_t height) {
     return combine(upsampled, std::vector<double>(upsampled.size(), 1.0));
 }
 
+double process_cpu_seconds() {
+    timespec now{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return double(now.tv_sec) + 1e-9 * double(now.tv_nsec);
+}
+
 double checksum(const torch::Tensor& t) { return t.detach().to(torch::kDouble).abs().sum().item<double>(); }
 
 }  // namespace
 
-double MethodsBenchResult::relative_extra(const MethodsBenchRow& row) const {
-    const double smoe = smoe_extra_ms();
+double MethodsBenchResult::smoe_extra_ms(bool cpu, bool from_statistic) const {
+    return from_statistic ? rows.at(2).ms(cpu) : rows.at(1).ms(cpu) - rows.at(0).ms(cpu);
+}
+
+double MethodsBenchResult::relative_extra(const MethodsBenchRow& row, bool cpu, bool from_statistic) const {
+    const double smoe = smoe_extra_ms(cpu, from_statistic);
     if (!(smoe > 0)) return std::numeric_limits<double>::quiet_NaN();
-    return (row.ms() - forward_ms()) / smoe;
+    return (row.ms(cpu) - rows.at(0).ms(cpu)) / smoe;
 }
 
 Json MethodsBenchResult::to_json() const {
@@ -68,16 +79,26 @@ Json MethodsBenchResult::to_json() const {
     json["samples_run"] = samples;
     json["steps_scaled_to"] = full_steps;
     json["samples_scaled_to"] = full_samples;
+    const auto number = [](double value) { return std::isfinite(value) ? Json(value) : Json(nullptr); };
+    json["smoe_extra_wall_ms_per_image"] = smoe_extra_ms(false, false);
+    json["smoe_statistic_wall_ms_per_image"] = smoe_extra_ms(false, true);
+    json["smoe_extra_cpu_ms_per_image"] = smoe_extra_ms(true, false);
+    json["smoe_statistic_cpu_ms_per_image"] = smoe_extra_ms(true, true);
     Json& list = json["methods"] = Json::array();
     for (const auto& row : rows) {
         Json entry = Json::object();
         entry["name"] = row.name;
         entry["what"] = row.what;
-        entry["measured_ms_per_image"] = row.measured_ms;
+        entry["timings"] = row.samples;
+        entry["measured_wall_ms_per_image"] = row.wall_ms;
+        entry["measured_cpu_ms_per_image"] = row.cpu_ms;
         entry["scale"] = row.scale;
-        entry["ms_per_image"] = row.ms();
-        const double relative = relative_extra(row);
-        entry["extra_over_forward_per_smoe_extra"] = std::isfinite(relative) ? Json(relative) : Json(nullptr);
+        entry["wall_ms_per_image"] = row.ms(false);
+        entry["cpu_ms_per_image"] = row.ms(true);
+        entry["wall_extra_per_smoe_extra"] = number(relative_extra(row, false, false));
+        entry["wall_extra_per_smoe_statistic"] = number(relative_extra(row, false, true));
+        entry["cpu_extra_per_smoe_extra"] = number(relative_extra(row, true, false));
+        entry["cpu_extra_per_smoe_statistic"] = number(relative_extra(row, true, true));
         list.push_back(entry);
     }
     return json;
@@ -87,28 +108,38 @@ std::string MethodsBenchResult::to_text() const {
     std::string out;
     char line[512];
     std::snprintf(line, sizeof line,
-                  "batch %d, %dx%d, %d threads, medians of %d runs; IG steps run %d (scaled to %d), "
+                  "batch %d, %dx%d, %d threads, medians; IG steps run %d (scaled to %d), "
                   "SmoothGrad-Sq samples run %d (scaled to %d)\n",
-                  batch, size, size, threads, runs, steps, full_steps, samples, full_samples);
+                  batch, size, size, threads, steps, full_steps, samples, full_samples);
     out += line;
-    std::snprintf(line, sizeof line, "%-34s %12s %8s %12s %14s\n", "method", "measured", "scale", "ms/image",
-                  "extra/SMOE's");
+    std::snprintf(line, sizeof line, "%-34s %5s %6s %11s %11s | %12s %12s | %12s %12s\n", "", "", "", "wall", "cpu",
+                  "wall extra /", "", "cpu extra /", "");
     out += line;
+    std::snprintf(line, sizeof line, "%-34s %5s %6s %11s %11s | %12s %12s | %12s %12s\n", "method", "n", "scale",
+                  "ms/image", "ms/image", "SMOE extra", "statistic", "SMOE extra", "statistic");
+    out += line;
+    const auto ratio = [](double value) {
+        char text[32];
+        if (std::isfinite(value)) std::snprintf(text, sizeof text, "%12.1f", value);
+        else std::snprintf(text, sizeof text, "%12s", "n/a");
+        return std::string(text);
+    };
     for (const auto& row : rows) {
-        const double relative = relative_extra(row);
-        char relative_text[32];
-        if (std::isfinite(relative)) std::snprintf(relative_text, sizeof relative_text, "%14.1f", relative);
-        else std::snprintf(relative_text, sizeof relative_text, "%14s", "n/a");
-        std::snprintf(line, sizeof line, "%-34s %12.2f %8.2f %12.2f %s\n", row.name.c_str(), row.measured_ms, row.scale,
-                      row.ms(), relative_text);
+        std::snprintf(line, sizeof line, "%-34s %5d %6.1f %11.2f %11.2f | %s %s | %s %s\n", row.name.c_str(), row.samples,
+                      row.scale, row.ms(false), row.ms(true), ratio(relative_extra(row, false, false)).c_str(),
+                      ratio(relative_extra(row, false, true)).c_str(), ratio(relative_extra(row, true, false)).c_str(),
+                      ratio(relative_extra(row, true, true)).c_str());
         out += line;
     }
     std::snprintf(line, sizeof line,
-                  "SMOE's extra cost over the forward: %.3f ms/image (%.2f%% of the forward)\n"
-                  "extra/SMOE's = (method - forward) / (SMOE - forward), per image\n",
-                  smoe_extra_ms(), 100.0 * smoe_extra_ms() / forward_ms());
+                  "SMOE extra = smoe - forward: wall %.3f, cpu %.3f ms/image; SMOE statistic alone: wall %.3f, cpu %.3f "
+                  "ms/image (%.2f%% of the forward's wall time)\n"
+                  "ratios: (method - forward) / SMOE extra, and / SMOE statistic; n/a where the denominator is not > 0 "
+                  "(noise: rerun, or use the statistic column)\n",
+                  smoe_extra_ms(false, false), smoe_extra_ms(true, false), smoe_extra_ms(false, true),
+                  smoe_extra_ms(true, true), 100.0 * smoe_extra_ms(false, true) / rows.at(0).ms(false));
     out += line;
-    out += "what each row runs:\n";
+    out += "what each row runs (scaled rows: ms measured with the counts run, times the scale):\n";
     for (const auto& row : rows) out += "  " + row.name + ": " + row.what + "\n";
     return out;
 }
@@ -147,10 +178,15 @@ MethodsBenchResult bench_methods(const MethodsBenchOptions& options) {
     struct Case {
         MethodsBenchRow row;
         std::function<double()> run;  // returns a checksum (keeps the work observable)
+        int repeats = 1;
     };
     std::vector<Case> cases;
     const auto add = [&](std::string name, std::string what, double scale, std::function<double()> run) {
-        cases.push_back({MethodsBenchRow{std::move(name), std::move(what), 0, scale}, std::move(run)});
+        MethodsBenchRow row;
+        row.name = std::move(name);
+        row.what = std::move(what);
+        row.scale = scale;
+        cases.push_back({std::move(row), std::move(run)});
     };
     add("forward", "the module's forward, no autograd", 1, [&] { return checksum(model.forward_plain(batch)); });
     add("smoe", "forward with taps + SMOE statistic on every tap (no combine), as `bench smoe`", 1, [&] {
@@ -159,12 +195,20 @@ MethodsBenchResult bench_methods(const MethodsBenchOptions& options) {
         for (const auto& tap : forward.taps) sum += checksum(channel_statistic(Statistic::Smoe, tap));
         return sum;
     });
+    const ForwardResult precomputed = model.forward(batch);
+    add("smoe statistic", "SMOE statistic on every tap of a forward made beforehand (what SMOE adds to a forward)", 1,
+        [&] {
+            double sum = 0;
+            for (const auto& tap : precomputed.taps) sum += checksum(channel_statistic(Statistic::Smoe, tap));
+            return sum;
+        });
     add("smoe+combine", "smoe + gauss normalization, upsampling, equal-weight combination per image", 1, [&] {
         const ForwardResult forward = model.forward(batch);
         double sum = 0;
         for (auto& raw : smoe_maps(forward.taps)) sum += combined_map(std::move(raw), options.size, options.size).values[0];
         return sum;
     });
+    for (auto& c : cases) c.repeats = std::max(1, options.cheap_repeats);
     add("gradcam", "forward with autograd + backward from the score to tap " + tap_name + " + CAM", 1,
         [&] { return checksum(methods.grad_cam(batch, targets, last_tap, false).map); });
     add("gradcam++", "as gradcam with Grad-CAM++ weights", 1,
@@ -213,14 +257,32 @@ MethodsBenchResult bench_methods(const MethodsBenchOptions& options) {
         }
     }
 
+    // Cheap rows (forward, smoe, smoe+combine) alternate `cheap_repeats` times, then each method
+    // runs once: every repetition sees the machine in the same state for all rows.
     std::vector<std::vector<double>> times(cases.size());
+    std::vector<std::vector<double>> cpu_times(cases.size());
+    const auto time_case = [&](std::size_t c, bool keep) {
+        const double cpu_start = process_cpu_seconds();
+        const auto start = Clock::now();
+        const double sum = cases[c].run();
+        const double ms = 1000.0 * seconds_since(start) / options.batch;
+        const double cpu_ms = 1000.0 * (process_cpu_seconds() - cpu_start) / options.batch;
+        if (!std::isfinite(sum)) throw std::runtime_error("bench methods: " + cases[c].row.name + " produced NaN or inf");
+        if (keep) {
+            times[c].push_back(ms);
+            cpu_times[c].push_back(cpu_ms);
+        }
+    };
     for (int repetition = 0; repetition < options.warmup + options.runs; ++repetition) {
+        const bool keep = repetition >= options.warmup;
+        const int cheap_repeats = std::max(1, options.cheap_repeats);
+        for (int r = 0; r < cheap_repeats; ++r) {
+            for (std::size_t c = 0; c < cases.size(); ++c) {
+                if (cases[c].repeats > 1) time_case(c, keep);
+            }
+        }
         for (std::size_t c = 0; c < cases.size(); ++c) {
-            const auto start = Clock::now();
-            const double sum = cases[c].run();
-            const double ms = 1000.0 * seconds_since(start) / options.batch;
-            if (!std::isfinite(sum)) throw std::runtime_error("bench methods: " + cases[c].row.name + " produced NaN or inf");
-            if (repetition >= options.warmup) times[c].push_back(ms);
+            if (cases[c].repeats == 1) time_case(c, keep);
         }
     }
     MethodsBenchResult result;
@@ -234,7 +296,9 @@ MethodsBenchResult bench_methods(const MethodsBenchOptions& options) {
     result.full_samples = options.full_samples;
     for (std::size_t c = 0; c < cases.size(); ++c) {
         MethodsBenchRow row = cases[c].row;
-        row.measured_ms = median(times[c]);
+        row.wall_ms = median(times[c]);
+        row.cpu_ms = median(cpu_times[c]);
+        row.samples = static_cast<int>(times[c].size());
         result.rows.push_back(row);
     }
     return result;

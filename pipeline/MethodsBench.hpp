@@ -17,6 +17,8 @@ struct MethodsBenchOptions {
     int size = 224;
     int runs = 3;        // timed repetitions (medians)
     int warmup = 1;
+    int cheap_repeats = 5;  // forward and SMOE rows run this many times per repetition (their
+                            // difference is ~1% of a forward: more samples against noise)
     int threads = 2;     // 0: all cores
     int steps = 50;      // IG steps actually run (the figure is also scaled to `full_steps`)
     int samples = 15;    // SmoothGrad-Sq samples actually run (scaled to `full_samples`)
@@ -28,19 +30,24 @@ struct MethodsBenchOptions {
 struct MethodsBenchRow {
     std::string name;
     std::string what;          // what one pass does
-    double measured_ms = 0;    // median ms per image as run
+    double wall_ms = 0;        // median wall-clock ms per image as run
+    double cpu_ms = 0;         // median process CPU ms per image as run (all threads)
     double scale = 1;          // full_steps / steps, full_samples / samples, or both
-    double ms() const { return measured_ms * scale; }  // ms per image at the full step/sample counts
+    int samples = 0;           // timings the medians are over
+    double ms(bool cpu) const { return (cpu ? cpu_ms : wall_ms) * scale; }  // at the full counts
 };
 
 struct MethodsBenchResult {
     int batch = 0, size = 0, runs = 0, threads = 0;
     int steps = 0, samples = 0, full_steps = 0, full_samples = 0;
-    std::vector<MethodsBenchRow> rows;  // rows[0] forward, rows[1] smoe
-    double forward_ms() const { return rows.at(0).ms(); }
-    double smoe_extra_ms() const { return rows.at(1).ms() - rows.at(0).ms(); }
-    /// (method - forward) / (smoe - forward); NaN when SMOE's extra cost is not positive.
-    double relative_extra(const MethodsBenchRow& row) const;
+    // rows[0] forward, rows[1] smoe (forward with taps + statistic), rows[2] the SMOE statistic
+    // alone on taps computed beforehand, then smoe+combine and the gradient methods.
+    std::vector<MethodsBenchRow> rows;
+    /// SMOE's extra cost over the forward: smoe - forward (from_statistic false), or the statistic
+    /// timed alone (true; what the paper counts, since the taps are tensors the forward makes anyway).
+    double smoe_extra_ms(bool cpu, bool from_statistic) const;
+    /// (row - forward) / smoe_extra_ms; NaN when that is not positive.
+    double relative_extra(const MethodsBenchRow& row, bool cpu, bool from_statistic) const;
     Json to_json() const;
     std::string to_text() const;
 };

@@ -297,6 +297,7 @@ int bench_methods_command(int argc, char** argv) {
         ("no-smoothgrad", po::bool_switch(&no_smoothgrad), "leave out the SmoothGrad-Sq rows")
         ("runs", po::value(&options.runs)->default_value(3), "timed repetitions (medians)")
         ("warmup", po::value(&options.warmup)->default_value(1), "untimed repetitions first")
+        ("cheap-repeats", po::value(&options.cheap_repeats)->default_value(5), "forward/SMOE timings per repetition")
         ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
         ("json", po::bool_switch(&json), "print JSON instead of text");
     po::variables_map variables;
