@@ -144,6 +144,7 @@ Json ExplainResult::to_json() const {
 }
 
 ExplainResult explain(const ExplainOptions& options) {
+    validate(options.method);
     ExplainResult result;
     set_torch_threads(options.threads);
 

@@ -107,11 +107,15 @@ Json MethodsBenchResult::to_json() const {
 std::string MethodsBenchResult::to_text() const {
     std::string out;
     char line[512];
-    std::snprintf(line, sizeof line,
-                  "batch %d, %dx%d, %d threads, medians; IG steps run %d (scaled to %d), "
-                  "SmoothGrad-Sq samples run %d (scaled to %d)\n",
-                  batch, size, size, threads, steps, full_steps, samples, full_samples);
+    std::snprintf(line, sizeof line, "batch %d, %dx%d, %d threads, medians; IG steps run %d (scaled to %d), ", batch,
+                  size, size, threads, steps, full_steps);
     out += line;
+    if (samples > 0) {
+        std::snprintf(line, sizeof line, "SmoothGrad-Sq samples run %d (scaled to %d)\n", samples, full_samples);
+        out += line;
+    } else {
+        out += "SmoothGrad-Sq rows left out\n";
+    }
     std::snprintf(line, sizeof line, "%-34s %5s %6s %11s %11s | %12s %12s | %12s %12s\n", "", "", "", "wall", "cpu",
                   "wall extra /", "", "cpu extra /", "");
     out += line;
@@ -291,7 +295,7 @@ MethodsBenchResult bench_methods(const MethodsBenchOptions& options) {
     result.runs = options.runs;
     result.threads = at::get_num_threads();
     result.steps = options.steps;
-    result.samples = options.samples;
+    result.samples = options.smoothgrad ? options.samples : 0;
     result.full_steps = options.full_steps;
     result.full_samples = options.full_samples;
     for (std::size_t c = 0; c < cases.size(); ++c) {
