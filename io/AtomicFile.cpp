@@ -5,6 +5,7 @@
 
 #include <cpl_vsi.h>
 
+#include <filesystem>
 #include <utility>
 
 namespace satsal {
@@ -14,6 +15,14 @@ std::string parent_directory(const std::string& path) {
     if (slash == std::string::npos) return ".";
     if (slash == 0) return "/";
     return path.substr(0, slash);
+}
+
+void create_parent_directory(const std::string& path) {
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (parent.empty() || path.rfind("/vsimem/", 0) == 0) return;
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) throw IoError("cannot create the directory '" + parent.string() + "' for '" + path + "': " + ec.message());
 }
 
 AtomicFile::AtomicFile(std::string final_path, const std::string& suffix)
@@ -51,5 +60,15 @@ void AtomicFile::commit() {
 }
 
 void AtomicFile::discard() noexcept { vsi_remove_quietly(temp_path_); }
+
+void write_text_file(const std::string& path, const std::string& text) {
+    AtomicFile output(path);
+    VSILFILE* file = VSIFOpenL(output.temp_path().c_str(), "wb");
+    if (file == nullptr) throw IoError("cannot write '" + path + "': cannot create '" + output.temp_path() + "'");
+    const bool written = VSIFWriteL(text.data(), 1, text.size(), file) == text.size();
+    const bool closed = VSIFCloseL(file) == 0;
+    if (!written || !closed) throw IoError("cannot write '" + path + "' (disk full or no permission?)");
+    output.commit();
+}
 
 }  // namespace satsal

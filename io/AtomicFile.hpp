@@ -38,7 +38,15 @@ private:
     bool committed_ = false;
 };
 
+/// Writes `text` to `path` through an AtomicFile: the file appears complete or not at all.
+/// IoError naming the path when it cannot be written (disk full, no permission, no directory).
+void write_text_file(const std::string& path, const std::string& text);
+
 /// The directory part of a path ("." when there is none).
 std::string parent_directory(const std::string& path);
+
+/// Creates the directory that will hold `path`, with its parents, when missing (AtomicFile
+/// itself refuses a missing directory). IoError naming the directory on failure.
+void create_parent_directory(const std::string& path);
 
 }  // namespace satsal

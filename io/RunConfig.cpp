@@ -1,6 +1,6 @@
 #include "io/RunConfig.hpp"
 
-#include "io/CowcSynthetic.hpp"
+#include "cowc/Synthetic.hpp"
 
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"

@@ -69,7 +69,8 @@ double MethodsBenchResult::relative_extra(const MethodsBenchRow& row, bool cpu, 
     return (row.ms(cpu) - rows.at(0).ms(cpu)) / smoe;
 }
 
-Json MethodsBenchResult::to_json() const {
+nlohmann::ordered_json MethodsBenchResult::to_json() const {
+    using Json = nlohmann::ordered_json;
     Json json = Json::object();
     json["batch"] = batch;
     json["size"] = size;

@@ -3,7 +3,8 @@
 // against SMOE, on the same model, batch and input, in one process (the paper's comparison:
 // SMOE Scale at least 97x cheaper than guided backprop, Sec. 4.1).
 #include "methods/MethodOptions.hpp"
-#include "pipeline/Json.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -48,7 +49,7 @@ struct MethodsBenchResult {
     double smoe_extra_ms(bool cpu, bool from_statistic) const;
     /// (row - forward) / smoe_extra_ms; NaN when that is not positive.
     double relative_extra(const MethodsBenchRow& row, bool cpu, bool from_statistic) const;
-    Json to_json() const;
+    nlohmann::ordered_json to_json() const;
     std::string to_text() const;
 };
 

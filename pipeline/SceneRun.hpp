@@ -2,28 +2,28 @@
 // `satsal run CONFIG`: whole scenes, larger than memory, streamed as tiles through a oneTBB flow
 // graph into seamless, georeferenced saliency rasters.
 //
-// Per scene, in <output_dir>/<scene name>/:
-//   pass 1  read -> preprocess (parallel, one GDAL handle per thread) -> order -> batch ->
-//           infer (one model per worker) -> statistic (fused SMOE) -> unbatch -> order ->
-//           stitch (serial): each tile's layer-map cores go to per-layer scratch grids on disk, and
-//           each layer's moments (mean, std, min, max) accumulate over the scene, nodata excluded.
-//           A limiter bounds the tiles in flight, so memory does not grow with the scene.
-//   pass 2  blocks of the output grid: each block reads the layer rows and columns its bilinear
-//           samples touch (so block edges have no seam), normalizes with the scene statistics
-//           (normalize = scene) or uses the per-tile normalized maps (normalize = tile), upsamples,
-//           combines, renders LOVI and writes saliency.tif, lovi.tif, saliency.h5; then the layer
-//           maps at native resolution (saliency.h5 /layers, /layers_normalized, optional
-//           layer_L<k>.tif), quicklook.png and run.json.
-// Outputs are staged and renamed into place only when the scene is complete.
+// A scene run is a list of stages, each in the file named after it (docs/ARCHITECTURE.md):
+//   BandScaling      how stored values become network input
+//   AutoMargin       margin = auto, on the first scene
+//   Pass1Graph       tiles -> TileSource -> model -> TapStatistics -> scene layer grids + moments
+//   SaliencyProduct  saliency.tif, lovi.tif, layer_L<k>.tif, saliency.h5
+//   Pass2Blocks      output blocks: normalize, upsample, combine, LOVI; then the layer maps
+//   Quicklook        quicklook.png
+//   CountOutputs     annotations, saliency on cars, counts.tif / counts.csv, count summary
+//   RunReport        run.json
+// Outputs are staged (OutputStaging) and renamed into place only when the scene is complete.
 //
-// Thread rules: run_scenes runs one scene at a time; inside a scene the flow graph owns the
-// threads. LibTorch's intra-op threads (config.threads) serve the single inference worker; TBB's
+// Thread rules: run_scenes runs one scene at a time; inside a scene the stages own the threads.
+// LibTorch's intra-op threads (config.threads) serve the single inference worker; TBB's
 // parallelism is capped at the core count, and reading/preprocessing is light next to the forward
 // pass, so the two do not oversubscribe the cores.
 #include "io/RunConfig.hpp"
-#include "pipeline/Json.hpp"
+#include "pipeline/RunEvents.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,7 +41,7 @@ struct SceneOutcome {
     int64_t margin = 0;
     double seconds = 0;
     double megapixels_per_second = 0;
-    Json report;                 // what run.json holds
+    nlohmann::ordered_json report;  // what run.json holds
     // Counting runs (task = count).
     int64_t count_predicted = -1;
     int64_t count_true = -1;     // -1 without annotations
@@ -52,9 +52,42 @@ struct RunOutcome {
     bool all_ok() const;
 };
 
-/// Runs every scene of the config; a failing scene is reported (stderr and its outcome) and the
-/// others still run. Throws only for problems that stop every scene (the model cannot load, a
-/// weight count that does not match the taps, a tile size that is not a multiple of the stride).
-RunOutcome run_scenes(const RunConfig& config);
+/// Runs every scene of the config; a failing scene is reported (events.scene_done and its
+/// outcome) and the others still run. Throws only for problems that stop every scene (the model
+/// cannot load, a weight count that does not match the taps, a tile size that is not a multiple
+/// of the stride).
+RunOutcome run_scenes(const RunConfig& config, const RunEvents& events = {});
+
+struct RunSetup;
+
+/// One scene at a time with the model loaded once: what run_scenes does, for callers that hand
+/// out scenes themselves (MPI ranks take scenes on demand). Construction sets the process-wide
+/// GDAL cache, TBB parallelism and LibTorch threads, and loads the model (throws for problems
+/// that stop every scene, as run_scenes does).
+class SceneRunner {
+public:
+    explicit SceneRunner(const RunConfig& config);
+    ~SceneRunner();
+    SceneRunner(const SceneRunner&) = delete;
+    SceneRunner& operator=(const SceneRunner&) = delete;
+
+    /// Runs one scene; a failure is returned in the outcome (ok = false, error), not thrown.
+    /// Calls events.scene_done before returning.
+    SceneOutcome run(const std::string& scene, const RunEvents& events);
+    /// Batch outputs over every scene of the run (counting runs: <output_dir>/counts.csv and
+    /// count-summary.json); nothing for saliency runs.
+    void write_batch_outputs(const std::vector<SceneOutcome>& outcomes) const;
+
+private:
+    struct Process;
+    std::unique_ptr<Process> process_;
+    std::unique_ptr<RunSetup> setup_;
+};
+
+/// A scene's outcome without its run report (run.json is on disk), as JSON and back: MPI ranks
+/// send outcomes to rank 0, shards leave them for `satsal summarize`.
+nlohmann::ordered_json outcome_to_json(const SceneOutcome& outcome);
+/// Throws std::invalid_argument naming the missing or mistyped field.
+SceneOutcome outcome_from_json(const nlohmann::ordered_json& json);
 
 }  // namespace satsal

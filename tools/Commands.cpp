@@ -3,17 +3,19 @@
 #include "model/TappedModel.hpp"
 #include "pipeline/Bench.hpp"
 #include "pipeline/PipelineBench.hpp"
+#include "hpc/Mpi.hpp"
+#include "hpc/Shard.hpp"
 #include "io/RasterReader.hpp"
 #include "io/RunConfig.hpp"
 #include "io/SyntheticScene.hpp"
-#include "io/CowcAnnotations.hpp"
-#include "io/CowcList.hpp"
-#include "io/CowcPatches.hpp"
-#include "io/CowcSynthetic.hpp"
-#include "model/CountingConfig.hpp"
-#include "model/CountingEval.hpp"
-#include "model/CountingMetrics.hpp"
-#include "model/CountingTrainer.hpp"
+#include "cowc/Annotations.hpp"
+#include "cowc/CountingList.hpp"
+#include "cowc/PatchCutting.hpp"
+#include "cowc/Synthetic.hpp"
+#include "cowc/CountingConfig.hpp"
+#include "cowc/CountingEval.hpp"
+#include "cowc/CountingMetrics.hpp"
+#include "cowc/CountingTrainer.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "methods/MethodOptions.hpp"
 #include "pipeline/Explain.hpp"
@@ -23,13 +25,16 @@
 #include "pipeline/Version.hpp"
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"
+#include "tools/Progress.hpp"
 
 #include <boost/program_options.hpp>
 
 #include <cstdio>
-#include <filesystem>
+#include <optional>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -56,6 +61,8 @@ const Command commands[] = {
     {"cowc-patches", "cut COWC counting patch sets (and list files) from annotated scenes", cowc_patches},
     {"train-count", "train a COWC counting network in C++ from a config file", train_count},
     {"eval-count", "score a counting model on a COWC counting patch set", eval_count},
+    {"slurm", "write an sbatch job-array script that splits a config's scenes over Slurm tasks", slurm},
+    {"summarize", "merge the results of a batch's shards (Slurm array tasks) once all are done", summarize},
     {"bench", "benchmarks: `bench smoe`, `bench pipeline`, `bench memory`, `bench methods`", bench},
 };
 
@@ -66,9 +73,17 @@ void print_usage(std::FILE* out) {
     for (const auto& command : commands) std::fprintf(out, "  %-10s %s\n", command.name, command.summary);
 }
 
+std::string statistic_choices() {
+    std::string out;
+    for (const auto& name : statistic_names()) out += (out.empty() ? "" : "|") + name;
+    return out;
+}
+
+}  // namespace
+
 /// Parses argv (after the command name) into `variables`; returns false when --help was given.
 bool parse(const std::string& usage, const po::options_description& options, int argc, char** argv,
-           po::variables_map& variables, const po::positional_options_description* positional = nullptr) {
+           po::variables_map& variables, const po::positional_options_description* positional) {
     po::options_description all(options);
     all.add_options()("help,h", "show this help");
     po::command_line_parser parser(argc, argv);
@@ -86,6 +101,8 @@ bool parse(const std::string& usage, const po::options_description& options, int
     }
     return true;
 }
+
+namespace {
 
 std::string method_choices() {
     std::string out;
@@ -119,10 +136,31 @@ void finish_method_options(MethodOptions& options, const std::string& method, co
     validate(options);
 }
 
-std::string statistic_choices() {
-    std::string out;
-    for (const auto& name : statistic_names()) out += (out.empty() ? "" : "|") + name;
-    return out;
+/// What a scene run reports, on stderr: progress, notes and the scene summary unless quiet;
+/// warnings always; failures always.
+RunEvents terminal_events(bool quiet) {
+    RunEvents events;
+    events.warning = [](const std::string& text) { std::fprintf(stderr, "satsal: warning: %s\n", text.c_str()); };
+    auto progress = std::make_shared<std::unique_ptr<Progress>>();
+    events.scene_done = [quiet, progress](const SceneOutcome& scene) {
+        progress->reset();
+        if (!scene.ok) {
+            std::fprintf(stderr, "satsal: scene failed: %s: %s\n", scene.scene.c_str(), scene.error.c_str());
+        } else if (!quiet) {
+            std::fprintf(stderr, "satsal: %s: %lld tiles (%lld nodata skipped), %.1f s, %.2f MP/s -> %s\n",
+                         scene.scene.c_str(), static_cast<long long>(scene.tiles_total),
+                         static_cast<long long>(scene.tiles_skipped), scene.seconds, scene.megapixels_per_second,
+                         scene.output_folder.c_str());
+        }
+    };
+    if (quiet) return events;
+    events.note = [](const std::string& text) { std::fprintf(stderr, "satsal: %s\n", text.c_str()); };
+    events.tiles = [progress](const std::string& scene, int64_t done, int64_t total) {
+        if (!*progress) *progress = std::make_unique<Progress>(std::filesystem::path(scene).filename().string(), total);
+        (*progress)->update(done);
+        if (done == total) (*progress)->finish();
+    };
+    return events;
 }
 
 }  // namespace
@@ -181,7 +219,7 @@ int explain(int argc, char** argv) {
 
     const ExplainResult result = explain(options);
     if (json) {
-        std::cout << result.to_json().dump() << "\n";
+        std::cout << result.to_json().dump(2) << "\n";
     } else {
         std::fprintf(stderr, "satsal explain: %lldx%lld, %zu taps, wrote %s, %s, %s, %s\n",
                      static_cast<long long>(result.width), static_cast<long long>(result.height),
@@ -233,7 +271,7 @@ int bench_smoe_command(int argc, char** argv) {
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     const SmoeBenchResult result = bench_smoe(options);
-    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
     return 0;
 }
 
@@ -253,8 +291,9 @@ int bench_pipeline_command(int argc, char** argv) {
                variables, &positional)) {
         return 0;
     }
-    const PipelineBenchResult result = bench_pipeline(load_run_config(config_path, overrides));
-    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    const RunConfig config = load_run_config(config_path, overrides);
+    const PipelineBenchResult result = bench_pipeline(config, terminal_events(config.quiet));
+    std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
     return 0;
 }
 
@@ -278,7 +317,7 @@ int bench_memory_command(int argc, char** argv) {
     for (const auto& item : parse_name_list(sizes_text)) sizes.push_back(std::stoll(item));
     const std::string binary = std::filesystem::canonical("/proc/self/exe").string();
     const MemoryBenchResult result = bench_memory(binary, model, sizes, overrides, work_dir);
-    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
     return 0;
 }
 
@@ -308,7 +347,7 @@ int bench_methods_command(int argc, char** argv) {
     options.taps = parse_name_list(taps);
     options.smoothgrad = !no_smoothgrad;
     const MethodsBenchResult result = bench_methods(options);
-    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
     return 0;
 }
 
@@ -331,28 +370,43 @@ int bench(int argc, char** argv) {
 int run(int argc, char** argv) {
     std::string config_path;
     std::vector<std::string> overrides;
+    std::string shard_text;
     bool print_config = false, quiet = false;
     po::options_description described("run options");
     described.add_options()
         ("config", po::value(&config_path)->required(), "INI config file (see configs/ and README)")
         ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
+        ("shard", po::value(&shard_text), "run only shard I of N of the scenes (round-robin): --shard I/N; "
+                                          "inside a Slurm array task the shard comes from SLURM_ARRAY_TASK_*")
         ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
         ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
     po::positional_options_description positional;
     positional.add("config", 1);
     po::variables_map variables;
-    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--print-config] [--quiet]\n\nconfig keys:\n" +
+    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--shard I/N] [--print-config] [--quiet]\n\nconfig keys:\n" +
                    run_config_reference(),
                described, argc, argv, variables, &positional)) {
         return 0;
     }
     RunConfig config = load_run_config(config_path, overrides);
     if (quiet) config.quiet = true;
+    const std::optional<hpc::Shard> shard =
+        shard_text.empty() ? hpc::shard_from_slurm_environment() : hpc::parse_shard("--shard", shard_text);
+    if (shard) {
+        const size_t all = config.scenes.size();
+        config.scenes = hpc::shard_scenes(config.scenes, *shard);
+        if (!config.quiet) {
+            std::fprintf(stderr, "satsal run: shard %s: %zu of %zu scenes\n", shard->text().c_str(),
+                         config.scenes.size(), all);
+        }
+    }
     if (print_config) {
         std::cout << to_ini(config);
         return 0;
     }
-    const RunOutcome outcome = run_scenes(config);
+    if (hpc::launched_under_mpi()) return run_with_mpi(config, terminal_events(config.quiet));
+    if (shard) return run_shard(config, *shard, terminal_events(config.quiet));
+    const RunOutcome outcome = run_scenes(config, terminal_events(config.quiet));
     int failed = 0;
     for (const auto& scene : outcome.scenes) failed += scene.ok ? 0 : 1;
     if (failed) {
@@ -384,39 +438,30 @@ int seams(int argc, char** argv) {
         return 0;
     }
     set_torch_threads(threads);
-    const Statistic parsed = parse_statistic(statistic);
-    TappedModel model(model_path, parse_name_list(taps), statistic_uses_pre_activation(parsed));
-    RasterReader reader(image);
+    const TapStatistic parsed{parse_statistic(statistic), {}};
+    TappedModel model(model_path, parse_name_list(taps), parsed.needs_pre_activation());
     RunConfig defaults;  // ImageNet mean/std, natural range of the data type
-    const BandScaling scaling = plan_band_scaling(defaults, reader);
+    const BandScaling scaling = plan_band_scaling(defaults, RasterReader(image));
     // Probe: the centre crop holding a 2 x 2 block of cores with `margin` of real context.
-    const int64_t s = model.deepest_stride();
-    SeamProbe probe;
-    probe.width = std::min<int64_t>(seam_probe_side(tile_size, margin), reader.width()) / s * s;
-    probe.height = std::min<int64_t>(seam_probe_side(tile_size, margin), reader.height()) / s * s;
-    const int64_t x0 = (reader.width() - probe.width) / 2, y0 = (reader.height() - probe.height) / 2;
-    probe.planar = reader.read_window(scaling.bands, static_cast<int>(x0), static_cast<int>(y0),
-                                      static_cast<int>(probe.width), static_cast<int>(probe.height));
-    scaling.to_unit(probe.planar.data(), probe.width * probe.height);
-    scaling.standardize(probe.planar.data(), probe.width * probe.height);
-    const SeamMeasurement result = seam_errors(model, probe, tile_size, margin, margin, parsed, {}, batch);
+    const SeamProbe probe = read_seam_probe(image, scaling, seam_probe_side(tile_size, margin), model.deepest_stride());
+    const SeamMeasurement result = seam_errors(model, probe, tile_size, margin, margin, parsed, batch);
     if (json) {
-        Json out = Json::object();
+        nlohmann::ordered_json out;
         out["image"] = image;
         out["tile_size"] = tile_size;
         out["margin"] = margin;
         out["tiles_compared"] = result.tiles;
-        out["probe"] = std::vector<int64_t>{x0, y0, probe.width, probe.height};
-        Json& layers = out["layers"] = Json::array();
+        out["probe"] = std::vector<int64_t>{probe.x0, probe.y0, probe.width, probe.height};
+        nlohmann::ordered_json& layers = out["layers"] = nlohmann::ordered_json::array();
         for (std::size_t k = 0; k < result.errors.size(); ++k) {
-            Json entry = Json::object();
+            nlohmann::ordered_json entry;
             entry["layer"] = "L" + std::to_string(k + 1);
             entry["tap"] = model.taps()[k].name;
             entry["stride"] = model.taps()[k].stride;
             entry["max_seam_error"] = result.errors[k];
             layers.push_back(entry);
         }
-        std::cout << out.dump() << "\n";
+        std::cout << out.dump(2) << "\n";
     } else {
         std::printf("seams: tile %lld, margin %lld, %lld tiles against one whole pass on a %lldx%lld crop of %s\n",
                     static_cast<long long>(tile_size), static_cast<long long>(margin),
