@@ -77,6 +77,10 @@ public:
     void write_byte_image(const std::string& path, const std::string& grid, int channels,
                           const std::vector<uint8_t>& interleaved);
 
+    /// float32 array of any rank (row-major `data`, e.g. an attribution [C, H, W]), chunked one
+    /// <= 256 x 256 tile of the last two axes at a time; no grid or coordinates attached.
+    void write_float_array(const std::string& path, const std::vector<int64_t>& dims, const float* data);
+
     /// Attributes on the root ("/"), a group or a dataset. Strings are variable-length UTF-8
     /// (h5py reads them as str; netCDF as NC_STRING). Replaces an existing attribute.
     void set_attribute(const std::string& object, const std::string& name, const std::string& value);

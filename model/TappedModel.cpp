@@ -646,8 +646,8 @@ void TappedModel::bind_modules() {
     }
 }
 
-ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify) const {
-    c10::NoGradGuard no_grad;
+ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify, bool grad) const {
+    c10::AutoGradMode grad_mode(grad);
     ForwardResult result;
     result.taps.resize(taps_.size());
     if (want_pre_) result.pre_activation.resize(taps_.size());
@@ -699,8 +699,8 @@ ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify)
     return result;
 }
 
-ForwardResult TappedModel::run_tuple(const torch::Tensor& batch) const {
-    c10::NoGradGuard no_grad;
+ForwardResult TappedModel::run_tuple(const torch::Tensor& batch, bool grad) const {
+    c10::AutoGradMode grad_mode(grad);
     c10::IValue out;
     try {
         out = want_pre_ ? module_.get_method("forward_with_pre_activation")({batch}) : module_.forward({batch});
@@ -724,6 +724,14 @@ ForwardResult TappedModel::forward(const torch::Tensor& batch) const {
                                     shape_string(batch.sizes()));
     }
     return tuple_module_ ? run_tuple(batch) : run_children(batch, false);
+}
+
+ForwardResult TappedModel::forward_with_grad(const torch::Tensor& batch) const {
+    if (batch.dim() != 4) {
+        throw std::invalid_argument("model '" + path_ + "': expected a [N, C, H, W] batch, got " +
+                                    shape_string(batch.sizes()));
+    }
+    return tuple_module_ ? run_tuple(batch, true) : run_children(batch, false, true);
 }
 
 torch::Tensor TappedModel::forward_plain(const torch::Tensor& batch) const {

@@ -18,7 +18,9 @@
 #include "cowc/CountingMetrics.hpp"
 #include "cowc/CountingTrainer.hpp"
 #include "pipeline/BandScaling.hpp"
+#include "methods/MethodOptions.hpp"
 #include "pipeline/Explain.hpp"
+#include "pipeline/MethodsBench.hpp"
 #include "pipeline/RunReport.hpp"
 #include "pipeline/SceneResume.hpp"
 #include "pipeline/SceneRun.hpp"
@@ -65,7 +67,7 @@ const Command commands[] = {
     {"eval-count", "score a counting model on a COWC counting patch set", eval_count},
     {"slurm", "write an sbatch job-array script that splits a config's scenes over Slurm tasks", slurm},
     {"summarize", "merge the results of a batch's shards (Slurm array tasks) once all are done", summarize},
-    {"bench", "benchmarks: `bench smoe`, `bench pipeline`, `bench memory`", bench},
+    {"bench", "benchmarks: `bench smoe`, `bench pipeline`, `bench memory`, `bench methods`", bench},
 };
 
 void print_usage(std::FILE* out) {
@@ -105,6 +107,38 @@ bool parse(const std::string& usage, const po::options_description& options, int
 }
 
 namespace {
+
+std::string method_choices() {
+    std::string out;
+    for (const auto& name : method_names()) out += (out.empty() ? "" : "|") + name;
+    return out;
+}
+
+/// --method and its parameters (explain; bench methods shares --steps/--samples/--noise).
+void add_method_options(po::options_description& described, MethodOptions& options, std::string& method,
+                        std::string& reduce, int64_t& target_class) {
+    described.add_options()
+        ("method", po::value(&method)->default_value("smoe"), method_choices().c_str())
+        ("smoothgrad-sq", po::bool_switch(&options.smoothgrad_sq), "SmoothGrad-Sq over gradient, guided-backprop or integrated-gradients")
+        ("class", po::value(&target_class)->default_value(-1), "class whose logit is the score (default: the predicted class)")
+        ("steps", po::value(&options.steps)->default_value(50), "integrated-gradients steps")
+        ("baseline", po::value(&options.baseline)->default_value(0.0), "integrated-gradients baseline (network input units)")
+        ("samples", po::value(&options.samples)->default_value(15), "SmoothGrad-Sq samples")
+        ("noise", po::value(&options.noise)->default_value(0.15), "SmoothGrad-Sq sigma as a fraction of the input's max - min")
+        ("seed", po::value(&options.seed)->default_value(0), "SmoothGrad-Sq noise seed")
+        ("reduce", po::value(&reduce)->default_value("abs-max"), "attribution over input channels: abs-max|sum-abs")
+        ("cam-tap", po::value(&options.cam_tap), "Grad-CAM tap (default: the last tap)")
+        ("method-batch", po::value(&options.max_batch)->default_value(8), "images per gradient pass (IG steps, SmoothGrad samples)");
+}
+
+void finish_method_options(MethodOptions& options, const std::string& method, const std::string& reduce,
+                           int64_t target_class) {
+    options.method = parse_method(method);
+    options.reduction = parse_channel_reduction(reduce);
+    if (target_class >= 0) options.target_class = target_class;
+    else if (target_class != -1) throw std::invalid_argument("--class " + std::to_string(target_class) + ": expected a class index >= 0");
+    validate(options);
+}
 
 /// What a scene run reports, on stderr: progress, notes and the scene summary unless quiet;
 /// warnings always; failures always.
@@ -155,7 +189,8 @@ int dispatch(int argc, char** argv) {
 
 int explain(int argc, char** argv) {
     ExplainOptions options;
-    std::string taps, statistic = "smoe", norm = "gauss", resize, mean, std_dev;
+    std::string taps, statistic = "smoe", norm = "gauss", resize, mean, std_dev, method = "smoe", reduce = "abs-max";
+    int64_t target_class = -1;
     bool json = false;
     po::options_description described("explain options");
     described.add_options()
@@ -172,6 +207,7 @@ int explain(int argc, char** argv) {
         ("std", po::value(&std_dev), "per-channel std (default ImageNet 0.229,0.224,0.225)")
         ("threads", po::value(&options.threads)->default_value(0), "LibTorch intra-op threads (0: all cores)")
         ("json", po::bool_switch(&json), "print a JSON summary on stdout");
+    add_method_options(described, options.method, method, reduce, target_class);
     po::variables_map variables;
     if (!parse("usage: satsal explain --model M.pt --image IMG --out DIR [options]", described, argc,
                argv, variables)) {
@@ -183,6 +219,7 @@ int explain(int argc, char** argv) {
     if (!resize.empty()) options.resize = parse_size("--resize", resize);
     if (!mean.empty()) options.mean = parse_triplet("--mean", mean);
     if (!std_dev.empty()) options.std = parse_triplet("--std", std_dev);
+    finish_method_options(options.method, method, reduce, target_class);
 
     const ExplainResult result = explain(options);
     if (json) {
@@ -297,10 +334,40 @@ int bench_memory_command(int argc, char** argv) {
     return 0;
 }
 
+int bench_methods_command(int argc, char** argv) {
+    MethodsBenchOptions options;
+    std::string taps;
+    bool json = false, no_smoothgrad = false;
+    po::options_description described("bench methods options");
+    described.add_options()
+        ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
+        ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect; Grad-CAM uses the last)")
+        ("batch", po::value(&options.batch)->default_value(8), "images per pass")
+        ("size", po::value(&options.size)->default_value(224), "input width and height")
+        ("steps", po::value(&options.steps)->default_value(50), "IG steps to run (scaled to 50 in the figures)")
+        ("samples", po::value(&options.samples)->default_value(15), "SmoothGrad-Sq samples to run (scaled to 15)")
+        ("no-smoothgrad", po::bool_switch(&no_smoothgrad), "leave out the SmoothGrad-Sq rows")
+        ("runs", po::value(&options.runs)->default_value(3), "timed repetitions (medians)")
+        ("warmup", po::value(&options.warmup)->default_value(1), "untimed repetitions first")
+        ("cheap-repeats", po::value(&options.cheap_repeats)->default_value(5), "forward/SMOE timings per repetition")
+        ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
+        ("json", po::bool_switch(&json), "print JSON instead of text");
+    po::variables_map variables;
+    if (!parse("usage: satsal bench methods --model M.pt [--batch 8] [--size 224] [--steps 50] [--samples 15]", described,
+               argc, argv, variables)) {
+        return 0;
+    }
+    options.taps = parse_name_list(taps);
+    options.smoothgrad = !no_smoothgrad;
+    const MethodsBenchResult result = bench_methods(options);
+    std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
+    return 0;
+}
+
 }  // namespace
 
 int bench(int argc, char** argv) {
-    const char* usage = "usage: satsal bench smoe|pipeline|memory [options] (--help for each)\n";
+    const char* usage = "usage: satsal bench smoe|pipeline|memory|methods [options] (--help for each)\n";
     if (argc < 2) {
         std::fputs(usage, stderr);
         return 2;
@@ -308,6 +375,7 @@ int bench(int argc, char** argv) {
     if (std::strcmp(argv[1], "smoe") == 0) return bench_smoe_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "pipeline") == 0) return bench_pipeline_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "memory") == 0) return bench_memory_command(argc - 1, argv + 1);
+    if (std::strcmp(argv[1], "methods") == 0) return bench_methods_command(argc - 1, argv + 1);
     std::fputs(usage, stderr);
     return 2;
 }
