@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "resume_test: $*" >&2; exit 1; }
 RANDOM=$seed
 
-"$satsal" make-scene "$work/scene.tif" --size 1024x768 --seed 3 >/dev/null 2>&1
+"$satsal" make-scene "$work/scene.tif" --size 768x512 --seed 3 >/dev/null 2>&1
 cat > "$work/run.ini" <<INI
 model = $source_dir/tests/fixtures/tiny_resnet.pt
 scene = $work/scene.tif
