@@ -90,9 +90,8 @@ SceneOutcome named_outcome(const RunConfig& config, const std::string& scene) {
 }
 
 SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
-                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
-                           SceneResume& resume, PhaseTimes& phases, const std::string& margin_note,
-                           SceneOutcome outcome);
+                           const BandScaling& scaling, const TileGrid& grid, const std::string& margin_note,
+                           OutputStaging& staging, SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome);
 
 SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, bool restart) {
     const RunConfig& config = setup.config;
@@ -113,10 +112,10 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
     OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
-    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, *setup.margin),
+    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin),
                        restart);
     try {
-        outcome = produce_scene(setup, scene, events, info, scaling, grid, staging, resume, phases, margin_note,
+        outcome = produce_scene(setup, scene, events, info, scaling, grid, margin_note, staging, resume, phases,
                                 std::move(outcome));
     } catch (const RunInterrupted&) {
         throw;
@@ -131,9 +130,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
 
 /// Pass 1 (resumed where an earlier attempt stopped), pass 2 and every output of one scene.
 SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
-                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
-                           SceneResume& resume, PhaseTimes& phases, const std::string& margin_note,
-                           SceneOutcome outcome) {
+                           const BandScaling& scaling, const TileGrid& grid, const std::string& margin_note,
+                           OutputStaging& staging, SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome) {
     const RunConfig& config = setup.config;
     const GeoReference& geo = info.georeference;
     PassSeconds seconds;
