@@ -2,6 +2,7 @@
 
 #include "methods/Attribution.hpp"
 #include "model/TappedModel.hpp"
+#include "pipeline/TapStatistics.hpp"
 #include "pipeline/Timing.hpp"
 #include "saliency/Combine.hpp"
 #include "saliency/Normalize.hpp"
@@ -197,14 +198,14 @@ MethodsBenchResult bench_methods(const MethodsBenchOptions& options) {
     add("smoe", "forward with taps + SMOE statistic on every tap (no combine), as `bench smoe`", 1, [&] {
         const ForwardResult forward = model.forward(batch);
         double sum = 0;
-        for (const auto& tap : forward.taps) sum += checksum(channel_statistic(Statistic::Smoe, tap));
+        for (const auto& map : tap_statistics(model, forward, TapStatistic{})) sum += checksum(map);
         return sum;
     });
     const ForwardResult precomputed = model.forward(batch);
     add("smoe statistic", "SMOE statistic on every tap of a forward made beforehand (what SMOE adds to a forward)", 1,
         [&] {
             double sum = 0;
-            for (const auto& tap : precomputed.taps) sum += checksum(channel_statistic(Statistic::Smoe, tap));
+            for (const auto& map : tap_statistics(model, precomputed, TapStatistic{})) sum += checksum(map);
             return sum;
         });
     add("smoe+combine", "smoe + gauss normalization, upsampling, equal-weight combination per image", 1, [&] {
