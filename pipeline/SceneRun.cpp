@@ -96,10 +96,10 @@ struct RunSetup {
 
     explicit RunSetup(const RunConfig& c)
         : config(c),
-          model(c.model, c.taps, statistic_uses_pre_activation(parse_statistic(c.statistic))),
-          statistic(parse_statistic(c.statistic)),
-          normalization(parse_normalization(c.norm)),
-          weights(parse_weights(c.weights, model.taps().size())),
+          model(c.model, c.taps, statistic_uses_pre_activation(c.statistic)),
+          statistic(c.statistic),
+          normalization(c.norm),
+          weights(resolve_weights(c.weights, model.taps().size())),
           margin(c.margin) {
         counting = c.task == RunTask::Count;
         for (const auto& tap : model.taps()) {
@@ -957,6 +957,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
 
     RasterReader reader(scene);
     const RasterInfo& info = reader.info();
+    if (!setup.counting) check_margin_for_scene(config, info.width, info.height);  // the scene-size rule
     const BandScaling scaling = plan_band_scaling(config, reader);
     GeoReference geo = info.georeference;
     if (!geo.georeferenced() && !config.quiet) {
@@ -1014,7 +1015,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     float_options.compression_level = 1;
     float_options.nodata = std::nan("");
     float_options.cog = config.cog;
-    float_options.band_descriptions = {"SMOE combined saliency (" + config.statistic + ", " + config.norm + ")"};
+    float_options.band_descriptions = {"SMOE combined saliency (" + statistic_name(config.statistic) + ", " +
+                                       normalization_name(config.norm) + ")"};
     GeoTiffWriter saliency_tif(staging.path("saliency.tif"), static_cast<int>(out_w), static_cast<int>(out_h), 1,
                                SampleType::Float32, out_geo, float_options);
     GeoTiffOptions lovi_options;
@@ -1087,8 +1089,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
 
     std::string taps_joined;
     for (const auto& name : tap_names) taps_joined += (taps_joined.empty() ? "" : ",") + name;
-    h5.set_attribute("/", "statistic", config.statistic);
-    h5.set_attribute("/", "normalization", config.norm);
+    h5.set_attribute("/", "statistic", statistic_name(config.statistic));
+    h5.set_attribute("/", "normalization", normalization_name(config.norm));
     h5.set_attribute("/", "normalize", normalize_scope_name(config.normalize));
     h5.set_attribute("/", "weights", setup.weights);
     h5.set_attribute("/", "taps", taps_joined);
