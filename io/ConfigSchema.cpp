@@ -330,7 +330,9 @@ std::string markdown_rows(const std::vector<std::vector<std::string>>& rows) {
     for (const auto& row : rows) {
         std::string help = row[1];
         std::string escaped;
-        for (const char c : help) escaped += c == '|' ? std::string("\\|") : std::string(1, c);
+        for (const char c : help)
+            escaped += c == '|' ? std::string("\\|") : c == '<' ? std::string("&lt;") : c == '>' ? std::string("&gt;")
+                                                                                          : std::string(1, c);
         out += "| `" + row[0] + "` | " + row[2] + " | " + escaped + " |\n";
     }
     return out;

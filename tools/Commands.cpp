@@ -282,13 +282,14 @@ int bench(int argc, char** argv) {
 int run(int argc, char** argv) {
     std::string config_path;
     std::vector<std::string> overrides;
-    bool print_config = false, quiet = false;
+    bool print_config = false, quiet = false, keys_markdown = false;
     po::options_description described("run options");
     described.add_options()
-        ("config", po::value(&config_path)->required(), "INI config file (see configs/ and README)")
+        ("config", po::value(&config_path), "INI config file (see configs/ and README)")
         ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
         ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
-        ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+        ("quiet,q", po::bool_switch(&quiet), "no progress on stderr")
+        ("keys-markdown", po::bool_switch(&keys_markdown), "print the config keys as the README's table and exit");
     po::positional_options_description positional;
     positional.add("config", 1);
     po::variables_map variables;
@@ -297,6 +298,11 @@ int run(int argc, char** argv) {
                described, argc, argv, variables, &positional)) {
         return 0;
     }
+    if (keys_markdown) {
+        std::cout << run_config_schema().markdown_table();
+        return 0;
+    }
+    if (config_path.empty()) throw std::invalid_argument("satsal run: no config file given (see --help)");
     RunConfig config = load_run_config_preparing_inputs(config_path, overrides);
     if (quiet) config.quiet = true;
     if (print_config) {
