@@ -15,7 +15,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::size_t kMaxConfigBytes = 16u << 20;
-constexpr std::size_t kShownLength = 80;
 
 bool is_control(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
 
@@ -107,11 +106,11 @@ std::string resolve_path(const std::string& text, const fs::path& base_dir) {
     return fs::absolute(path).lexically_normal().string();
 }
 
-std::string shown(const std::string& value) {
+std::string shown(const std::string& value, std::size_t limit) {
     std::string out;
     std::size_t count = 0;
     for (const char ch : value) {
-        if (count == kShownLength) break;
+        if (count == limit) break;
         const auto c = static_cast<unsigned char>(ch);
         if (is_control(c)) {
             char escaped[8];
@@ -167,7 +166,7 @@ std::vector<Assignment> scan_overrides(const std::vector<std::string>& overrides
     std::vector<Assignment> assignments;
     for (const std::string& text : overrides) {
         Assignment assignment;
-        assignment.origin = Origin{"--set " + shown(text), fs::current_path()};
+        assignment.origin = Origin{"--set " + shown(text, 200), fs::current_path()};
         assignment.from_command_line = true;
         const std::size_t equals = text.find('=');
         if (equals == std::string::npos) throw ConfigError(assignment.origin.where + ": expected key=value");
@@ -264,9 +263,9 @@ ValueType<std::string> path(const std::string& must_be) {
         const std::string resolved = resolve_path(text, origin.base_dir);
         std::error_code error;
         if (must_be == "file" && !fs::is_regular_file(resolved, error))
-            throw std::invalid_argument("file '" + shown(resolved) + "' does not exist");
+            throw std::invalid_argument("file '" + shown(resolved, kShownPathLength) + "' does not exist");
         if (must_be == "folder" && !fs::is_directory(resolved, error))
-            throw std::invalid_argument("folder '" + shown(resolved) + "' does not exist");
+            throw std::invalid_argument("folder '" + shown(resolved, kShownPathLength) + "' does not exist");
         return resolved;
     };
     type.format = [](const std::string& value) { return value; };

@@ -71,8 +71,10 @@ std::vector<Assignment> scan_overrides(const std::vector<std::string>& overrides
 /// The bytes of a config file: refuses directories, unreadable files and files over 16 MiB.
 std::string read_config_file(const std::string& path);
 
-/// A value as shown in messages: control bytes as \xNN, cut after 80 characters ("... (N bytes)").
-std::string shown(const std::string& value);
+/// A value as shown in messages: control bytes as \xNN, cut after `limit` characters
+/// ("... (N bytes)"). Paths are shown up to kShownPathLength.
+constexpr std::size_t kShownPathLength = 4096;
+std::string shown(const std::string& value, std::size_t limit = 80);
 /// The INI text that reads back as `value`: quoted when it has a `#`, surrounding whitespace or a
 /// leading quote. Throws ConfigError naming `key` for values no INI line can hold (line breaks,
 /// control characters, a double quote in a value that needs quoting).

@@ -19,6 +19,8 @@ using config::Origin;
 using config::trim;
 using config::ValueType;
 
+std::string shown_path(const std::string& path) { return config::shown(path, config::kShownPathLength); }
+
 [[noreturn]] void fail(const Origin& origin, const std::string& message) {
     throw RunConfigError(origin.where + ": " + message);
 }
@@ -302,9 +304,9 @@ std::vector<std::string> expand_scene(const std::string& spec, const Origin& ori
             if (std::find(extensions.begin(), extensions.end(), extension) != extensions.end())
                 files.push_back(entry.path().lexically_normal().string());
         }
-        if (error) fail(origin, "cannot list scene directory '" + path.string() + "': " + error.message());
+        if (error) fail(origin, "cannot list scene directory '" + shown_path(path.string()) + "': " + error.message());
         if (files.empty())
-            fail(origin, "scene directory '" + path.string() + "' holds no raster (" +
+            fail(origin, "scene directory '" + shown_path(path.string()) + "' holds no raster (" +
                              join(extensions, " ") + ")");
         std::sort(files.begin(), files.end());
         return files;
@@ -318,11 +320,11 @@ std::vector<std::string> expand_scene(const std::string& spec, const Origin& ori
                 if (fs::is_regular_file(matches.gl_pathv[i], error)) files.emplace_back(matches.gl_pathv[i]);
         globfree(&matches);
         if (status != 0 && status != GLOB_NOMATCH)
-            fail(origin, "cannot expand scene pattern '" + path.string() + "' (glob error " + std::to_string(status) + ")");
-        if (files.empty()) fail(origin, "scene pattern '" + path.string() + "' matches no file");
+            fail(origin, "cannot expand scene pattern '" + shown_path(path.string()) + "' (glob error " + std::to_string(status) + ")");
+        if (files.empty()) fail(origin, "scene pattern '" + shown_path(path.string()) + "' matches no file");
         return files;  // glob(3) sorts them
     }
-    fail(origin, "scene file '" + path.string() + "' does not exist");
+    fail(origin, "scene file '" + shown_path(path.string()) + "' does not exist");
 }
 
 }  // namespace
@@ -360,12 +362,12 @@ ParsedRunConfig read_run_config(const std::string& config_path, const std::vecto
 RunConfig resolve_run_config(const ParsedRunConfig& parsed) {
     RunConfig config = parsed.config;
     std::error_code error;
-    if (!fs::exists(config.model, error)) parsed.fail("model", "model file '" + config.model + "' does not exist");
-    if (!fs::is_regular_file(config.model, error)) parsed.fail("model", "model '" + config.model + "' is not a file");
+    if (!fs::exists(config.model, error)) parsed.fail("model", "model file '" + shown_path(config.model) + "' does not exist");
+    if (!fs::is_regular_file(config.model, error)) parsed.fail("model", "model '" + shown_path(config.model) + "' is not a file");
     if (fs::exists(config.output_dir, error) && !fs::is_directory(config.output_dir, error))
-        parsed.fail("output_dir", "output_dir '" + config.output_dir + "' exists and is not a directory");
+        parsed.fail("output_dir", "output_dir '" + shown_path(config.output_dir) + "' exists and is not a directory");
     if (!config.annotations.empty() && !fs::exists(config.annotations, error))
-        parsed.fail("annotations", "annotations '" + config.annotations + "' do not exist");
+        parsed.fail("annotations", "annotations '" + shown_path(config.annotations) + "' do not exist");
 
     config.scenes.clear();
     std::set<std::string> seen;

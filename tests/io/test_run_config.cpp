@@ -394,7 +394,7 @@ TEST_CASE("binary garbage and overlong values are reported, not echoed raw", "[r
           box.path("configs/longkey.ini") + ":4: unknown key '" + std::string(80, 'x') +
               "... (10000000 bytes)' (satsal run --help lists the keys)");
     CHECK(load_error(box.write_config("ok.ini", kMinimal), {"pad=" + huge}) ==
-          "--set pad=" + std::string(76, 'x') + "... (10000004 bytes): pad: expected one of reflect, mean, zero, got '" +
+          "--set pad=" + std::string(196, 'x') + "... (10000004 bytes): pad: expected one of reflect, mean, zero, got '" +
               std::string(80, 'x') + "... (10000000 bytes)'");
     CHECK(load_error(box.write_config("ok.ini", kMinimal), {std::string("pad=\x01")}) ==
           "--set pad=\\x01: the value holds a control character");
