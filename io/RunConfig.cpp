@@ -397,13 +397,16 @@ RunConfig load_run_config(const std::string& config_path, const std::vector<std:
     return resolve_run_config(read_run_config(config_path, overrides));
 }
 
-void check_margin_for_scene(const RunConfig& config, int64_t scene_width, int64_t scene_height) {
-    const int64_t longer = std::max(scene_width, scene_height);
-    if (config.margin && *config.margin > longer)
-        throw RunConfigError("margin " + std::to_string(*config.margin) + " is more than the scene's longer side (" +
+void check_tiling_for_scene(const RunConfig& config, int64_t scene_width, int64_t scene_height) {
+    const int64_t margin = config.margin.value_or(0);
+    const int64_t window = config.tile_size + 2 * margin;
+    const int64_t limit = std::max<int64_t>(kMinWindowLimit, 3 * std::max(scene_width, scene_height));
+    if (window > limit)
+        throw RunConfigError("tile_size " + std::to_string(config.tile_size) + " + 2 x margin " +
+                             std::to_string(margin) + " = " + std::to_string(window) + " px windows for a " +
                              std::to_string(scene_width) + "x" + std::to_string(scene_height) +
-                             "); context beyond the scene is padding only: use a margin of at most " +
-                             std::to_string(longer) + " or auto");
+                             " scene: more than max(1024, 3 x its longer side) = " + std::to_string(limit) +
+                             " px, mostly padding; use a smaller tile_size or margin");
 }
 
 std::string pad_mode_name(PadMode pad) {

@@ -957,7 +957,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
 
     RasterReader reader(scene);
     const RasterInfo& info = reader.info();
-    if (!setup.counting) check_margin_for_scene(config, info.width, info.height);  // the scene-size rule
+    if (!setup.counting) check_tiling_for_scene(config, info.width, info.height);  // the scene-size rule
     const BandScaling scaling = plan_band_scaling(config, reader);
     GeoReference geo = info.georeference;
     if (!geo.georeferenced() && !config.quiet) {

@@ -331,14 +331,18 @@ TEST_CASE("numeric options have ranges: every range error names the key and the 
     const std::string wide_default = box.write_config("wide2.ini", kMinimal + "margin = 4096\n");
     CHECK(load_error(wide_default) == wide_default + ":4: margin: 4096 is more than tile_size 512 (default); "
                                                      "the context on each side is at most one core wide");
-    // and against the scene, where the pipeline opens it.
-    RunConfig c = load_run_config(box.write_config("m.ini", kMinimal + "tile_size = 256\nmargin = 256\n"));
-    CHECK_NOTHROW(check_margin_for_scene(c, 256, 100));
-    CHECK_THROWS_WITH(check_margin_for_scene(c, 200, 150),
-                      "margin 256 is more than the scene's longer side (200x150); context beyond the scene is "
-                      "padding only: use a margin of at most 200 or auto");
-    c.margin.reset();
-    CHECK_NOTHROW(check_margin_for_scene(c, 20, 10));  // auto picks its own, at most the tile
+    // and against the scene, where the pipeline opens it: windows up to max(1024, 3 x the longer side).
+    RunConfig c = load_run_config(box.write_config("m.ini", kMinimal + "tile_size = 1024\nmargin = 512\n"));
+    CHECK_NOTHROW(check_tiling_for_scene(c, 700, 100));  // 2048 <= 2100
+    CHECK_THROWS_WITH(check_tiling_for_scene(c, 512, 512),
+                      "tile_size 1024 + 2 x margin 512 = 2048 px windows for a 512x512 scene: more than "
+                      "max(1024, 3 x its longer side) = 1536 px, mostly padding; use a smaller tile_size or margin");
+    c.tile_size = 64;
+    c.margin = 32;
+    CHECK_NOTHROW(check_tiling_for_scene(c, 20, 10));  // small windows are always fine
+    c.tile_size = 2048;
+    c.margin.reset();  // auto counts as 0: it never exceeds the tile
+    CHECK_THROWS_WITH(check_tiling_for_scene(c, 300, 200), Catch::StartsWith("tile_size 2048 + 2 x margin 0 = 2048 px"));
 }
 
 TEST_CASE("'#' starts a comment only at line start or after whitespace; quoted values are literal",

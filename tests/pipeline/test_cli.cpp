@@ -228,11 +228,11 @@ TEST_CASE("satsal: numeric options out of range are refused with the option and 
     const CommandResult margin = run_satsal("run " + quoted(config) + " --set margin=64 --set tile_size=32 --quiet", dir);
     CHECK(margin.exit_code != 0);
     CHECK_THAT(margin.err, Catch::Contains("margin: 64 is more than tile_size 32"));
-    // The scene-size rule: a 96 x 96 scene takes a margin of at most 96.
+    // The scene-size rule: windows on a 96 x 96 scene are at most 1024 px wide.
     const CommandResult scene_margin =
-        run_satsal("run " + quoted(config) + " --set tile_size=128 --set margin=128 --quiet", dir);
+        run_satsal("run " + quoted(config) + " --set tile_size=1024 --set margin=512 --quiet", dir);
     CHECK(scene_margin.exit_code != 0);
-    CHECK_THAT(scene_margin.err, Catch::Contains("margin 128 is more than the scene's longer side (96x96)"));
+    CHECK_THAT(scene_margin.err, Catch::Contains("tile_size 1024 + 2 x margin 512 = 2048 px windows for a 96x96 scene"));
 
     const CommandResult eval = run_satsal("eval-count --list x --root y --model z --threads -3", dir);
     CHECK(eval.exit_code != 0);
