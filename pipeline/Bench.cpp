@@ -1,7 +1,8 @@
 #include "pipeline/Bench.hpp"
 
 #include "model/TappedModel.hpp"
-#include "saliency/TensorStatistics.hpp"
+#include "pipeline/Timing.hpp"
+#include "pipeline/TapStatistics.hpp"
 
 #include <ATen/Parallel.h>
 #include <torch/script.h>
@@ -15,8 +16,6 @@
 namespace satsal {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     const std::size_t n = values.size();
@@ -29,8 +28,8 @@ double elapsed_ms(Clock::time_point start) {
 
 }  // namespace
 
-Json SmoeBenchResult::to_json() const {
-    Json json = Json::object();
+nlohmann::ordered_json SmoeBenchResult::to_json() const {
+    nlohmann::ordered_json json;
     json["batch"] = batch;
     json["size"] = size;
     json["runs"] = runs;
@@ -63,8 +62,7 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
     if (options.runs < 10) throw std::invalid_argument("--runs must be at least 10");
     if (options.batch < 1) throw std::invalid_argument("--batch must be at least 1");
     set_torch_threads(options.threads);
-    TappedModel model(options.model_path, options.taps,
-                      statistic_uses_pre_activation(options.statistic));
+    TappedModel model(options.model_path, options.taps, statistic_uses_pre_activation(options.statistic));
     if (options.size < model.deepest_stride()) {
         throw std::invalid_argument("--size " + std::to_string(options.size) +
                                     " is smaller than the model's deepest stride " +
@@ -72,9 +70,9 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
     }
     torch::manual_seed(0);
     const torch::Tensor batch = torch::randn({options.batch, 3, options.size, options.size});
-    StatisticOptions statistic_options;
+    const TapStatistic statistic{options.statistic, {}};
 
-    std::vector<double> plain, tapped, statistic, total;
+    std::vector<double> plain, tapped, statistic_times, total;
     for (int i = 0; i < options.warmup + options.runs; ++i) {
         auto start = Clock::now();
         torch::Tensor out = model.forward_plain(batch);
@@ -85,12 +83,9 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
         const double tapped_ms = elapsed_ms(start);
 
         start = Clock::now();
-        const auto& tensors = statistic_uses_pre_activation(options.statistic) ? result.pre_activation
-                                                                               : result.taps;
         double checksum = 0;
-        for (const auto& tap : tensors) {
-            checksum += channel_statistic(options.statistic, tap, statistic_options)
-                            .select(1, 0).select(1, 0).sum().item<double>();
+        for (const auto& map : tap_statistics(model, result, statistic)) {
+            checksum += map.select(1, 0).select(1, 0).sum().item<double>();
         }
         const double statistic_ms = elapsed_ms(start);
         if (!std::isfinite(checksum)) throw std::runtime_error("bench: the statistic produced NaN");
@@ -98,7 +93,7 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
         if (i < options.warmup) continue;
         plain.push_back(plain_ms / options.batch);
         tapped.push_back(tapped_ms / options.batch);
-        statistic.push_back(statistic_ms / options.batch);
+        statistic_times.push_back(statistic_ms / options.batch);
         total.push_back((tapped_ms + statistic_ms) / options.batch);
     }
     SmoeBenchResult result;
@@ -108,7 +103,7 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
     result.threads = at::get_num_threads();
     result.forward_ms = median(plain);
     result.tapped_forward_ms = median(tapped);
-    result.statistic_ms = median(statistic);
+    result.statistic_ms = median(statistic_times);
     result.total_ms = median(total);
     return result;
 }

@@ -1,6 +1,6 @@
 #pragma once
 // `satsal bench smoe`: the cost of SMOE taps against the bare forward pass, in one process.
-#include "pipeline/Json.hpp"
+#include <nlohmann/json.hpp>
 #include "saliency/Statistics.hpp"
 
 #include <string>
@@ -28,7 +28,7 @@ struct SmoeBenchResult {
     double total_ms = 0;           // tapped forward + statistic, per run
     double ratio() const { return total_ms / forward_ms; }            // (forward+taps+SMOE) / forward
     double statistic_overhead() const { return statistic_ms / forward_ms; }  // SMOE alone / forward
-    Json to_json() const;
+    nlohmann::ordered_json to_json() const;
     std::string to_text() const;
 };
 
