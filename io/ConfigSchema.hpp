@@ -273,12 +273,12 @@ public:
         std::string out;
         for (const Key& key : keys_) {
             if (write_default && write_default(key.name, config)) {
-                out += key.name + " =\n";
+                out += key.name + " = \n";
                 continue;
             }
             for (const std::string& value : key.values(config)) {
                 const std::string text = ini_value(key.name, value);
-                out += key.name + (text.empty() ? " =\n" : " = " + text + "\n");
+                out += key.name + " = " + text + "\n";
             }
         }
         return out;
