@@ -125,6 +125,24 @@ void RasterReader::read_window_into(const std::vector<int>& bands, int x0, int y
     }
 }
 
+void RasterReader::read_window_bytes_into(const std::vector<int>& bands, int x0, int y0, int w, int h,
+                                          uint8_t* out) const {
+    if (bands.empty()) throw IoError("'" + info_.path + "': read_window_bytes_into needs at least one band");
+    check_bands(bands);
+    check_window(x0, y0, w, h);
+    const auto count = static_cast<int>(bands.size());
+    GdalErrorCapture errors;
+    const CPLErr err = dataset_->RasterIO(GF_Read, x0, y0, w, h, out, w, h, GDT_Byte, count,
+                                          const_cast<int*>(bands.data()), count,
+                                          static_cast<GSpacing>(count) * w, 1, nullptr);
+    if (err != CE_None || errors.failed()) {
+        throw IoError("cannot read '" + info_.path + "' bands " + band_list_text(bands) + " " +
+                      describe_window(x0, y0, w, h) + errors.suffix());
+    }
+}
+
+void RasterReader::release_cached_blocks() const { dataset_->FlushCache(false); }
+
 bool RasterReader::all_valid(const std::vector<int>& bands) const {
     check_bands(bands);
     if (bands.empty()) return !info_.has_invalid_pixels_possible();

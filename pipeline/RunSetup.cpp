@@ -1,6 +1,6 @@
 #include "pipeline/RunSetup.hpp"
 
-#include "model/CountingLayout.hpp"
+#include "cowc/CountingLayout.hpp"
 #include "model/TappedModel.hpp"
 #include "saliency/Combine.hpp"
 

@@ -169,32 +169,97 @@ bool RunOutcome::all_ok() const {
     return std::all_of(scenes.begin(), scenes.end(), [](const SceneOutcome& s) { return s.ok; });
 }
 
-RunOutcome run_scenes(const RunConfig& config, const RunEvents& events) {
+struct SceneRunner::Process {
     // GDAL's block cache would otherwise grow to 5% of RAM (1.2 GB here) with the blocks of large
     // inputs and outputs. A small fixed cache keeps memory flat as scenes grow: small scenes never
     // fill a large one while large scenes (overview building above all) always do. Writes are
     // whole blocks flushed row by row, so 16 MB costs only some re-decoding of input blocks that
     // neighbouring tiles share.
-    ensure_gdal_registered();
-    GDALSetCacheMax64(16LL * 1024 * 1024);
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(cores));
-    set_torch_threads(config.threads);
-    RunSetup setup(config);
-
-    RunOutcome outcome;
-    for (const std::string& scene : config.scenes) {
-        try {
-            outcome.scenes.push_back(run_one_scene(setup, scene, events));
-        } catch (const std::exception& error) {
-            SceneOutcome failed = named_outcome(config, scene);
-            failed.error = error.what();
-            outcome.scenes.push_back(std::move(failed));
-        }
-        if (events.scene_done) events.scene_done(outcome.scenes.back());
+    explicit Process(const RunConfig& config)
+        : parallelism(tbb::global_control::max_allowed_parallelism, prepare(config)) {}
+    static std::size_t prepare(const RunConfig& config) {
+        ensure_gdal_registered();
+        GDALSetCacheMax64(16LL * 1024 * 1024);
+        set_torch_threads(config.threads);
+        return static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency()));
     }
-    if (setup.counting) write_count_summary(config, outcome.scenes);
+    tbb::global_control parallelism;
+};
+
+SceneRunner::SceneRunner(const RunConfig& config)
+    : process_(std::make_unique<Process>(config)), setup_(std::make_unique<RunSetup>(config)) {}
+
+SceneRunner::~SceneRunner() = default;
+
+SceneOutcome SceneRunner::run(const std::string& scene, const RunEvents& events) {
+    SceneOutcome outcome;
+    try {
+        outcome = run_one_scene(*setup_, scene, events);
+    } catch (const std::exception& error) {
+        outcome = named_outcome(setup_->config, scene);
+        outcome.error = error.what();
+    }
+    if (events.scene_done) events.scene_done(outcome);
     return outcome;
+}
+
+void SceneRunner::write_batch_outputs(const std::vector<SceneOutcome>& outcomes) const {
+    if (setup_->counting) write_count_summary(setup_->config, outcomes);
+}
+
+RunOutcome run_scenes(const RunConfig& config, const RunEvents& events) {
+    SceneRunner runner(config);
+    RunOutcome outcome;
+    for (const std::string& scene : config.scenes) outcome.scenes.push_back(runner.run(scene, events));
+    runner.write_batch_outputs(outcome.scenes);
+    return outcome;
+}
+
+nlohmann::ordered_json outcome_to_json(const SceneOutcome& o) {
+    nlohmann::ordered_json j;
+    j["scene"] = o.scene;
+    j["name"] = o.name;
+    j["output_folder"] = o.output_folder;
+    j["ok"] = o.ok;
+    j["error"] = o.error;
+    j["tiles_total"] = o.tiles_total;
+    j["tiles_processed"] = o.tiles_processed;
+    j["tiles_skipped"] = o.tiles_skipped;
+    j["margin"] = o.margin;
+    j["seconds"] = o.seconds;
+    j["megapixels_per_second"] = std::isfinite(o.megapixels_per_second) ? o.megapixels_per_second : 0.0;
+    j["count_predicted"] = o.count_predicted;
+    j["count_true"] = o.count_true;
+    return j;
+}
+
+SceneOutcome outcome_from_json(const nlohmann::ordered_json& j) {
+    SceneOutcome o;
+    auto field = [&](const char* name, auto& member) {
+        if (!j.is_object() || !j.contains(name)) {
+            throw std::invalid_argument(std::string("scene outcome has no '") + name + "' field");
+        }
+        try {
+            j.at(name).get_to(member);
+        } catch (const nlohmann::json::exception&) {
+            throw std::invalid_argument(std::string("scene outcome field '") + name + "' has the wrong type: " +
+                                        j.at(name).dump().substr(0, 60));
+        }
+    };
+    field("scene", o.scene);
+    field("name", o.name);
+    field("output_folder", o.output_folder);
+    field("ok", o.ok);
+    field("error", o.error);
+    field("tiles_total", o.tiles_total);
+    field("tiles_processed", o.tiles_processed);
+    field("tiles_skipped", o.tiles_skipped);
+    field("margin", o.margin);
+    field("seconds", o.seconds);
+    field("megapixels_per_second", o.megapixels_per_second);
+    field("count_predicted", o.count_predicted);
+    field("count_true", o.count_true);
+    return o;
 }
 
 }  // namespace satsal

@@ -3,17 +3,19 @@
 #include "model/TappedModel.hpp"
 #include "pipeline/Bench.hpp"
 #include "pipeline/PipelineBench.hpp"
+#include "hpc/Mpi.hpp"
+#include "hpc/Shard.hpp"
 #include "io/RasterReader.hpp"
 #include "io/RunConfig.hpp"
 #include "io/SyntheticScene.hpp"
-#include "io/CowcAnnotations.hpp"
-#include "io/CowcList.hpp"
-#include "io/CowcPatches.hpp"
-#include "io/CowcSynthetic.hpp"
-#include "model/CountingConfig.hpp"
-#include "model/CountingEval.hpp"
-#include "model/CountingMetrics.hpp"
-#include "model/CountingTrainer.hpp"
+#include "cowc/Annotations.hpp"
+#include "cowc/CountingList.hpp"
+#include "cowc/PatchCutting.hpp"
+#include "cowc/Synthetic.hpp"
+#include "cowc/CountingConfig.hpp"
+#include "cowc/CountingEval.hpp"
+#include "cowc/CountingMetrics.hpp"
+#include "cowc/CountingTrainer.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/Explain.hpp"
 #include "pipeline/SceneRun.hpp"
@@ -26,6 +28,7 @@
 #include <boost/program_options.hpp>
 
 #include <cstdio>
+#include <optional>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -56,6 +59,8 @@ const Command commands[] = {
     {"cowc-patches", "cut COWC counting patch sets (and list files) from annotated scenes", cowc_patches},
     {"train-count", "train a COWC counting network in C++ from a config file", train_count},
     {"eval-count", "score a counting model on a COWC counting patch set", eval_count},
+    {"slurm", "write an sbatch job-array script that splits a config's scenes over Slurm tasks", slurm},
+    {"summarize", "merge the results of a batch's shards (Slurm array tasks) once all are done", summarize},
     {"bench", "benchmarks: `bench smoe`, `bench pipeline`, `bench memory`", bench},
 };
 
@@ -66,9 +71,17 @@ void print_usage(std::FILE* out) {
     for (const auto& command : commands) std::fprintf(out, "  %-10s %s\n", command.name, command.summary);
 }
 
+std::string statistic_choices() {
+    std::string out;
+    for (const auto& name : statistic_names()) out += (out.empty() ? "" : "|") + name;
+    return out;
+}
+
+}  // namespace
+
 /// Parses argv (after the command name) into `variables`; returns false when --help was given.
 bool parse(const std::string& usage, const po::options_description& options, int argc, char** argv,
-           po::variables_map& variables, const po::positional_options_description* positional = nullptr) {
+           po::variables_map& variables, const po::positional_options_description* positional) {
     po::options_description all(options);
     all.add_options()("help,h", "show this help");
     po::command_line_parser parser(argc, argv);
@@ -86,6 +99,8 @@ bool parse(const std::string& usage, const po::options_description& options, int
     }
     return true;
 }
+
+namespace {
 
 /// A run config loaded in its two steps, with the `synthetic_cowc` demo set generated between
 /// them: preparing inputs is the command's job, loading a config has no side effects.
@@ -129,12 +144,6 @@ RunEvents terminal_events(bool quiet) {
         if (done == total) (*progress)->finish();
     };
     return events;
-}
-
-std::string statistic_choices() {
-    std::string out;
-    for (const auto& name : statistic_names()) out += (out.empty() ? "" : "|") + name;
-    return out;
 }
 
 }  // namespace
@@ -312,18 +321,21 @@ int bench(int argc, char** argv) {
 int run(int argc, char** argv) {
     std::string config_path;
     std::vector<std::string> overrides;
+    std::string shard_text;
     bool print_config = false, quiet = false, keys_markdown = false;
     po::options_description described("run options");
     described.add_options()
         ("config", po::value(&config_path), "INI config file (see configs/ and README)")
         ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
+        ("shard", po::value(&shard_text), "run only shard I of N of the scenes (round-robin): --shard I/N; "
+                                          "inside a Slurm array task the shard comes from SLURM_ARRAY_TASK_*")
         ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
         ("quiet,q", po::bool_switch(&quiet), "no progress on stderr")
         ("keys-markdown", po::bool_switch(&keys_markdown), "print the config keys as the README's table and exit");
     po::positional_options_description positional;
     positional.add("config", 1);
     po::variables_map variables;
-    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--print-config] [--quiet]\n\nconfig keys:\n" +
+    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--shard I/N] [--print-config] [--quiet]\n\nconfig keys:\n" +
                    run_config_reference(),
                described, argc, argv, variables, &positional)) {
         return 0;
@@ -335,10 +347,22 @@ int run(int argc, char** argv) {
     if (config_path.empty()) throw std::invalid_argument("satsal run: no config file given (see --help)");
     RunConfig config = load_run_config_preparing_inputs(config_path, overrides);
     if (quiet) config.quiet = true;
+    const std::optional<hpc::Shard> shard =
+        shard_text.empty() ? hpc::shard_from_slurm_environment() : hpc::parse_shard("--shard", shard_text);
+    if (shard) {
+        const size_t all = config.scenes.size();
+        config.scenes = hpc::shard_scenes(config.scenes, *shard);
+        if (!config.quiet) {
+            std::fprintf(stderr, "satsal run: shard %s: %zu of %zu scenes\n", shard->text().c_str(),
+                         config.scenes.size(), all);
+        }
+    }
     if (print_config) {
         std::cout << to_ini(config);
         return 0;
     }
+    if (hpc::launched_under_mpi()) return run_with_mpi(config, terminal_events(config.quiet));
+    if (shard) return run_shard(config, *shard, terminal_events(config.quiet));
     const RunOutcome outcome = run_scenes(config, terminal_events(config.quiet));
     int failed = 0;
     for (const auto& scene : outcome.scenes) failed += scene.ok ? 0 : 1;
