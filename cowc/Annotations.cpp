@@ -33,37 +33,33 @@ ObjectPositions::ObjectPositions(int width, int height, std::vector<PixelPositio
     for (std::size_t y = 1; y < row_start_.size(); ++y) row_start_[y] += row_start_[y - 1];
 }
 
-int64_t ObjectPositions::count_in_window(int64_t x0, int64_t y0, int64_t x1, int64_t y1) const {
+template <typename Visit>
+void ObjectPositions::for_each_row_run(int64_t x0, int64_t y0, int64_t x1, int64_t y1, Visit visit) const {
     x0 = std::max<int64_t>(x0, 0);
     y0 = std::max<int64_t>(y0, 0);
     x1 = std::min<int64_t>(x1, width_);
     y1 = std::min<int64_t>(y1, height_);
-    if (x0 >= x1 || y0 >= y1) return 0;
-    int64_t n = 0;
+    if (x0 >= x1 || y0 >= y1) return;
+    const auto before = [](const PixelPosition& p, int64_t x) { return p.x < x; };
     for (int64_t y = y0; y < y1; ++y) {
         const auto begin = positions_.begin() + row_start_[static_cast<std::size_t>(y)];
         const auto end = positions_.begin() + row_start_[static_cast<std::size_t>(y) + 1];
         if (begin == end) continue;
-        const auto lo = std::lower_bound(begin, end, x0, [](const PixelPosition& p, int64_t x) { return p.x < x; });
-        const auto hi = std::lower_bound(lo, end, x1, [](const PixelPosition& p, int64_t x) { return p.x < x; });
-        n += hi - lo;
+        const auto lo = std::lower_bound(begin, end, x0, before);
+        visit(lo, std::lower_bound(lo, end, x1, before));
     }
+}
+
+int64_t ObjectPositions::count_in_window(int64_t x0, int64_t y0, int64_t x1, int64_t y1) const {
+    int64_t n = 0;
+    for_each_row_run(x0, y0, x1, y1, [&](Iterator lo, Iterator hi) { n += hi - lo; });
     return n;
 }
 
 std::vector<PixelPosition> ObjectPositions::positions_in_window(int64_t x0, int64_t y0, int64_t x1,
                                                                 int64_t y1) const {
     std::vector<PixelPosition> out;
-    x0 = std::max<int64_t>(x0, 0);
-    y0 = std::max<int64_t>(y0, 0);
-    x1 = std::min<int64_t>(x1, width_);
-    y1 = std::min<int64_t>(y1, height_);
-    for (int64_t y = y0; y < y1; ++y) {
-        const auto begin = positions_.begin() + row_start_[static_cast<std::size_t>(y)];
-        const auto end = positions_.begin() + row_start_[static_cast<std::size_t>(y) + 1];
-        for (auto it = begin; it != end; ++it)
-            if (it->x >= x0 && it->x < x1) out.push_back(*it);
-    }
+    for_each_row_run(x0, y0, x1, y1, [&](Iterator lo, Iterator hi) { out.insert(out.end(), lo, hi); });
     return out;
 }
 
@@ -93,12 +89,18 @@ ObjectPositions read_annotation_positions(const std::string& path) {
     // Pixel-interleaved strip: band b of pixel i is buffer[i * bands + b].
     std::vector<uint8_t> buffer(static_cast<std::size_t>(w) * strip * static_cast<std::size_t>(bands));
     std::vector<PixelPosition> found;
+    // COWC marks each car by one pixel at its centre; centres of real cars are pixels apart. Marks
+    // that touch (a car mask, an all-255 image) would be counted pixel by pixel as "cars".
+    std::vector<uint8_t> previous_row(static_cast<std::size_t>(w), 0), this_row(static_cast<std::size_t>(w), 0);
+    int64_t touching = 0;
+    PixelPosition first_touch{-1, -1};
     for (int y0 = 0; y0 < h; y0 += strip) {
         const int rows = std::min(strip, h - y0);
         raster.read_window_bytes_into(band_map, 0, y0, w, rows, buffer.data());
         // Drop the strip from GDAL's block cache, which would otherwise keep the whole image.
         raster.release_cached_blocks();
         for (int r = 0; r < rows; ++r) {
+            std::fill(this_row.begin(), this_row.end(), uint8_t{0});
             for (int x = 0; x < w; ++x) {
                 const std::size_t i = static_cast<std::size_t>(r) * w + x;
                 bool colour = false;
@@ -108,9 +110,24 @@ ObjectPositions read_annotation_positions(const std::string& path) {
                     if (is_alpha[static_cast<std::size_t>(b)]) alpha_ok = alpha_ok && v != 0;
                     else colour = colour || v != 0;
                 }
-                if (colour && alpha_ok) found.push_back({x, y0 + r});
+                if (colour && alpha_ok) {
+                    found.push_back({x, y0 + r});
+                    this_row[static_cast<std::size_t>(x)] = 1;
+                    if ((x > 0 && this_row[static_cast<std::size_t>(x - 1)]) || previous_row[static_cast<std::size_t>(x)]) {
+                        if (touching++ == 0) first_touch = {x, y0 + r};
+                    }
+                }
             }
+            std::swap(previous_row, this_row);
         }
+    }
+    // A few touching marks can be two cars side by side; more is a mask.
+    if (touching > std::max<int64_t>(4, static_cast<int64_t>(found.size()) / 100)) {
+        throw std::runtime_error(what + " '" + path + "': " + std::to_string(found.size()) + " marked pixels, " +
+                                 std::to_string(touching) + " of them touching another (first at x " +
+                                 std::to_string(first_touch.x) + ", y " + std::to_string(first_touch.y) +
+                                 "); expected one non-zero pixel at the centre of each car, not a car mask or a "
+                                 "filled image");
     }
     return ObjectPositions(w, h, std::move(found));
 }

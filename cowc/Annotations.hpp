@@ -47,6 +47,11 @@ public:
     std::vector<PixelPosition> positions_in_window(int64_t x0, int64_t y0, int64_t x1, int64_t y1) const;
 
 private:
+    using Iterator = std::vector<PixelPosition>::const_iterator;
+    /// Calls visit(first, last) with each row's objects inside the window (clamped to the image).
+    template <typename Visit>
+    void for_each_row_run(int64_t x0, int64_t y0, int64_t x1, int64_t y1, Visit visit) const;
+
     int width_ = 0;
     int height_ = 0;
     std::vector<PixelPosition> positions_;

@@ -13,6 +13,7 @@
 #include "cowc/CountingInference.hpp"
 #include "cowc/CountingPatchSet.hpp"
 #include "io/IoError.hpp"
+#include "io/PathPolicy.hpp"
 
 namespace satsal::counting {
 namespace {
@@ -35,6 +36,25 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
     torch::jit::Module module = load_counting_model(options.model, evaluation.classes);
     const std::vector<cowc::CountingListEntry> entries = cowc::read_counting_list(options.list);
     if (entries.empty()) throw IoError("counting list '" + options.list + "' names no patches");
+    // Every entry is checked before any patch is evaluated, so a bad last line fails at once.
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const cowc::CountingListEntry& e = entries[i];
+        if (e.count >= evaluation.classes) {
+            throw std::runtime_error("counting list '" + options.list + "': entry " + std::to_string(i + 1) + " '" +
+                                     e.relative_path() + " " + std::to_string(e.count) + "': count is outside the model's " +
+                                     std::to_string(evaluation.classes) + " classes (0.." +
+                                     std::to_string(evaluation.classes - 1) + ")");
+        }
+        const std::string path = join_under_root(options.root, e.relative_path(), "counting list entry");
+        const std::string problem = input_file_problem(path);
+        if (!problem.empty()) {
+            throw std::runtime_error("COWC counting patch '" + path + "' " + problem + "; entry " + std::to_string(i + 1) +
+                                     " (listed in '" + options.list + "' as '" + e.relative_path() + " " +
+                                     std::to_string(e.count) + "')");
+        }
+    }
+    const bool progress = entries.size() >= 20000;
+    std::size_t next_report = entries.size() / 10;
 
     // Chunks of whole batches keep memory bounded (256 patches = 50 MB of pixels).
     const std::size_t chunk = static_cast<std::size_t>(options.batch_size) *
@@ -48,6 +68,10 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
         const std::vector<int> predicted = predict_counts(module, patches, {}, options.batch_size);
         evaluation.truth.insert(evaluation.truth.end(), patches.counts().begin(), patches.counts().end());
         evaluation.predicted.insert(evaluation.predicted.end(), predicted.begin(), predicted.end());
+        if (progress && evaluation.predicted.size() >= next_report && evaluation.predicted.size() < entries.size()) {
+            std::fprintf(stderr, "eval-count: %zu of %zu patches\n", evaluation.predicted.size(), entries.size());
+            next_report += entries.size() / 10;
+        }
     }
     evaluation.metrics = compute_counting_metrics(evaluation.truth, evaluation.predicted);
     evaluation.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

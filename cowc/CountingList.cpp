@@ -1,8 +1,11 @@
 #include "cowc/CountingList.hpp"
 
+#include "io/PathPolicy.hpp"
+
 #include <bzlib.h>
 
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -13,11 +16,24 @@
 namespace satsal::cowc {
 namespace {
 
+// 256 MiB of list text is about six million lines, far more than any COWC split.
+constexpr std::size_t kMaxListBytes = std::size_t{256} << 20;
+
 bool looks_like_bzip2(const std::string& data) {
     return data.size() >= 4 && data.compare(0, 3, "BZh") == 0 && data[3] >= '1' && data[3] <= '9';
 }
 
 std::string read_whole_file(const std::string& path) {
+    // A FIFO or /dev/zero would be read forever; a huge file would be held whole.
+    const std::string problem = input_file_problem(path);
+    if (problem == "does not exist") throw IoError("cannot open COWC list file '" + path + "'");
+    if (!problem.empty()) throw IoError("COWC list file '" + path + "' " + problem);
+    std::error_code size_error;
+    const auto size = std::filesystem::file_size(path, size_error);
+    if (!size_error && size > kMaxListBytes) {
+        throw IoError("COWC list file '" + path + "' is " + std::to_string(size) + " bytes; at most " +
+                                 std::to_string(kMaxListBytes) + " are read (about six million lines)");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) throw IoError("cannot open COWC list file '" + path + "'");
     std::ostringstream ss;
@@ -53,6 +69,10 @@ const char* bz_error_name(int code) {
 }  // namespace
 
 std::string bzip2_decompress(const std::string& compressed, const std::string& source) {
+    return bzip2_decompress(compressed, source, kMaxListBytes);
+}
+
+std::string bzip2_decompress(const std::string& compressed, const std::string& source, std::size_t max_bytes) {
     std::string out;
     std::size_t consumed = 0;
     char buffer[1 << 16];
@@ -72,6 +92,12 @@ std::string bzip2_decompress(const std::string& compressed, const std::string& s
                 throw IoError("'" + source + "': bzip2 decompression failed: " + bz_error_name(rc));
             }
             out.append(buffer, sizeof buffer - strm.avail_out);
+            if (out.size() > max_bytes) {
+                BZ2_bzDecompressEnd(&strm);
+                throw IoError("'" + source + "': bzip2 data inflates to more than " +
+                                         std::to_string(max_bytes) + " bytes (" + std::to_string(compressed.size()) +
+                                         " compressed); refusing it as a list (a decompression bomb?)");
+            }
             if (rc == BZ_OK && strm.avail_in == 0 && strm.avail_out != 0) {
                 BZ2_bzDecompressEnd(&strm);
                 throw IoError("'" + source + "': bzip2 data ends before the end of its stream (truncated file?)");
@@ -121,22 +147,29 @@ std::vector<CountingListEntry> parse_counting_list(const std::string& text, cons
         const std::string where = source + ":" + std::to_string(line_number) + ": ";
         if (fields.size() != 2)
             throw IoError(where + "expected '<Site>/<split>/<file>.png <count>' (2 fields), found " +
-                          std::to_string(fields.size()) + " fields in '" + line + "'");
+                          std::to_string(fields.size()) + " fields in '" + printable(line) + "'");
         CountingListEntry e;
         const std::string& path = fields[0];
         const auto s1 = path.find('/');
         const auto s2 = s1 == std::string::npos ? std::string::npos : path.find('/', s1 + 1);
         if (s1 == std::string::npos || s2 == std::string::npos || path.find('/', s2 + 1) != std::string::npos ||
             s1 == 0 || s2 == s1 + 1 || s2 + 1 == path.size())
-            throw IoError(where + "expected the patch path '<Site>/<split>/<file>.png', found '" + path + "'");
+            throw IoError(where + "expected the patch path '<Site>/<split>/<file>.png', found '" + printable(path) + "'");
         e.site = path.substr(0, s1);
         e.split = path.substr(s1 + 1, s2 - s1 - 1);
         e.file = path.substr(s2 + 1);
+        // The path is joined under --root later: '..' or a hidden name must never get that far.
+        for (const std::string* part : {&e.site, &e.split, &e.file}) {
+            if (!is_safe_name_component(*part))
+                throw IoError(where + "the patch path '" + printable(path) + "' has the element '" +
+                                         printable(*part) + "', which is not a plain name (no '.', '..' or hidden "
+                                         "satsal names): list paths must stay inside the patch set root");
+        }
         const std::string& count = fields[1];
         bool digits = !count.empty() && count.size() <= 9;
         for (char c : count) digits = digits && std::isdigit(static_cast<unsigned char>(c));
         if (!digits)
-            throw IoError(where + "expected a non-negative integer count, found '" + count + "'");
+            throw IoError(where + "expected a non-negative integer count, found '" + printable(count) + "'");
         e.count = std::stoi(count);
         try {
             e.name = parse_counting_patch_name(e.file);

@@ -46,7 +46,9 @@ void write_counting_list(const std::string& path, const std::vector<CountingList
 /// bzip2 helpers used by the list reader/writer (exposed for tests and other COWC tools).
 /// decompress accepts concatenated bzip2 streams (as written by pbzip2); `source` names the data
 /// in errors.
+/// At most 256 MiB of output (the list reader's limit); more throws naming `source`.
 std::string bzip2_decompress(const std::string& compressed, const std::string& source);
+std::string bzip2_decompress(const std::string& compressed, const std::string& source, std::size_t max_bytes);
 std::string bzip2_compress(const std::string& plain, const std::string& source);
 
 }  // namespace satsal::cowc

@@ -191,6 +191,14 @@ ResumePoint load_checkpoint(const std::string& path, torch::jit::Module& module,
     return next;
 }
 
+// "; held-out MAE .. exact .. within-one .." for the log, with " (n=..)" when `with_n`.
+std::string holdout_summary(const CountingMetrics& m, bool with_n) {
+    char text[160];
+    std::snprintf(text, sizeof text, "; held-out MAE %.4f exact %.4f within-one %.4f", m.mean_absolute_error,
+                  m.exact_accuracy, m.within_one_accuracy);
+    return with_n ? std::string(text) + " (n=" + std::to_string(m.n) + ")" : std::string(text);
+}
+
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
     for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
@@ -231,6 +239,108 @@ double learning_rate_at(long long step, long long total_steps, double peak, doub
     return peak * 0.5 * (1.0 + std::cos(M_PI * progress));
 }
 
+namespace {
+
+// The patches a run trains on and scores with: the training set decoded once, the held-out
+// patches either a test set of their own or a seeded part of the training list.
+struct TrainingData {
+    CountingPatchSet train_set;
+    CountingPatchSet test_set;  // empty unless test_list is given
+    std::vector<std::size_t> train_indices;
+    std::vector<std::size_t> holdout_indices;
+    const CountingPatchSet& holdout_set() const { return test_set.empty() ? train_set : test_set; }
+};
+
+TrainingData load_training_data(const CountTrainOptions& options, int threads) {
+    TrainingData data;
+    data.train_set = CountingPatchSet::load(options.list, options.root, options.classes, threads);
+    data.train_indices.resize(data.train_set.size());
+    std::iota(data.train_indices.begin(), data.train_indices.end(), std::size_t{0});
+    if (!options.test_list.empty()) {
+        data.test_set = CountingPatchSet::load(
+            options.test_list, options.test_root.empty() ? options.root : options.test_root, options.classes, threads);
+        data.holdout_indices.resize(data.test_set.size());
+        std::iota(data.holdout_indices.begin(), data.holdout_indices.end(), std::size_t{0});
+    } else if (options.holdout_fraction > 0) {
+        // A seeded shuffle (epoch -1 is never a training epoch) picks the held-out patches.
+        const std::vector<std::size_t> order = epoch_order(options.seed, -1, data.train_set.size());
+        const auto held = static_cast<std::size_t>(
+            std::max(1.0, std::round(options.holdout_fraction * static_cast<double>(data.train_set.size()))));
+        data.holdout_indices.assign(order.begin(),
+                                    order.begin() + static_cast<std::ptrdiff_t>(std::min(held, order.size())));
+        data.train_indices.assign(order.begin() + static_cast<std::ptrdiff_t>(data.holdout_indices.size()),
+                                  order.end());
+        std::sort(data.holdout_indices.begin(), data.holdout_indices.end());
+        std::sort(data.train_indices.begin(), data.train_indices.end());
+    }
+    return data;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::jit::Module& module, const CountTrainOptions& options) {
+    std::vector<at::Tensor> parameters;
+    for (const at::Tensor& p : module.parameters(/*recurse=*/true)) {
+        p.set_requires_grad(true);
+        parameters.push_back(p);
+    }
+    if (options.optimizer == "sgd") {
+        return std::make_unique<torch::optim::SGD>(
+            parameters,
+            torch::optim::SGDOptions(options.learning_rate).momentum(options.momentum).weight_decay(options.weight_decay));
+    }
+    return std::make_unique<torch::optim::Adam>(
+        parameters, torch::optim::AdamOptions(options.learning_rate).weight_decay(options.weight_decay));
+}
+
+struct StepOutcome {
+    double loss = 0;
+    long long correct = 0;  // arg-max == label in the batch
+};
+
+// Loss and accuracy summed over steps (an epoch, or the steps between two progress lines).
+struct StepTally {
+    double loss = 0;
+    long long correct = 0;
+    long long seen = 0;
+    int steps = 0;
+    void add(const StepOutcome& outcome, long long samples) {
+        loss += outcome.loss;
+        correct += outcome.correct;
+        seen += samples;
+        ++steps;
+    }
+    double mean_loss() const { return steps ? loss / steps : 0; }
+    double accuracy() const { return seen ? static_cast<double>(correct) / seen : 0; }
+};
+
+// One optimizer step on the samples at positions [begin, end) of the epoch's order.
+StepOutcome train_step(torch::jit::Module& module, torch::optim::Optimizer& optimizer, const TrainingData& data,
+                       const std::vector<std::size_t>& order, std::size_t begin, std::size_t end, int epoch,
+                       const CountTrainOptions& options) {
+    std::vector<std::size_t> indices;
+    std::vector<PatchTransform> transforms;
+    std::vector<int64_t> labels;
+    for (std::size_t position = begin; position < end; ++position) {
+        const std::size_t index = data.train_indices[order[position]];
+        indices.push_back(index);
+        transforms.push_back(sample_transform(options.seed, epoch, position, options.rotation_step, options.flip));
+        labels.push_back(data.train_set.count(index));
+    }
+    const at::Tensor inputs = make_count_batch(data.train_set, indices, transforms);
+    const at::Tensor targets = torch::tensor(labels, torch::kLong);
+
+    optimizer.zero_grad();
+    const at::Tensor logits = module.forward({inputs}).toTensor();
+    const at::Tensor loss =
+        options.label_sigma > 0
+            ? -(soft_targets(targets, options.classes, options.label_sigma) * torch::log_softmax(logits, 1)).sum(1).mean()
+            : torch::nn::functional::cross_entropy(logits, targets);
+    loss.backward();
+    optimizer.step();
+    return {loss.item<double>(), logits.detach().argmax(1).eq(targets).sum().item<int64_t>()};
+}
+
+}  // namespace
+
 CountTrainResult train_counting_model(const CountTrainOptions& options) {
     check_options(options);
     std::ostream& log = options.log != nullptr ? *options.log : std::cerr;
@@ -248,34 +358,15 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
 
     // --- data ------------------------------------------------------------------------------
     const auto load_start = Clock::now();
-    const CountingPatchSet train_set = CountingPatchSet::load(options.list, options.root, options.classes, threads);
-    CountingPatchSet test_set;
-    std::vector<std::size_t> train_indices(train_set.size());
-    std::iota(train_indices.begin(), train_indices.end(), std::size_t{0});
-    std::vector<std::size_t> holdout_indices;
-    const CountingPatchSet* holdout_set = nullptr;
-    if (!options.test_list.empty()) {
-        test_set = CountingPatchSet::load(options.test_list, options.test_root.empty() ? options.root : options.test_root,
-                                          options.classes, threads);
-        holdout_indices.resize(test_set.size());
-        std::iota(holdout_indices.begin(), holdout_indices.end(), std::size_t{0});
-        holdout_set = &test_set;
-    } else if (options.holdout_fraction > 0) {
-        // A seeded shuffle (epoch -1 is never a training epoch) picks the held-out patches.
-        const std::vector<std::size_t> order = epoch_order(options.seed, -1, train_set.size());
-        const auto held = static_cast<std::size_t>(
-            std::max(1.0, std::round(options.holdout_fraction * static_cast<double>(train_set.size()))));
-        holdout_indices.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(std::min(held, order.size())));
-        train_indices.assign(order.begin() + static_cast<std::ptrdiff_t>(holdout_indices.size()), order.end());
-        std::sort(holdout_indices.begin(), holdout_indices.end());
-        std::sort(train_indices.begin(), train_indices.end());
-        holdout_set = &train_set;
-    }
+    const TrainingData data = load_training_data(options, threads);
+    const CountingPatchSet& train_set = data.train_set;
+    const std::vector<std::size_t>& train_indices = data.train_indices;
+    const std::vector<std::size_t>& holdout_indices = data.holdout_indices;
     result.load_seconds = seconds_since(load_start);
     result.train_patches = train_indices.size();
     result.holdout_patches = holdout_indices.size();
     result.has_holdout = !holdout_indices.empty();
-    result.memory_bytes = train_set.memory_bytes() + test_set.memory_bytes();
+    result.memory_bytes = train_set.memory_bytes() + data.test_set.memory_bytes();
     if (train_indices.size() < 2) {
         throw std::runtime_error("training list '" + options.list + "' leaves " + std::to_string(train_indices.size()) +
                                  " training patch(es) after the hold-out split; at least 2 are needed");
@@ -299,20 +390,7 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
     }
 
     // --- model and optimizer -----------------------------------------------------------------
-    std::vector<at::Tensor> parameters;
-    for (const at::Tensor& p : module.parameters(/*recurse=*/true)) {
-        p.set_requires_grad(true);
-        parameters.push_back(p);
-    }
-    std::unique_ptr<torch::optim::Optimizer> optimizer;
-    if (options.optimizer == "sgd") {
-        optimizer = std::make_unique<torch::optim::SGD>(
-            parameters,
-            torch::optim::SGDOptions(options.learning_rate).momentum(options.momentum).weight_decay(options.weight_decay));
-    } else {
-        optimizer = std::make_unique<torch::optim::Adam>(
-            parameters, torch::optim::AdamOptions(options.learning_rate).weight_decay(options.weight_decay));
-    }
+    const std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(module, options);
 
     const RunIdentity identity{options.classes, options.batch_size, options.epochs,
                                static_cast<long long>(options.seed), static_cast<long long>(train_set.size()),
@@ -328,10 +406,10 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
 
     auto score_holdout = [&]() {
         const std::vector<int> predicted =
-            predict_counts(module, *holdout_set, holdout_indices, std::max(options.batch_size, 32));
+            predict_counts(module, data.holdout_set(), holdout_indices, std::max(options.batch_size, 32));
         std::vector<int> truth;
         truth.reserve(holdout_indices.size());
-        for (const std::size_t i : holdout_indices) truth.push_back(holdout_set->count(i));
+        for (const std::size_t i : holdout_indices) truth.push_back(data.holdout_set().count(i));
         return compute_counting_metrics(truth, predicted);
     };
 
@@ -347,61 +425,29 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
         const int first_step = epoch == next.epoch ? next.step : 0;
         int steps_done_in_epoch = first_step;
         const auto epoch_start = Clock::now();
-        double epoch_loss = 0, window_loss = 0;
-        long long epoch_correct = 0, epoch_seen = 0, window_correct = 0, window_seen = 0;
-        int epoch_steps = 0, window_steps = 0;
+        StepTally epoch_tally, window_tally;
         auto window_start = Clock::now();
         for (int step = first_step; step < steps_per_epoch; ++step) {
             const std::size_t begin = static_cast<std::size_t>(step) * batch;
             const std::size_t end = std::min(train_indices.size(), begin + batch);
-            std::vector<std::size_t> indices;
-            std::vector<PatchTransform> transforms;
-            std::vector<int64_t> labels;
-            for (std::size_t position = begin; position < end; ++position) {
-                const std::size_t index = train_indices[order[position]];
-                indices.push_back(index);
-                transforms.push_back(
-                    sample_transform(options.seed, epoch, position, options.rotation_step, options.flip));
-                labels.push_back(train_set.count(index));
-            }
-            const at::Tensor inputs = make_count_batch(train_set, indices, transforms);
-            const at::Tensor targets = torch::tensor(labels, torch::kLong);
             const long long global_step = static_cast<long long>(epoch) * steps_per_epoch + step;
             const double lr = learning_rate_at(global_step, total_steps, options.learning_rate, options.warmup_fraction);
             set_learning_rate(*optimizer, lr);
-
-            optimizer->zero_grad();
-            const at::Tensor logits = module.forward({inputs}).toTensor();
-            const at::Tensor loss = options.label_sigma > 0
-                                        ? -(soft_targets(targets, options.classes, options.label_sigma) *
-                                            torch::log_softmax(logits, 1))
-                                               .sum(1)
-                                               .mean()
-                                        : torch::nn::functional::cross_entropy(logits, targets);
-            loss.backward();
-            optimizer->step();
-
-            const double loss_value = loss.item<double>();
+            const StepOutcome outcome = train_step(module, *optimizer, data, order, begin, end, epoch, options);
+            const double loss_value = outcome.loss;
             if (!std::isfinite(loss_value)) {
                 throw std::runtime_error("train-count: the loss became " + std::to_string(loss_value) + " at epoch " +
                                          std::to_string(epoch + 1) + " step " + std::to_string(step) +
                                          "; lower learning_rate (now " + std::to_string(options.learning_rate) + ")");
             }
-            const long long correct = logits.detach().argmax(1).eq(targets).sum().item<int64_t>();
-            const auto n = static_cast<long long>(indices.size());
-            epoch_loss += loss_value;
-            window_loss += loss_value;
-            epoch_correct += correct;
-            window_correct += correct;
-            epoch_seen += n;
-            window_seen += n;
+            const auto n = static_cast<long long>(end - begin);
+            epoch_tally.add(outcome, n);
+            window_tally.add(outcome, n);
             images_seen += n;
-            ++epoch_steps;
-            ++window_steps;
             steps_done_in_epoch = step + 1;
             ++result.steps_run;
 
-            if (options.log_every > 0 && window_steps >= options.log_every) {
+            if (options.log_every > 0 && window_tally.steps >= options.log_every) {
                 const double window_seconds = seconds_since(window_start);
                 const double elapsed = train_seconds + seconds_since(epoch_start);
                 const long long done = global_step + 1;
@@ -412,12 +458,10 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
                               "[train-count] epoch %d/%d step %d/%d (%lld/%lld) %.1f img/s loss %.4f acc %.3f "
                               "lr %.4g eta %s\n",
                               epoch + 1, options.epochs, step + 1, steps_per_epoch, done, total_steps,
-                              window_seen / std::max(window_seconds, 1e-9), window_loss / window_steps,
-                              static_cast<double>(window_correct) / window_seen, lr, format_duration(eta).c_str());
+                              window_tally.seen / std::max(window_seconds, 1e-9), window_tally.mean_loss(),
+                              window_tally.accuracy(), lr, format_duration(eta).c_str());
                 log << line << std::flush;
-                window_loss = 0;
-                window_correct = window_seen = 0;
-                window_steps = 0;
+                window_tally = StepTally{};
                 window_start = Clock::now();
             }
             const bool stop_here = options.stop_after_steps > 0 && result.steps_run >= options.stop_after_steps;
@@ -436,8 +480,8 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
 
         CountEpochRecord record;
         record.epoch = epoch + 1;
-        record.mean_loss = epoch_steps ? epoch_loss / epoch_steps : 0;
-        record.train_accuracy = epoch_seen ? static_cast<double>(epoch_correct) / epoch_seen : 0;
+        record.mean_loss = epoch_tally.mean_loss();
+        record.train_accuracy = epoch_tally.accuracy();
         record.seconds = epoch_train_seconds;
         if (result.has_holdout) {
             record.has_holdout = true;
@@ -450,14 +494,7 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
             std::snprintf(line, sizeof line, "[train-count] epoch %d/%d done in %s: loss %.4f train acc %.3f",
                           epoch + 1, options.epochs, format_duration(epoch_train_seconds).c_str(), record.mean_loss,
                           record.train_accuracy);
-            log << line;
-            if (record.has_holdout) {
-                std::snprintf(line, sizeof line, "; held-out MAE %.4f exact %.4f within-one %.4f (n=%lld)",
-                              record.holdout.mean_absolute_error, record.holdout.exact_accuracy,
-                              record.holdout.within_one_accuracy, record.holdout.n);
-                log << line;
-            }
-            log << "\n" << std::flush;
+            log << line << (record.has_holdout ? holdout_summary(record.holdout, true) : "") << "\n" << std::flush;
         }
         if (!options.checkpoint.empty()) {
             save_checkpoint(options.checkpoint, module, *optimizer, identity, ResumePoint{epoch + 1, 0});
@@ -497,14 +534,7 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
         std::snprintf(line, sizeof line, "[train-count] wrote '%s' (%lld steps in %s, %.1f img/s)",
                       options.output.c_str(), result.steps_run, format_duration(train_seconds).c_str(),
                       result.images_per_second);
-        log << line;
-        if (result.has_holdout) {
-            std::snprintf(line, sizeof line, "; held-out MAE %.4f exact %.4f within-one %.4f",
-                          result.holdout.mean_absolute_error, result.holdout.exact_accuracy,
-                          result.holdout.within_one_accuracy);
-            log << line;
-        }
-        log << "\n" << std::flush;
+        log << line << (result.has_holdout ? holdout_summary(result.holdout, false) : "") << "\n" << std::flush;
     }
     if (!options.report.empty()) {
         create_parent_directory(options.report);

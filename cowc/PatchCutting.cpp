@@ -1,5 +1,16 @@
 #include "cowc/PatchCutting.hpp"
 
+#include "io/FolderCommit.hpp"
+#include "io/OutputLock.hpp"
+#include "io/PathPolicy.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -120,10 +131,10 @@ Rgb8Image render_counting_patch(SceneRowReader& scene, int cx, int cy, int angle
 std::vector<CountingListEntry> cut_counting_patches(const std::string& scene_png, const ObjectPositions& cars,
                                                     const std::string& out_root,
                                                     const CountingPatchOptions& options) {
-    if (options.site.empty() || options.split.empty() || options.site.find('/') != std::string::npos ||
-        options.split.find('/') != std::string::npos)
-        throw std::invalid_argument("counting patches of '" + scene_png + "': site ('" + options.site +
-                                    "') and split ('" + options.split + "') must be non-empty folder names");
+    if (!is_safe_name_component(options.site) || !is_safe_name_component(options.split))
+        throw std::invalid_argument("counting patches of '" + scene_png + "': site ('" + printable(options.site) +
+                                    "') and split ('" + printable(options.split) +
+                                    "') must be plain folder names (not empty, no '/', not '.' or '..')");
     if (options.angles.empty())
         throw std::invalid_argument("counting patches of '" + scene_png + "': no angles given");
     for (int a : options.angles)
@@ -172,19 +183,53 @@ std::vector<CountingListEntry> cut_counting_patches(const std::string& scene_png
 CountingPatchSetResult cut_counting_patch_set(const std::vector<std::string>& scene_pngs, const std::string& out_root,
                                               const CountingPatchOptions& options, bool bz2) {
     if (scene_pngs.empty()) throw std::invalid_argument("counting patch set: no scenes given");
+    check_name_component(options.site, "COWC site");
+    check_name_component(options.split, "COWC split");
+    // The patches of <site>/<split> are cut into a staging root and the finished folder replaces
+    // <out_root>/<site>/<split> in one rename (io/FolderCommit); the list, written in full beside
+    // them, is renamed into place right after. One run at a time per out_root (io/OutputLock).
+    namespace fs = std::filesystem;
+    std::error_code error;
+    fs::create_directories(fs::path(out_root) / options.site, error);
+    if (error) throw IoError("cannot create '" + out_root + "/" + options.site + "': " + error.message());
+    const OutputLock lock(out_root, ".satsal-lock", "COWC counting patches");
+    for (const auto& entry : fs::directory_iterator(out_root, error)) {
+        if (entry.path().filename().string().rfind(".satsal-staging-patches-", 0) == 0) fs::remove_all(entry.path(), error);
+    }
+    const std::string staging_root = out_root + "/.satsal-staging-patches-" + std::to_string(::getpid());
+    struct StagingRemover {
+        std::string path;
+        ~StagingRemover() {
+            std::error_code ignored;
+            std::filesystem::remove_all(path, ignored);
+        }
+    } remover{staging_root};
+    fs::create_directories(fs::path(staging_root) / options.site / options.split, error);
+    if (error) throw IoError("cannot create the staging folder '" + staging_root + "': " + error.message());
+
     CountingPatchSetResult result;
     int offset = options.name_offset_x;
     for (const auto& scene : scene_pngs) {
         const SceneAnnotations annotations = read_scene_annotations(scene, false);
         CountingPatchOptions per_scene = options;
         per_scene.name_offset_x = offset;
-        auto entries = cut_counting_patches(scene, annotations.cars, out_root, per_scene);
+        auto entries = cut_counting_patches(scene, annotations.cars, staging_root, per_scene);
         result.scene_name_offset_x.push_back(offset);
         for (auto& e : entries) result.entries.push_back(std::move(e));
         offset += annotations.width;
     }
-    result.list_path = out_root + "/COWC_" + options.split + "_list_64_class.txt" + (bz2 ? ".bz2" : "");
-    write_counting_list(result.list_path, result.entries);
+    // The list is written in full before the patches appear, and renamed right after them.
+    const std::string list_name = "COWC_" + options.split + "_list_64_class.txt" + (bz2 ? ".bz2" : "");
+    const std::string staged_list = staging_root + "/" + list_name;
+    write_counting_list(staged_list, result.entries);
+    const std::string target = out_root + "/" + options.site + "/" + options.split;
+    commit_folder(staging_root + "/" + options.site + "/" + options.split, target,
+                  staging_root + "/old-" + options.split, "COWC patch folder '" + target + "'");
+    result.list_path = out_root + "/" + list_name;
+    if (std::rename(staged_list.c_str(), result.list_path.c_str()) != 0) {
+        throw IoError("cannot move COWC list file '" + result.list_path + "' into place: " +
+                                 std::strerror(errno));
+    }
     return result;
 }
 

@@ -35,6 +35,15 @@ ColourBands colour_bands(const RasterInfo& info, const std::string& what) {
         if (info.bands[static_cast<std::size_t>(b - 1)].color_interpretation == GCI_AlphaBand) cb.alpha = b;
         else cb.colour.push_back(b);
     }
+    // COWC imagery is 8-bit; reading another type as Byte would clamp it (a 16-bit scene became 255
+    // everywhere), so it is refused with the conversion that makes it usable.
+    for (const BandInfo& band : info.bands) {
+        if (band.data_type != GDT_Byte) {
+            throw IoError(what + " '" + info.path + "': a band is " + band.data_type_name +
+                          "; expected 8-bit (Byte) RGB, RGBA or gray like the COWC PNGs; convert it first, "
+                          "e.g. gdal_translate -ot Byte -scale IN OUT.png");
+        }
+    }
     if (cb.colour.size() >= 3) cb.colour.resize(3);
     else if (cb.colour.size() == 1) cb.colour.assign(3, cb.colour[0]);
     else

@@ -40,12 +40,27 @@ bool mpi_built() {
 #endif
 }
 
+std::string mpi_library_version() {
+#ifdef SATSAL_WITH_MPI
+    char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+    int length = 0;
+    MPI_Get_library_version(text, &length);
+    std::string version(text, static_cast<size_t>(length));
+    const auto line_end = version.find_first_of("\r\n");
+    return version.substr(0, line_end);
+#else
+    return "not built in";
+#endif
+}
+
 bool launched_under_mpi() {
     for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
         if (environment_int(name) > 1) return true;
     }
-    // srun starts every task with SLURM_NTASKS/SLURM_PROCID, but only a PMI-enabled launch is MPI.
-    return false;
+    // srun starts every task with SLURM_NTASKS/SLURM_PROCID, but only a PMI-enabled launch
+    // (srun --mpi=pmix or pmi2) is MPI.
+    const bool pmi = std::getenv("PMIX_RANK") != nullptr || std::getenv("PMI_RANK") != nullptr;
+    return pmi && environment_int("SLURM_NTASKS") > 1;
 }
 
 int local_ranks_from_environment() {

@@ -13,6 +13,8 @@ namespace satsal::hpc {
 
 /// True when this binary was built with MPI.
 bool mpi_built();
+/// "Open MPI v4.1.4, ..." (the library's first line), or "not built in".
+std::string mpi_library_version();
 
 /// True when the process was started by an MPI launcher (mpirun/mpiexec from Open MPI or MPICH,
 /// or srun with PMI/PMIx) with more than one rank, judged from the launcher's environment.

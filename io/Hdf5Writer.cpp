@@ -1,5 +1,7 @@
 #include "io/Hdf5Writer.hpp"
 
+#include <unistd.h>
+
 #include "io/GdalSupport.hpp"
 #include "io/IoError.hpp"
 
@@ -153,6 +155,8 @@ Hdf5Writer::Hdf5Writer(const std::string& final_path, int deflate_level)
     if (!file_.valid()) {
         throw IoError("cannot create HDF5 file '" + output_.temp_path() + "'" + errors.suffix());
     }
+    void* handle = nullptr;
+    if (H5Fget_vfd_handle(file_.get(), H5P_DEFAULT, &handle) >= 0 && handle != nullptr) fd_ = *static_cast<int*>(handle);
     set_fixed_string_attribute(file_.get(), "Conventions", "CF-1.8", "/");
 }
 
@@ -162,9 +166,14 @@ Hdf5Writer::~Hdf5Writer() {
 
 void Hdf5Writer::abandon() noexcept {
     Hdf5ErrorCapture quiet;
+    // The file is discarded: give its blocks back first, so that HDF5's closing flushes (which
+    // write the cached chunks and metadata) can succeed on a full disk. Each handle is closed
+    // once; an object whose close still fails stays with libhdf5 (see Hdf5Handle).
+    if (fd_ >= 0 && file_.valid()) (void)::ftruncate(fd_, 0);
     datasets_.clear();
     coordinates_.clear();
     file_.reset();
+    fd_ = -1;
     output_.discard();
 }
 
@@ -402,6 +411,35 @@ void Hdf5Writer::create_dataset(const std::string& path_in, const std::string& g
     }
     if (!g.grid_mapping.empty()) set_fixed_string_attribute(d.id.get(), "grid_mapping", g.grid_mapping, path);
     datasets_[path] = std::move(d);
+}
+
+void Hdf5Writer::write_float_array(const std::string& path_in, const std::vector<int64_t>& dims_in, const float* data) {
+    check_open("write_float_array");
+    const std::string path = object_name_of(path_in);
+    if (datasets_.count(path) != 0) throw IoError(where(path) + " already exists");
+    if (dims_in.empty() || dims_in.size() > 8) throw IoError(where(path) + ": rank must be 1 to 8");
+    std::vector<hsize_t> dims, chunk;
+    for (std::size_t i = 0; i < dims_in.size(); ++i) {
+        if (dims_in[i] <= 0) throw IoError(where(path) + ": dimension " + std::to_string(i) + " is not positive");
+        dims.push_back(static_cast<hsize_t>(dims_in[i]));
+        chunk.push_back(i + 2 >= dims_in.size() ? std::min<hsize_t>(dims.back(), kChunkSide) : 1);
+    }
+    const auto slash = path.find_last_of('/');
+    if (slash > 0) create_group(path.substr(0, slash));
+    Hdf5ErrorCapture errors;
+    const int rank = static_cast<int>(dims.size());
+    Hdf5Handle space(H5Screate_simple(rank, dims.data(), nullptr), H5Sclose);
+    Hdf5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_chunk(dcpl.get(), rank, chunk.data());
+    if (deflate_level_ > 0) {
+        H5Pset_shuffle(dcpl.get());
+        H5Pset_deflate(dcpl.get(), static_cast<unsigned>(deflate_level_));
+    }
+    Hdf5Handle id(H5Dcreate2(file_.get(), path.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                  H5Dclose);
+    if (!id.valid() || H5Dwrite(id.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0 || id.close() < 0) {
+        throw IoError("cannot write " + where(path) + errors.suffix());
+    }
 }
 
 void Hdf5Writer::create_float_map(const std::string& path, const std::string& grid_name, float fill) {

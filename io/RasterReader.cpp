@@ -2,6 +2,7 @@
 
 #include "io/GdalSupport.hpp"
 #include "io/IoError.hpp"
+#include "io/PathPolicy.hpp"
 
 #include <cpl_vsi.h>
 
@@ -39,6 +40,13 @@ bool RasterInfo::has_invalid_pixels_possible() const {
 RasterReader::RasterReader(const std::string& path) {
     ensure_gdal_registered();
     info_.path = path;
+    if (path.rfind("/vsi", 0) != 0) {
+        // A FIFO or a device would block GDAL or feed it forever; say what the path is instead.
+        const std::string problem = input_file_problem(path);
+        if (!problem.empty() && problem != "does not exist" && problem != "is a folder, not a file") {
+            throw IoError("cannot open raster '" + path + "': it " + problem);
+        }
+    }
     VSIStatBufL st;
     if (VSIStatL(path.c_str(), &st) != 0) {
         throw IoError("cannot open raster '" + path + "': file does not exist");

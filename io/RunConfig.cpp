@@ -178,8 +178,7 @@ ValueType<Statistic> statistic_type() {
 
 ValueType<Normalization> normalization_type() {
     std::vector<std::pair<std::string, Normalization>> names;
-    for (Normalization n : {Normalization::Gauss, Normalization::Gamma, Normalization::Range})
-        names.emplace_back(normalization_name(n), n);
+    for (const std::string& name : normalization_names()) names.emplace_back(name, parse_normalization(name));
     return config::enumeration(names);
 }
 
@@ -234,7 +233,7 @@ config::Schema<RunConfig> make_schema() {
           enumeration<PadMode>({{"reflect", PadMode::Reflect}, {"mean", PadMode::Mean}, {"zero", PadMode::Zero}}),
           "reflect", "scene edge padding: reflect | mean | zero");
     s.add("statistic", &C::statistic, statistic_type(), "smoe", join(statistic_names(), " | "));
-    s.add("norm", &C::norm, normalization_type(), "gauss", "per-layer normalization: gauss | gamma | range");
+    s.add("norm", &C::norm, normalization_type(), "gauss", "per-layer normalization: " + join(normalization_names(), " | "));
     s.add("weights", &C::weights, weights_type(), "equal",
           "layer weights: equal | ramp (1..n) | prior ([0.18,0.15,0.37,0.40,0.72]) | w1,w2,...");
     s.add("normalize", &C::normalize,
@@ -395,18 +394,6 @@ RunConfig parse_run_config(const std::string& text, const std::string& source_na
 
 RunConfig load_run_config(const std::string& config_path, const std::vector<std::string>& overrides) {
     return resolve_run_config(read_run_config(config_path, overrides));
-}
-
-void check_tiling_for_scene(const RunConfig& config, int64_t scene_width, int64_t scene_height) {
-    const int64_t margin = config.margin.value_or(0);
-    const int64_t window = config.tile_size + 2 * margin;
-    const int64_t limit = std::max<int64_t>(kMinWindowLimit, 3 * std::max(scene_width, scene_height));
-    if (window > limit)
-        throw RunConfigError("tile_size " + std::to_string(config.tile_size) + " + 2 x margin " +
-                             std::to_string(margin) + " = " + std::to_string(window) + " px windows for a " +
-                             std::to_string(scene_width) + "x" + std::to_string(scene_height) +
-                             " scene: more than max(1024, 3 x its longer side) = " + std::to_string(limit) +
-                             " px, mostly padding; use a smaller tile_size or margin");
 }
 
 std::string pad_mode_name(PadMode pad) {

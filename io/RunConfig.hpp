@@ -140,14 +140,6 @@ std::string run_config_reference();
 /// Names of every key a config may hold, in the order to_ini writes them.
 std::vector<std::string> run_config_keys();
 
-/// The scene-size rule, for the pipeline where the scene is opened: the window a tile is computed
-/// on, tile_size + 2 x margin (margin = auto counts as 0 here; auto never exceeds tile_size), may
-/// be at most max(1024, 3 x the scene's longer side) pixels wide. Beyond that the window is mostly
-/// padding and only costs memory (margin 4096 on a 512 x 512 scene took 14.7 GB). Throws
-/// RunConfigError naming the sizes and what to change.
-constexpr int64_t kMinWindowLimit = 1024;
-void check_tiling_for_scene(const RunConfig& config, int64_t scene_width, int64_t scene_height);
-
 std::string pad_mode_name(PadMode pad);
 std::string normalize_scope_name(NormalizeScope scope);
 std::string run_task_name(RunTask task);

@@ -1,5 +1,7 @@
 #include "model/TappedModel.hpp"
 
+#include "io/PathPolicy.hpp"
+
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include "model/Sha256.hpp"
@@ -296,7 +298,9 @@ protected:
 std::string read_model_file(const std::string& path) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    if (!fs::exists(path, ec)) throw std::runtime_error("model file '" + path + "' does not exist");
+    if (const std::string problem = input_file_problem(path); !problem.empty() && problem != "is a folder, not a file") {
+        throw std::runtime_error("model file '" + path + "' " + problem);
+    }
     if (fs::is_directory(path, ec)) {
         throw std::runtime_error("model file '" + path + "' is a directory, not a TorchScript file");
     }
@@ -364,6 +368,24 @@ TappedModel::TappedModel(const std::string& path, std::vector<std::string> tap_n
                 plain = module_.forward({probe});
             } catch (const std::exception& e) {
                 throw ProbeTooSmall("forward of " + probe_text + " failed: " + torch_message(e));
+            }
+            // A model whose output is not finite on a plain probe is broken (NaN weights, say);
+            // say so instead of blaming the children-run check or the statistic later.
+            {
+                const torch::Tensor out = plain.isTuple() && !plain.toTuple()->elements().empty() &&
+                                                  plain.toTuple()->elements()[0].isTensor()
+                                              ? plain.toTuple()->elements()[0].toTensor()
+                                              : (plain.isTensor() ? plain.toTensor() : torch::Tensor());
+                if (out.defined() && out.is_floating_point()) {
+                    const int64_t bad = out.numel() - torch::isfinite(out).sum().item<int64_t>();
+                    if (bad > 0) {
+                        throw std::runtime_error("model '" + path + "': its forward gives " + std::to_string(bad) +
+                                                 " NaN or infinite values of " + std::to_string(out.numel()) +
+                                                 " on " + probe_text +
+                                                 " with values in [-1, 1]; the model itself is broken "
+                                                 "(NaN or infinite weights?)");
+                    }
+                }
             }
             // Stride of a tap from its probe size; a 1x1 or uneven map does not determine it.
             const auto tap_info = [&](const std::string& name, at::IntArrayRef sizes) {
@@ -624,8 +646,8 @@ void TappedModel::bind_modules() {
     }
 }
 
-ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify) const {
-    c10::NoGradGuard no_grad;
+ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify, bool grad) const {
+    c10::AutoGradMode grad_mode(grad);
     ForwardResult result;
     result.taps.resize(taps_.size());
     if (want_pre_) result.pre_activation.resize(taps_.size());
@@ -677,8 +699,8 @@ ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify)
     return result;
 }
 
-ForwardResult TappedModel::run_tuple(const torch::Tensor& batch) const {
-    c10::NoGradGuard no_grad;
+ForwardResult TappedModel::run_tuple(const torch::Tensor& batch, bool grad) const {
+    c10::AutoGradMode grad_mode(grad);
     c10::IValue out;
     try {
         out = want_pre_ ? module_.get_method("forward_with_pre_activation")({batch}) : module_.forward({batch});
@@ -702,6 +724,14 @@ ForwardResult TappedModel::forward(const torch::Tensor& batch) const {
                                     shape_string(batch.sizes()));
     }
     return tuple_module_ ? run_tuple(batch) : run_children(batch, false);
+}
+
+ForwardResult TappedModel::forward_with_grad(const torch::Tensor& batch) const {
+    if (batch.dim() != 4) {
+        throw std::invalid_argument("model '" + path_ + "': expected a [N, C, H, W] batch, got " +
+                                    shape_string(batch.sizes()));
+    }
+    return tuple_module_ ? run_tuple(batch, true) : run_children(batch, false, true);
 }
 
 torch::Tensor TappedModel::forward_plain(const torch::Tensor& batch) const {

@@ -62,6 +62,12 @@ public:
     ForwardResult forward(const torch::Tensor& batch) const;
     // The module's own forward (first tuple element for tuple modules): the benchmark baseline.
     torch::Tensor forward_plain(const torch::Tensor& batch) const;
+    // Like forward(), but with autograd on (fp32): the output and taps carry gradients, for the
+    // gradient-based methods in methods/ (Grad-CAM needs d score / d tap).
+    ForwardResult forward_with_grad(const torch::Tensor& batch) const;
+    // The loaded TorchScript module (a handle sharing its parameters), for methods that run their
+    // own rewritten graph on it (methods/GuidedBackprop.hpp). Same thread rule as forward().
+    torch::jit::Module module() const { return module_; }
 
     const std::vector<TapInfo>& taps() const { return taps_; }
     std::vector<std::string> tap_names() const;
@@ -101,8 +107,8 @@ private:
 
     TappedModel() = default;
     void bind_modules();  // (re)resolves Step::module and residual parts from paths in module_
-    ForwardResult run_children(const torch::Tensor& batch, bool verify) const;
-    ForwardResult run_tuple(const torch::Tensor& batch) const;
+    ForwardResult run_children(const torch::Tensor& batch, bool verify, bool grad = false) const;
+    ForwardResult run_tuple(const torch::Tensor& batch, bool grad = false) const;
 
     std::string path_;
     std::string sha256_;

@@ -2,6 +2,7 @@
 
 #include "io/PngWriter.hpp"
 #include "io/RasterReader.hpp"
+#include "methods/MethodRun.hpp"
 #include "model/TappedModel.hpp"
 #include "pipeline/ImageSaliency.hpp"
 #include "pipeline/OutputStaging.hpp"
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -48,12 +50,13 @@ std::vector<uint8_t> input_rgb8(const torch::Tensor& input, const ExplainOptions
 
 /// saliency.tif and saliency.h5 of one image: whole maps, deflate-compressed h5.
 void write_explain_product(OutputStaging& staging, const TappedModel& model, const ExplainOptions& options,
-                           const GeoReference& geo, const ImageSaliency& saliency, const std::vector<double>& weights) {
+                           const GeoReference& geo, const ImageSaliency& saliency, const std::vector<double>& weights,
+                           const MethodProduct* method) {
     SaliencyProductOptions product;
     product.width = saliency.combined.width;
     product.height = saliency.combined.height;
     product.geo = geo;
-    product.combined_tiff.band_descriptions = {"SMOE combined saliency"};
+    product.combined_tiff.band_descriptions = {method ? method->map_description : "SMOE combined saliency"};
     SaliencyAttributes attributes;
     for (std::size_t k = 0; k < saliency.raw.size(); ++k) {
         const TapInfo& tap = model.taps()[k];
@@ -64,7 +67,7 @@ void write_explain_product(OutputStaging& staging, const TappedModel& model, con
     }
     SaliencyProduct writer(staging, product);
     const Window whole{0, 0, product.width, product.height};
-    writer.write_block(whole, saliency.combined.data(), saliency.lovi.data());
+    writer.write_block(whole, saliency.combined.data(), saliency.lovi.data(), method ? method->map.data() : nullptr);
     for (std::size_t k = 0; k < saliency.raw.size(); ++k) {
         writer.write_layer_block(k, Window{0, 0, saliency.raw[k].width, saliency.raw[k].height},
                                  saliency.raw[k].data(), saliency.normalized[k].data());
@@ -74,6 +77,7 @@ void write_explain_product(OutputStaging& staging, const TappedModel& model, con
     attributes.weights = weights;
     attributes.model_sha256 = model.sha256();
     attributes.input = options.image_path;
+    write_method_outputs(writer.h5(), method);  // the method's datasets and the `method` attribute
     writer.finish(attributes);
 }
 
@@ -159,11 +163,34 @@ nlohmann::ordered_json ExplainResult::to_json() const {
     timings["statistic"] = statistic_seconds;
     timings["combine"] = combine_seconds;
     timings["write"] = write_seconds;
+    timings["method"] = method_seconds;
+    json["method"] = method;
     return json;
 }
 
 ExplainResult explain(const ExplainOptions& options) {
+    validate(options.method);
     ExplainResult result;
+    for (std::size_t c = 0; c < 3; ++c) {
+        if (!(options.std[c] > 0.0f)) {
+            throw std::invalid_argument("--std: every value must be > 0 (pixels are divided by it), got " +
+                                        std::to_string(options.std[c]) + " for channel " + std::to_string(c + 1));
+        }
+    }
+    if (options.resize) {
+        // One image in memory with every activation of the network: beyond this, use `satsal run`.
+        constexpr int64_t kMaxSide = 16384, kMaxPixels = int64_t{8192} * 8192;
+        const auto [width, height] = *options.resize;
+        if (width > kMaxSide || height > kMaxSide || width * height > kMaxPixels) {
+            throw std::invalid_argument("--resize " + std::to_string(width) + "x" + std::to_string(height) +
+                                        ": at most " + std::to_string(kMaxSide) + " px a side and " +
+                                        std::to_string(kMaxPixels / 1000000) +
+                                        " MP for one image; `satsal run` tiles larger scenes");
+        }
+    }
+    // Taken first: a refused output folder (one holding the input, or other files, or in use by
+    // another run) fails before any work.
+    OutputStaging staging(options.out_dir, {options.image_path, options.model_path});
     set_torch_threads(options.threads);
 
     auto start = Clock::now();
@@ -201,8 +228,17 @@ ExplainResult explain(const ExplainOptions& options) {
     start = Clock::now();
     ImageSaliency saliency = build_image_saliency(std::move(raw), options.normalization, weights,
                                                   result.width, result.height);
-    const std::vector<uint8_t> overlay = overlay_rgb(saliency.combined, input_rgb8(input, options));
     result.combine_seconds = seconds_since(start);
+
+    // A gradient-based method (methods/): its map replaces the SMOE map in saliency.tif/overlay.png.
+    std::optional<MethodProduct> method;
+    if (options.method.method != Method::Smoe) {
+        method = run_method(model, input, saliency.combined, options.method);
+        result.method = method->method;
+        result.method_seconds = method->seconds;
+    }
+    const Map& shown = method ? method->map : saliency.combined;
+    const std::vector<uint8_t> overlay = overlay_rgb(shown, input_rgb8(input, options));
     result.weights = weights;
 
     // Georeference of the network input grid: the image's, rescaled when --resize changed it.
@@ -217,8 +253,7 @@ ExplainResult explain(const ExplainOptions& options) {
     }
 
     start = Clock::now();
-    OutputStaging staging(options.out_dir);
-    write_explain_product(staging, model, options, geo, saliency, weights);
+    write_explain_product(staging, model, options, geo, saliency, weights, method ? &*method : nullptr);
     write_png(staging.path("lovi.png"), static_cast<int>(result.width), static_cast<int>(result.height),
               3, saliency.lovi.data());
     write_png(staging.path("overlay.png"), static_cast<int>(result.width),

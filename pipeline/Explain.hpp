@@ -1,6 +1,7 @@
 #pragma once
 // `satsal explain`: one image through a TorchScript CNN, SMOE taps, and the paper's outputs.
 // Library entry point; tools/satsal.cpp only parses arguments into ExplainOptions.
+#include "methods/MethodOptions.hpp"
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"
 
@@ -27,6 +28,7 @@ struct ExplainOptions {
     std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // ImageNet, on [0, 1] pixels
     std::array<float, 3> std{0.229f, 0.224f, 0.225f};
     int threads = 0;  // 0: all cores
+    MethodOptions method;  // --method smoe (default) or a gradient-based method (methods/)
 };
 
 struct ExplainTapShape {
@@ -44,7 +46,8 @@ struct ExplainResult {
     std::vector<double> weights;
     // Seconds per stage.
     double load_seconds = 0, read_seconds = 0, forward_seconds = 0, statistic_seconds = 0,
-           combine_seconds = 0, write_seconds = 0;
+           combine_seconds = 0, write_seconds = 0, method_seconds = 0;
+    std::string method = "smoe";  // the method and its parameters (methods/MethodOptions.hpp describe())
     nlohmann::ordered_json to_json() const;
 };
 

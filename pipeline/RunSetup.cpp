@@ -18,12 +18,18 @@ TapStatistic statistic_of(const RunConfig& config) {
     return statistic;
 }
 
+/// LibTorch's intra-op threads are set before the model is loaded (auto-detection probes it).
+std::unique_ptr<TappedModel> load_model(const RunConfig& config, bool pre_activation) {
+    set_torch_threads(config.threads);
+    return std::make_unique<TappedModel>(config.model, config.taps, pre_activation);
+}
+
 }  // namespace
 
 RunSetup::RunSetup(const RunConfig& c)
     : config(c),
       statistic(statistic_of(c)),
-      model(std::make_unique<TappedModel>(c.model, c.taps, statistic.needs_pre_activation())),
+      model(load_model(c, statistic.needs_pre_activation())),
       tap_names(model->tap_names()),
       model_sha256(model->sha256()),
       normalization(c.norm),

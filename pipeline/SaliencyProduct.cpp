@@ -51,10 +51,11 @@ SaliencyProduct::SaliencyProduct(OutputStaging& staging, const SaliencyProductOp
 
 SaliencyProduct::~SaliencyProduct() = default;
 
-void SaliencyProduct::write_block(const Window& window, const float* combined, const uint8_t* lovi) {
+void SaliencyProduct::write_block(const Window& window, const float* combined, const uint8_t* lovi,
+                                  const float* shown) {
     const int x = static_cast<int>(window.x), y = static_cast<int>(window.y);
     const int w = static_cast<int>(window.width), h = static_cast<int>(window.height);
-    saliency_tif_->write_window(1, x, y, w, h, combined);
+    saliency_tif_->write_window(1, x, y, w, h, shown ? shown : combined);
     if (lovi_tif_) lovi_tif_->write_window_interleaved(x, y, w, h, lovi);
     h5_->write_window("/combined", window.x, window.y, window.width, window.height, combined);
     h5_->write_window("/lovi", window.x, window.y, window.width, window.height, lovi);

@@ -66,11 +66,16 @@ public:
     ~SaliencyProduct();
 
     /// A window of the combined map (w*h floats) and of LOVI (w*h*3 interleaved bytes).
-    void write_block(const Window& window, const float* combined, const uint8_t* lovi);
+    /// shown: what saliency.tif holds instead of the combined map (explain --method), or nullptr.
+    void write_block(const Window& window, const float* combined, const uint8_t* lovi,
+                     const float* shown = nullptr);
     /// A window of layer k: the raw statistic and the normalized map (w*h floats each).
     void write_layer_block(std::size_t k, const Window& window, const float* raw, const float* normalized);
     /// Attributes, then overviews and closing of every file.
     void finish(const SaliencyAttributes& attributes);
+    /// saliency.h5, for datasets beyond this layout (explain --method: methods/MethodRun.hpp);
+    /// use before finish().
+    Hdf5Writer& h5() { return *h5_; }
 
 private:
     std::unique_ptr<GeoTiffWriter> saliency_tif_;

@@ -56,7 +56,12 @@ struct RunOutcome {
 /// outcome) and the others still run. Throws only for problems that stop every scene (the model
 /// cannot load, a weight count that does not match the taps, a tile size that is not a multiple
 /// of the stride).
-RunOutcome run_scenes(const RunConfig& config, const RunEvents& events = {});
+/// Runs every scene of the config; a failing scene is reported (events.scene_done and its
+/// outcome) and the others still run. A scene an earlier run left unfinished resumes where it
+/// stopped (pipeline/SceneResume.hpp); `restart` discards such progress instead. Throws for
+/// problems that stop every scene (the model cannot load, ...), and RunInterrupted when a stop
+/// was requested (request_stop): finished tiles are kept, the batch stops.
+RunOutcome run_scenes(const RunConfig& config, const RunEvents& events = {}, bool restart = false);
 
 struct RunSetup;
 
@@ -66,13 +71,13 @@ struct RunSetup;
 /// that stop every scene, as run_scenes does).
 class SceneRunner {
 public:
-    explicit SceneRunner(const RunConfig& config);
+    explicit SceneRunner(const RunConfig& config, bool restart = false);
     ~SceneRunner();
     SceneRunner(const SceneRunner&) = delete;
     SceneRunner& operator=(const SceneRunner&) = delete;
 
-    /// Runs one scene; a failure is returned in the outcome (ok = false, error), not thrown.
-    /// Calls events.scene_done before returning.
+    /// Runs one scene; a failure is returned in the outcome (ok = false, error), not thrown,
+    /// except RunInterrupted. Calls events.scene_done before returning.
     SceneOutcome run(const std::string& scene, const RunEvents& events);
     /// Batch outputs over every scene of the run (counting runs: <output_dir>/counts.csv and
     /// count-summary.json); nothing for saliency runs.
@@ -82,6 +87,7 @@ private:
     struct Process;
     std::unique_ptr<Process> process_;
     std::unique_ptr<RunSetup> setup_;
+    bool restart_ = false;
 };
 
 /// A scene's outcome without its run report (run.json is on disk), as JSON and back: MPI ranks

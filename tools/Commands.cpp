@@ -5,6 +5,7 @@
 #include "pipeline/PipelineBench.hpp"
 #include "hpc/Mpi.hpp"
 #include "hpc/Shard.hpp"
+#include "io/PathPolicy.hpp"
 #include "io/RasterReader.hpp"
 #include "io/RunConfig.hpp"
 #include "io/SyntheticScene.hpp"
@@ -17,7 +18,11 @@
 #include "cowc/CountingMetrics.hpp"
 #include "cowc/CountingTrainer.hpp"
 #include "pipeline/BandScaling.hpp"
+#include "methods/MethodOptions.hpp"
 #include "pipeline/Explain.hpp"
+#include "pipeline/MethodsBench.hpp"
+#include "pipeline/RunReport.hpp"
+#include "pipeline/SceneResume.hpp"
 #include "pipeline/SceneRun.hpp"
 #include "pipeline/Seams.hpp"
 #include "pipeline/Version.hpp"
@@ -27,6 +32,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <optional>
 #include <cstring>
@@ -61,7 +67,7 @@ const Command commands[] = {
     {"eval-count", "score a counting model on a COWC counting patch set", eval_count},
     {"slurm", "write an sbatch job-array script that splits a config's scenes over Slurm tasks", slurm},
     {"summarize", "merge the results of a batch's shards (Slurm array tasks) once all are done", summarize},
-    {"bench", "benchmarks: `bench smoe`, `bench pipeline`, `bench memory`", bench},
+    {"bench", "benchmarks: `bench smoe`, `bench pipeline`, `bench memory`, `bench methods`", bench},
 };
 
 void print_usage(std::FILE* out) {
@@ -119,6 +125,38 @@ RunConfig load_run_config_preparing_inputs(const std::string& path, const std::v
 /// --threads of the commands: the same bound as the configs' `threads` key.
 int checked_threads(int threads) { return config::checked_thread_count("--threads", threads); }
 
+std::string method_choices() {
+    std::string out;
+    for (const auto& name : method_names()) out += (out.empty() ? "" : "|") + name;
+    return out;
+}
+
+/// --method and its parameters (explain; bench methods shares --steps/--samples/--noise).
+void add_method_options(po::options_description& described, MethodOptions& options, std::string& method,
+                        std::string& reduce, int64_t& target_class) {
+    described.add_options()
+        ("method", po::value(&method)->default_value("smoe"), method_choices().c_str())
+        ("smoothgrad-sq", po::bool_switch(&options.smoothgrad_sq), "SmoothGrad-Sq over gradient, guided-backprop or integrated-gradients")
+        ("class", po::value(&target_class)->default_value(-1), "class whose logit is the score (default: the predicted class)")
+        ("steps", po::value(&options.steps)->default_value(50), "integrated-gradients steps")
+        ("baseline", po::value(&options.baseline)->default_value(0.0), "integrated-gradients baseline (network input units)")
+        ("samples", po::value(&options.samples)->default_value(15), "SmoothGrad-Sq samples")
+        ("noise", po::value(&options.noise)->default_value(0.15), "SmoothGrad-Sq sigma as a fraction of the input's max - min")
+        ("seed", po::value(&options.seed)->default_value(0), "SmoothGrad-Sq noise seed")
+        ("reduce", po::value(&reduce)->default_value("abs-max"), "attribution over input channels: abs-max|sum-abs")
+        ("cam-tap", po::value(&options.cam_tap), "Grad-CAM tap (default: the last tap)")
+        ("method-batch", po::value(&options.max_batch)->default_value(8), "images per gradient pass (IG steps, SmoothGrad samples)");
+}
+
+void finish_method_options(MethodOptions& options, const std::string& method, const std::string& reduce,
+                           int64_t target_class) {
+    options.method = parse_method(method);
+    options.reduction = parse_channel_reduction(reduce);
+    if (target_class >= 0) options.target_class = target_class;
+    else if (target_class != -1) throw std::invalid_argument("--class " + std::to_string(target_class) + ": expected a class index >= 0");
+    validate(options);
+}
+
 /// What a scene run reports, on stderr: progress, notes and the scene summary unless quiet;
 /// warnings always; failures always.
 RunEvents terminal_events(bool quiet) {
@@ -168,7 +206,8 @@ int dispatch(int argc, char** argv) {
 
 int explain(int argc, char** argv) {
     ExplainOptions options;
-    std::string taps, statistic = "smoe", norm = "gauss", resize, mean, std_dev;
+    std::string taps, statistic = "smoe", norm = "gauss", resize, mean, std_dev, method = "smoe", reduce = "abs-max";
+    int64_t target_class = -1;
     bool json = false;
     po::options_description described("explain options");
     described.add_options()
@@ -178,13 +217,14 @@ int explain(int argc, char** argv) {
         ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
         ("statistic", po::value(&statistic)->default_value("smoe"), statistic_choices().c_str())
         ("eps", po::value(&options.statistic_options.eps)->default_value(1e-6), "added to activations before logarithms")
-        ("norm", po::value(&norm)->default_value("gauss"), "gauss|gamma|range")
+        ("norm", po::value(&norm)->default_value("gauss"), "gauss|gamma|gamma-moments|range")
         ("weights", po::value(&options.weights)->default_value("equal"), "equal|ramp|prior|w1,w2,...")
         ("resize", po::value(&resize), "feed the network WxH instead of the native size")
         ("mean", po::value(&mean), "per-channel mean on [0,1] pixels (default ImageNet 0.485,0.456,0.406)")
         ("std", po::value(&std_dev), "per-channel std (default ImageNet 0.229,0.224,0.225)")
         ("threads", po::value(&options.threads)->default_value(0), "LibTorch intra-op threads (0: all cores)")
         ("json", po::bool_switch(&json), "print a JSON summary on stdout");
+    add_method_options(described, options.method, method, reduce, target_class);
     po::variables_map variables;
     if (!parse("usage: satsal explain --model M.pt --image IMG --out DIR [options]", described, argc,
                argv, variables)) {
@@ -197,6 +237,7 @@ int explain(int argc, char** argv) {
     if (!resize.empty()) options.resize = parse_size("--resize", resize);
     if (!mean.empty()) options.mean = parse_triplet("--mean", mean);
     if (!std_dev.empty()) options.std = parse_triplet("--std", std_dev);
+    finish_method_options(options.method, method, reduce, target_class);
 
     const ExplainResult result = explain(options);
     if (json) {
@@ -213,17 +254,26 @@ int explain(int argc, char** argv) {
 int info(int argc, char** argv) {
     std::string model_path, taps;
     int threads = 0;
+    bool build = false;
     po::options_description described("info options");
     described.add_options()
-        ("model", po::value(&model_path)->required(), "TorchScript model (.pt)")
+        ("model", po::value(&model_path), "TorchScript model (.pt)")
+        ("build", po::bool_switch(&build), "what this satsal was built with (library versions, MPI)")
         ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
         ("threads", po::value(&threads)->default_value(0), "LibTorch intra-op threads (0: all cores)");
     po::positional_options_description positional;
     positional.add("model", 1);
     po::variables_map variables;
-    if (!parse("usage: satsal info MODEL [--taps a,b,c]", described, argc, argv, variables, &positional)) {
+    if (!parse("usage: satsal info MODEL [--taps a,b,c]\n       satsal info --build", described, argc, argv, variables,
+               &positional)) {
         return 0;
     }
+    if (build) {
+        std::cout << versions_text() << "\nMPI: " << (hpc::mpi_built() ? "yes, " : "no, ") << hpc::mpi_library_version()
+                  << "\n";
+        if (model_path.empty()) return 0;
+    }
+    if (model_path.empty()) throw std::invalid_argument("satsal info: name a MODEL, or ask for --build (see --help)");
     set_torch_threads(checked_threads(threads));
     TappedModel model(model_path, parse_name_list(taps));
     std::cout << model.describe();
@@ -303,10 +353,40 @@ int bench_memory_command(int argc, char** argv) {
     return 0;
 }
 
+int bench_methods_command(int argc, char** argv) {
+    MethodsBenchOptions options;
+    std::string taps;
+    bool json = false, no_smoothgrad = false;
+    po::options_description described("bench methods options");
+    described.add_options()
+        ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
+        ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect; Grad-CAM uses the last)")
+        ("batch", po::value(&options.batch)->default_value(8), "images per pass")
+        ("size", po::value(&options.size)->default_value(224), "input width and height")
+        ("steps", po::value(&options.steps)->default_value(50), "IG steps to run (scaled to 50 in the figures)")
+        ("samples", po::value(&options.samples)->default_value(15), "SmoothGrad-Sq samples to run (scaled to 15)")
+        ("no-smoothgrad", po::bool_switch(&no_smoothgrad), "leave out the SmoothGrad-Sq rows")
+        ("runs", po::value(&options.runs)->default_value(3), "timed repetitions (medians)")
+        ("warmup", po::value(&options.warmup)->default_value(1), "untimed repetitions first")
+        ("cheap-repeats", po::value(&options.cheap_repeats)->default_value(5), "forward/SMOE timings per repetition")
+        ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
+        ("json", po::bool_switch(&json), "print JSON instead of text");
+    po::variables_map variables;
+    if (!parse("usage: satsal bench methods --model M.pt [--batch 8] [--size 224] [--steps 50] [--samples 15]", described,
+               argc, argv, variables)) {
+        return 0;
+    }
+    options.taps = parse_name_list(taps);
+    options.smoothgrad = !no_smoothgrad;
+    const MethodsBenchResult result = bench_methods(options);
+    std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
+    return 0;
+}
+
 }  // namespace
 
 int bench(int argc, char** argv) {
-    const char* usage = "usage: satsal bench smoe|pipeline|memory [options] (--help for each)\n";
+    const char* usage = "usage: satsal bench smoe|pipeline|memory|methods [options] (--help for each)\n";
     if (argc < 2) {
         std::fputs(usage, stderr);
         return 2;
@@ -314,6 +394,7 @@ int bench(int argc, char** argv) {
     if (std::strcmp(argv[1], "smoe") == 0) return bench_smoe_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "pipeline") == 0) return bench_pipeline_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "memory") == 0) return bench_memory_command(argc - 1, argv + 1);
+    if (std::strcmp(argv[1], "methods") == 0) return bench_methods_command(argc - 1, argv + 1);
     std::fputs(usage, stderr);
     return 2;
 }
@@ -322,20 +403,22 @@ int run(int argc, char** argv) {
     std::string config_path;
     std::vector<std::string> overrides;
     std::string shard_text;
-    bool print_config = false, quiet = false, keys_markdown = false;
+    bool print_config = false, quiet = false, restart = false, keys_markdown = false;
     po::options_description described("run options");
     described.add_options()
         ("config", po::value(&config_path), "INI config file (see configs/ and README)")
         ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
         ("shard", po::value(&shard_text), "run only shard I of N of the scenes (round-robin): --shard I/N; "
                                           "inside a Slurm array task the shard comes from SLURM_ARRAY_TASK_*")
+        ("restart", po::bool_switch(&restart), "discard what an interrupted earlier run of a scene finished "
+                                               "(by default the same command resumes it)")
         ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
         ("quiet,q", po::bool_switch(&quiet), "no progress on stderr")
         ("keys-markdown", po::bool_switch(&keys_markdown), "print the config keys as the README's table and exit");
     po::positional_options_description positional;
     positional.add("config", 1);
     po::variables_map variables;
-    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--shard I/N] [--print-config] [--quiet]\n\nconfig keys:\n" +
+    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--shard I/N] [--restart] [--print-config] [--quiet]\n\nconfig keys:\n" +
                    run_config_reference(),
                described, argc, argv, variables, &positional)) {
         return 0;
@@ -361,9 +444,25 @@ int run(int argc, char** argv) {
         std::cout << to_ini(config);
         return 0;
     }
-    if (hpc::launched_under_mpi()) return run_with_mpi(config, terminal_events(config.quiet));
-    if (shard) return run_shard(config, *shard, terminal_events(config.quiet));
-    const RunOutcome outcome = run_scenes(config, terminal_events(config.quiet));
+    // SIGTERM (Slurm's warning, a job's end) and SIGINT stop the run at the next tile: the tiles in
+    // flight are finished and journaled, and the same command resumes. A second signal kills.
+    struct sigaction stop {};
+    stop.sa_handler = [](int) { request_stop(); };
+    stop.sa_flags = SA_RESETHAND;
+    sigemptyset(&stop.sa_mask);
+    sigaction(SIGTERM, &stop, nullptr);
+    sigaction(SIGINT, &stop, nullptr);
+    try {
+        if (hpc::launched_under_mpi()) return run_with_mpi(config, terminal_events(config.quiet), restart);
+        if (shard) return run_shard(config, *shard, terminal_events(config.quiet), restart);
+        return report_outcome(run_scenes(config, terminal_events(config.quiet), restart));
+    } catch (const RunInterrupted& stopped) {
+        std::fprintf(stderr, "satsal run: interrupted: %s\n", stopped.what());
+        return exit_interrupted;
+    }
+}
+
+int report_outcome(const RunOutcome& outcome) {
     int failed = 0;
     for (const auto& scene : outcome.scenes) failed += scene.ok ? 0 : 1;
     if (failed) {
@@ -441,6 +540,21 @@ int seams(int argc, char** argv) {
         }
     }
     return 0;
+}
+
+/// --angles: comma-separated whole degrees in [0, 360) (the COWC code checks multiples of 15).
+std::vector<int> parse_angles(const std::string& text) {
+    std::vector<int> out;
+    for (const auto& item : parse_name_list(text)) {
+        const bool digits = !item.empty() && item.size() <= 3 && item.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || std::stoi(item) >= 360) {
+            throw std::invalid_argument("--angles: '" + printable(item) +
+                                        "' is not a whole number of degrees in [0, 360); expected e.g. 0,15,30");
+        }
+        out.push_back(std::stoi(item));
+    }
+    if (out.empty()) throw std::invalid_argument("--angles: no angle given; expected e.g. 0,15,30");
+    return out;
 }
 
 int make_scene(int argc, char** argv) {
@@ -522,7 +636,7 @@ int make_cowc(int argc, char** argv) {
     options.write_patches = variables.count("no-patches") == 0;
     options.write_geotiffs = variables.count("no-geotiffs") == 0;
     options.patch_angles.clear();
-    for (const auto& angle : parse_name_list(angles)) options.patch_angles.push_back(std::stoi(angle));
+    options.patch_angles = parse_angles(angles);
     options.on_scene = [](const cowc::SyntheticCowcSceneInfo& scene, int index, int total) {
         std::fprintf(stderr, "satsal make-cowc: scene %d/%d %s (%s): %zu cars, %zu negatives, %zu patches\n",
                      index + 1, total, scene.name.c_str(), scene.split.c_str(), scene.cars, scene.negatives,
@@ -553,7 +667,7 @@ int cowc_patches(int argc, char** argv) {
         return 0;
     }
     options.angles.clear();
-    for (const auto& angle : parse_name_list(angles)) options.angles.push_back(std::stoi(angle));
+    options.angles = parse_angles(angles);
     const cowc::CountingPatchSetResult result = cowc::cut_counting_patch_set(scenes, out_root, options, bz2);
     std::fprintf(stderr, "satsal cowc-patches: %zu patches, list %s\n", result.entries.size(), result.list_path.c_str());
     return 0;

@@ -7,6 +7,7 @@
 namespace satsal {
 struct RunConfig;
 struct RunEvents;
+struct RunOutcome;
 namespace hpc {
 struct Shard;
 }
@@ -36,9 +37,13 @@ int slurm(int argc, char** argv);
 int summarize(int argc, char** argv);
 
 /// `satsal run` under mpirun/srun: ranks take scenes on demand, rank 0 writes the batch outputs.
-int run_with_mpi(RunConfig config, const RunEvents& terminal);
+int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart);
 /// `satsal run --shard I/N`: this shard's scenes, then OUTPUT_DIR/satsal-shards/shard-I-of-N.json for
 /// `satsal summarize` (no batch outputs: other shards are still running).
-int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events);
+int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events, bool restart);
+/// Prints how many scenes failed; the exit code of a finished run (0 or 1).
+int report_outcome(const RunOutcome& outcome);
+/// The exit code of a run stopped by SIGTERM/SIGINT: EX_TEMPFAIL, "try again" (it resumes).
+constexpr int exit_interrupted = 75;
 
 }  // namespace satsal::cli

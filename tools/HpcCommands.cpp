@@ -36,16 +36,6 @@ std::string this_executable() {
     return self.string();
 }
 
-void write_text(const std::string& path, const std::string& text) {
-    AtomicFile file(path);
-    {
-        std::ofstream stream(file.temp_path(), std::ios::binary);
-        stream << text;
-        if (!stream.flush()) throw std::runtime_error("cannot write " + file.temp_path());
-    }
-    file.commit();
-}
-
 std::string shard_record_path(const std::string& output_dir, const hpc::Shard& shard) {
     return (fs::path(output_dir) / "satsal-shards" /
             ("shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".json"))
@@ -60,10 +50,10 @@ int failed_count(const std::vector<SceneOutcome>& outcomes) {
 
 }  // namespace
 
-int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events) {
+int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events, bool restart) {
     std::vector<SceneOutcome> outcomes;
     if (!config.scenes.empty()) {  // more shards than scenes: this one only records that it is done
-        SceneRunner runner(config);
+        SceneRunner runner(config, restart);
         for (const std::string& scene : config.scenes) outcomes.push_back(runner.run(scene, events));
     }
     nlohmann::ordered_json record;
@@ -73,13 +63,13 @@ int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents&
     for (const auto& outcome : outcomes) record["scenes"].push_back(outcome_to_json(outcome));
     const std::string path = shard_record_path(config.output_dir, shard);
     fs::create_directories(fs::path(path).parent_path());
-    write_text(path, record.dump(2) + "\n");
+    write_text_file(path, record.dump(2) + "\n");
     const int failed = failed_count(outcomes);
     if (failed) std::fprintf(stderr, "satsal run: shard %s: %d of %zu scenes failed\n", shard.text().c_str(), failed, outcomes.size());
     return failed ? 1 : 0;
 }
 
-int run_with_mpi(RunConfig config, const RunEvents& terminal) {
+int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart) {
     if (!hpc::mpi_built()) {
         std::fprintf(stderr, "satsal run: started by an MPI launcher, but this satsal was built without MPI: every "
                              "rank would run the whole batch. Install libopenmpi-dev and rebuild (tools/setup.sh), "
@@ -110,7 +100,7 @@ int run_with_mpi(RunConfig config, const RunEvents& terminal) {
     }
     std::unique_ptr<SceneRunner> runner;
     try {
-        runner = std::make_unique<SceneRunner>(config);
+        runner = std::make_unique<SceneRunner>(config, restart);
     } catch (const std::exception& error) {
         mpi.abort_all(error.what());
     }
@@ -199,7 +189,7 @@ int summarize(int argc, char** argv) {
         csv += o.scene + "," + (o.ok ? "ok" : "failed") + "," + error + "," + numbers + "," + o.output_folder + "\n";
         counting = counting || o.count_predicted >= 0;
     }
-    write_text((fs::path(output_dir) / "scenes.csv").string(), csv);
+    write_text_file((fs::path(output_dir) / "scenes.csv").string(), csv);
     if (counting) {
         RunConfig where;
         where.output_dir = output_dir;
@@ -268,13 +258,7 @@ int slurm(int argc, char** argv) {
     if (out.empty()) {
         std::cout << script;
     } else {
-        AtomicFile file(out);
-        {
-            std::ofstream stream(file.temp_path());
-            stream << script;
-            if (!stream.flush()) throw std::runtime_error("cannot write " + file.temp_path());
-        }
-        file.commit();
+        write_text_file(out, script);
         fs::permissions(out, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::add);
         std::fprintf(stderr, "satsal slurm: wrote %s: %d array tasks over %d scenes, logs in %s\n", out.c_str(), array,
                      scenes, options.log_folder.c_str());

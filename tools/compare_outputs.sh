@@ -2,11 +2,12 @@
 # Compares two satsal output folders (e.g. before and after a refactoring) and exits non-zero with
 # a list of differences.
 #
-#   tools/compare_outputs.sh OUT_A OUT_B [--map PATH_A=PATH_B ...]
+#   tools/compare_outputs.sh OUT_A OUT_B [--map PATH_A=PATH_B ...] [--ignore /json/path ...]
 #
 # --map: B's outputs were made from inputs under another folder (e.g. a baseline made in
 # /work/main, a new run in a worktree): PATH_B in B's texts (run.json, CSV, saliency.h5's `input`
 # attribute) reads as PATH_A.
+# --ignore: a JSON member left out on both sides, e.g. /tiles/resumed when B's version added it.
 #
 # What must be identical, file by file under both folders (found recursively, paired by relative
 # path; a file on one side only is a difference):
@@ -24,7 +25,7 @@
 # Needs gdal-bin, hdf5-tools and python3 (tools/ only; never in the run path).
 set -euo pipefail
 
-usage="usage: tools/compare_outputs.sh OUT_A OUT_B [--map PATH_A=PATH_B ...]   (two output folders)"
+usage="usage: tools/compare_outputs.sh OUT_A OUT_B [--map PATH_A=PATH_B ...] [--ignore /json/path ...]"
 if [[ $# -lt 2 || ! -d "$1" || ! -d "$2" ]]; then
   echo "$usage" >&2
   exit 2
@@ -33,17 +34,22 @@ a=$(cd "$1" && pwd)
 b=$(cd "$2" && pwd)
 shift 2
 maps=()
+ignored=()
 while [[ $# -gt 0 ]]; do
   if [[ "$1" == --map && $# -ge 2 && "$2" == *=* ]]; then
     maps+=("$2")
+    shift 2
+  elif [[ "$1" == --ignore && $# -ge 2 && "$2" == /* ]]; then
+    ignored+=("$2")
     shift 2
   else
     echo "$usage" >&2
     exit 2
   fi
 done
-export COMPARE_MAPS
+export COMPARE_MAPS COMPARE_IGNORED
 COMPARE_MAPS=$(printf '%s\n' "${maps[@]+"${maps[@]}"}")
+COMPARE_IGNORED=$(printf '%s\n' "${ignored[@]+"${ignored[@]}"}")
 
 map_b() {  # stdin -> stdout, PATH_B replaced by PATH_A
   python3 -c '
@@ -118,13 +124,14 @@ compare_json() {
   if ! out=$(python3 - "$a/$rel" "$b/$rel" <<'PY'
 import json, math, sys
 
-IGNORED = {"seconds", "throughput"}
+import os
+IGNORED = {"/seconds", "/throughput"} | set(os.environ["COMPARE_IGNORED"].split())
 
-def clean(value, top):
+def clean(value, path=""):
     if isinstance(value, dict):
-        return {k: clean(v, False) for k, v in value.items() if not (top and k in IGNORED)}
+        return {k: clean(v, f"{path}/{k}") for k, v in value.items() if f"{path}/{k}" not in IGNORED}
     if isinstance(value, list):
-        return [clean(v, False) for v in value]
+        return [clean(v, path) for v in value]
     if isinstance(value, float):
         return float(format(value, ".9g")) if math.isfinite(value) else value
     return value
@@ -159,8 +166,8 @@ def mapped(value):
                 value = value.replace(path_b, path_a)
     return value
 
-a = clean(json.load(open(sys.argv[1])), True)
-b = clean(mapped(json.load(open(sys.argv[2]))), True)
+a = clean(json.load(open(sys.argv[1])))
+b = clean(mapped(json.load(open(sys.argv[2]))))
 out = []
 walk(a, b, "", out)
 print("; ".join(out[:10]) + (f"; ... {len(out) - 10} more" if len(out) > 10 else ""))

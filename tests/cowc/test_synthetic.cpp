@@ -1,5 +1,5 @@
-// Synthetic COWC: determinism, layout on disk, georeferencing, and list counts that agree with
-// the annotations.
+// Synthetic COWC: determinism, layout on disk, georeferencing, list counts that agree with the
+// annotations, and the same files as before the move to cowc/ (golden hashes).
 #include <catch2/catch.hpp>
 
 #include <gdal_priv.h>
@@ -13,7 +13,9 @@
 #include "cowc/CountingList.hpp"
 #include "cowc/Names.hpp"
 #include "cowc/PatchCutting.hpp"
+#include "cowc/Raster.hpp"
 #include "cowc/Synthetic.hpp"
+#include "model/Sha256.hpp"
 #include "tests/cowc/test_support.hpp"
 
 using namespace satsal::cowc;
@@ -166,4 +168,58 @@ TEST_CASE("synthetic COWC option errors", "[cowc][synthetic]") {
     o.test_scenes = 0;
     CHECK_THROWS_WITH(generate_synthetic_cowc(o), "synthetic COWC: need at least one scene (train 0, test 0)");
     CHECK(synthetic_scene_name(11, true) == "syn-12.5%_t");
+}
+
+TEST_CASE("the synthetic COWC is the same as before, file by file", "[cowc][synthetic][golden]") {
+    // SHA-256 of each file of `satsal make-cowc ROOT --scene-size 256 --train-scenes 1
+    // --test-scenes 1 --angles 0,45 --bz2` as written by satsal before cowc/ existed (commit
+    // 4002802): text files byte for byte; images by their decoded RGB pixels, interleaved (what
+    // `gdal_translate -of ENVI -b 1 -b 2 -b 3 -co INTERLEAVE=BIP` gives), so that a libpng or zlib
+    // update does not matter while any change of the generator, the patch cutter or the list
+    // writer does.
+    TempDir dir("golden");
+    SyntheticCowcOptions o;
+    o.root = dir.path();
+    o.scene_width = o.scene_height = 256;
+    o.train_scenes = 1;
+    o.test_scenes = 1;
+    o.patch_angles = {0, 45};
+    o.bz2_lists = true;
+    generate_synthetic_cowc(o);
+
+    const std::vector<std::pair<std::string, std::string>> bytes = {
+        {"COWC_test_list_64_class.txt", "06aafd475170d1db04e8eb48041499aa7da08fee4c85e72f9401f73522175f4b"},
+        {"COWC_test_list_64_class.txt.bz2", "d8b43a4c39b5c8d40c3b9b8ebda1470ad6a7d066766bf689897fba46ad53f329"},
+        {"COWC_train_list_64_class.txt", "cab0cad70718be83f03eeb997b42cd06fa6ee41ae366b26fe52e02ae05965d37"},
+        {"COWC_train_list_64_class.txt.bz2", "10438a378b9f95146bfb9a30d955083de0047e2a2e12853679a2e1783b249762"},
+        {"synthetic_scenes.csv", "583d4847802e37d415ea1e390dc8d893f1d6a58a0cef866fd1a50061f6da1b1f"},
+    };
+    const std::string truth = "ground_truth_sets/Synthetic_SATSAL/";
+    const std::vector<std::pair<std::string, std::string>> pixels = {
+        {"Synthetic_SATSAL/test/13.00352.00096.045.png", "1e97af2fe250016bc2da594448996d9474b5396b951a34142f3398b5335937d7"},
+        {"Synthetic_SATSAL/test/16.00352.00096.000.png", "4cd576c6e3159e935181baad5520c7811a470f44039a68e48a94eb1bf82fbbff"},
+        {"Synthetic_SATSAL/train/03.00096.00096.000.png", "f4f1450ac16376b35d3d8d8fd983d5ae7a8a4dafa52cf0eeda6c74b2e2d37ec0"},
+        {"Synthetic_SATSAL/train/03.00096.00096.045.png", "11b0d6eabdb3181a01459670120e633e90d3a6e420db891eb16ea91af07d2b50"},
+        {"geotiff/Synthetic_SATSAL/syn-01.5%_a.tif", "c6a0b962168907fbbdc00752ca87c6b424a38f023ae5eb80ec45ad5019098044"},
+        {"geotiff/Synthetic_SATSAL/syn-02.5%_t.tif", "107284045b25fdc894255abb0892f0f0dc6a1f9590878d2c060436a9868416bc"},
+        {truth + "syn-01.5%_a.png", "c6a0b962168907fbbdc00752ca87c6b424a38f023ae5eb80ec45ad5019098044"},
+        {truth + "syn-01.5%_a_Annotated_Cars.png", "df1514fbd2c88c4a03dfd93bdf8f4268568832baad17b7862f377920c112f950"},
+        {truth + "syn-01.5%_a_Annotated_Negatives.png", "0d0f78db8ffec97e17be98b14513fc702d96d4387cb67018394fa786dc1c49d7"},
+        {truth + "syn-02.5%_t.png", "107284045b25fdc894255abb0892f0f0dc6a1f9590878d2c060436a9868416bc"},
+        {truth + "syn-02.5%_t_Annotated_Cars.png", "9a2ae679e176031fb2ba714297801fdaa3c14487585092c65f8e0b04df7c55ef"},
+        {truth + "syn-02.5%_t_Annotated_Negatives.png", "7f05b728cc7db9bd32ff2103755b28e240c2462017845d82ffb9c7a0dd0a58aa"},
+    };
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir.path()))
+        if (entry.is_regular_file()) ++files;
+    CHECK(files == bytes.size() + pixels.size());
+    for (const auto& [file, sha] : bytes) {
+        INFO(file);
+        CHECK(satsal::sha256_hex(read_bytes(dir / file)) == sha);
+    }
+    for (const auto& [file, sha] : pixels) {
+        INFO(file);
+        const Rgb8Image image = read_rgb(dir / file, "golden file");
+        CHECK(satsal::sha256_hex(std::string(image.pixels.begin(), image.pixels.end())) == sha);
+    }
 }
