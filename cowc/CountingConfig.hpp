@@ -1,59 +1,40 @@
 #pragma once
 // Options of `satsal train-count CONFIG [--set key=value ...]` and their INI config file.
 //
-// The config is INI text read with Boost.Program_options: one `key = value` per line, `#` starts a
-// comment, no sections. Keys (default in brackets):
-//   list             training list file, plain or .bz2 (required)
-//   root             patch set root the list's paths are relative to (required)
-//   test_list        held-out list [none: hold out `holdout_fraction` of `list` instead]
-//   test_root        root of test_list's patches [root]
-//   init_model       TorchScript starting point, e.g. from tools/make_count_model.py (required)
-//   output           trained TorchScript model to write (required)
+// Every key is declared once in count_train_config_schema() (CountingConfig.cpp) with its type,
+// range, default and help (`satsal train-count --help` lists them). The file syntax (comments,
+// quotes, `key =` for the default, --set) is io/ConfigSchema.hpp's. Notes on some keys:
 //   checkpoint       resume file: written during training; when it exists the run continues from
-//                    it (model, optimizer state, epoch and step) [none]
-//   checkpoint_every also write the checkpoint every N steps inside an epoch; 0 = only at epoch
-//                    ends [0]
-//   report           JSON summary to write at the end (options, per-epoch history, held-out
-//                    metrics, timings) [none]
-//   classes          count classes K, counts 0..K-1; must equal the model's logits [65]
-//   epochs [10]  batch_size [32]  learning_rate [0.05]  optimizer sgd|adam [sgd]
-//   momentum (sgd) [0.9]  weight_decay [0.0001]  warmup_fraction (of all steps) [0.03]
-//                    the learning rate rises linearly during warm-up, then follows a cosine to 0
+//                    it (model, optimizer state, epoch and step)
 //   label_sigma      0: plain cross-entropy on the count class; > 0: cross-entropy against a
 //                    Gaussian over neighbouring counts (std label_sigma, in cars), which teaches
-//                    that 6 is nearer 5 than 20 is; the arg-max target stays the true count [0]
-//   seed             shuffling, augmentation and hold-out split [1]
-//   threads          LibTorch intra-op threads and decoding threads; 0 = all cores [2]
-//   holdout_fraction share of `list` held out when there is no test_list; 0 = none [0.1]
-//   rotation_step    augmentation rotations in degrees: 0 (none) or a multiple of 15 that divides
-//                    360 [90]. Steps that are not multiples of 90 cut the content's corners off
-//                    (see cowc/CountingLayout.hpp), which can drop counted cars.
-//   flip             random left-right flips [true]
-//   log_every        progress line every N steps on the log stream; 0 = epoch lines only [20]
+//                    that 6 is nearer 5 than 20 is; the arg-max target stays the true count
+//   warmup_fraction  the learning rate rises linearly during warm-up, then follows a cosine to 0
+//   rotation_step    steps that are not multiples of 90 cut the content's corners off (see
+//                    cowc/CountingLayout.hpp), which can drop counted cars.
 //
 // Paths: a relative path in the file resolves against the config file's folder; one given with
 // --set resolves against the current directory. After parsing every path is absolute. Files that
-// must exist (list, root, test_list, test_root, init_model) are checked here.
-// `key =` with an empty value restores the default.
+// must exist (list, root, test_list, test_root, init_model) are checked here; nothing is created.
 //
-// Errors throw CountConfigError, "<config>:<line>: key '<key>': <what was expected>" (or
+// Errors throw CountConfigError, "<config>:<line>: <key>: <what was expected>" (or
 // "--set key=value: ..." for overrides).
 //
 // Thread rules: plain values and pure functions.
+#include "io/ConfigSchema.hpp"
+
 #include <cstdint>
 #include <iosfwd>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace satsal::counting {
 
-class CountConfigError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using CountConfigError = config::ConfigError;
 
 struct CountTrainOptions {
+    CountTrainOptions();  // every key at its default (count_train_config_schema())
+
     std::string list;
     std::string root;
     std::string test_list;
@@ -61,23 +42,23 @@ struct CountTrainOptions {
     std::string init_model;
     std::string output;
     std::string checkpoint;
-    int checkpoint_every = 0;
+    int checkpoint_every;
     std::string report;
-    int classes = 65;
-    int epochs = 10;
-    int batch_size = 32;
-    double learning_rate = 0.05;
-    std::string optimizer = "sgd";
-    double momentum = 0.9;
-    double weight_decay = 1e-4;
-    double warmup_fraction = 0.03;
-    double label_sigma = 0;
-    std::uint64_t seed = 1;
-    int threads = 2;
-    double holdout_fraction = 0.1;
-    int rotation_step = 90;
-    bool flip = true;
-    int log_every = 20;
+    int classes;
+    int epochs;
+    int batch_size;
+    double learning_rate;
+    std::string optimizer;  // sgd | adam
+    double momentum;
+    double weight_decay;
+    double warmup_fraction;
+    double label_sigma;
+    std::uint64_t seed;
+    int threads;
+    double holdout_fraction;
+    int rotation_step;
+    bool flip;
+    int log_every;
 
     // Not config keys: set by callers.
     /// > 0: stop after this many epochs in this call, with the checkpoint written, exactly as if
@@ -104,5 +85,8 @@ std::string count_train_config_ini(const CountTrainOptions& options);
 
 /// One line per key with its default and meaning (for --help).
 std::string count_train_config_reference();
+
+/// Every key of a train-count config, declared once.
+const config::Schema<CountTrainOptions>& count_train_config_schema();
 
 }  // namespace satsal::counting

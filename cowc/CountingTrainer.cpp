@@ -52,21 +52,8 @@ std::string number(double value) {
     return buffer;
 }
 
-void check_options(const CountTrainOptions& o) {
-    auto bad = [](const std::string& what) { throw std::invalid_argument("train-count: " + what); };
-    if (o.list.empty() || o.root.empty() || o.init_model.empty() || o.output.empty())
-        bad("list, root, init_model and output are required");
-    if (o.classes < 2) bad("classes must be >= 2");
-    if (o.epochs < 1) bad("epochs must be >= 1");
-    if (o.batch_size < 2) bad("batch_size must be >= 2 (batch norm in training mode)");
-    if (!(o.learning_rate > 0)) bad("learning_rate must be > 0");
-    if (o.optimizer != "sgd" && o.optimizer != "adam") bad("optimizer must be sgd or adam, not '" + o.optimizer + "'");
-    if (o.holdout_fraction < 0 || o.holdout_fraction >= 1) bad("holdout_fraction must be in [0, 1)");
-    if (o.rotation_step != 0 && (o.rotation_step < 0 || o.rotation_step % 15 != 0 || 360 % o.rotation_step != 0))
-        bad("rotation_step must be 0 or a multiple of 15 that divides 360");
-    if (o.warmup_fraction < 0 || o.warmup_fraction >= 1) bad("warmup_fraction must be in [0, 1)");
-    if (o.label_sigma < 0) bad("label_sigma must be >= 0");
-}
+// Options built in code get the config file's checks (types and ranges of every key).
+void check_options(const CountTrainOptions& o) { count_train_config_schema().check(o, "train-count options"); }
 
 // Parameters and buffers of the module, in its own (deterministic) order, with their names.
 struct ModuleState {

@@ -14,7 +14,7 @@ namespace {
 
 TapStatistic statistic_of(const RunConfig& config) {
     TapStatistic statistic;
-    statistic.statistic = parse_statistic(config.statistic);
+    statistic.statistic = config.statistic;
     return statistic;
 }
 
@@ -32,8 +32,8 @@ RunSetup::RunSetup(const RunConfig& c)
       model(load_model(c, statistic.needs_pre_activation())),
       tap_names(model->tap_names()),
       model_sha256(model->sha256()),
-      normalization(parse_normalization(c.norm)),
-      weights(parse_weights(c.weights, model->taps().size())),
+      normalization(c.norm),
+      weights(resolve_weights(c.weights, model->taps().size())),
       margin(c.margin) {
     counting = c.task == RunTask::Count;
     for (const auto& tap : model->taps()) {

@@ -52,7 +52,8 @@ SaliencyProductOptions scene_product(const RunSetup& setup, const SceneLayers& l
     floats.compression_level = 1;
     floats.nodata = std::nan("");
     floats.cog = config.cog;
-    floats.band_descriptions = {"SMOE combined saliency (" + config.statistic + ", " + config.norm + ")"};
+    floats.band_descriptions = {"SMOE combined saliency (" + statistic_name(config.statistic) + ", " +
+                                normalization_name(config.norm) + ")"};
     GeoTiffOptions lovi;
     lovi.compression = "ZSTD";
     lovi.compression_level = 1;
@@ -69,8 +70,8 @@ SaliencyProductOptions scene_product(const RunSetup& setup, const SceneLayers& l
 SaliencyAttributes scene_attributes(const RunSetup& setup, const std::string& scene) {
     const RunConfig& config = setup.config;
     SaliencyAttributes attributes;
-    attributes.statistic = config.statistic;
-    attributes.normalization = config.norm;
+    attributes.statistic = statistic_name(config.statistic);
+    attributes.normalization = normalization_name(config.norm);
     attributes.normalize = normalize_scope_name(config.normalize);
     attributes.weights = setup.weights;
     attributes.taps = setup.tap_names;

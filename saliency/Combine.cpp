@@ -1,6 +1,7 @@
 #include "saliency/Combine.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -115,65 +116,109 @@ Map upsample_bilinear(const Map& source, int64_t out_width, int64_t out_height) 
                                     0, out_width, out_height);
 }
 
+WeightSpec parse_weight_spec(const std::string& spec) {
+    WeightSpec result;
+    if (spec == "equal") return result;
+    if (spec == "ramp") {
+        result.preset = WeightSpec::Preset::Ramp;
+        return result;
+    }
+    if (spec == "prior") {
+        result.preset = WeightSpec::Preset::Prior;
+        return result;
+    }
+    result.preset = WeightSpec::Preset::List;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = spec.find(',', start);
+        const std::string item =
+            trim(spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        double value = 0.0;
+        std::size_t used = 0;
+        try {
+            value = std::stod(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (item.empty() || used != item.size()) {
+            throw std::invalid_argument("weights '" + spec + "': '" + item +
+                                        "' is not a number (expected equal, ramp, prior or a "
+                                        "comma list of numbers)");
+        }
+        result.values.push_back(value);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    double total = 0.0;
+    for (std::size_t k = 0; k < result.values.size(); ++k) {
+        if (!std::isfinite(result.values[k]) || result.values[k] < 0.0) {
+            std::ostringstream message;
+            message << "weights '" << spec << "': weight " << k + 1 << " is " << result.values[k]
+                    << "; weights must be finite and >= 0";
+            throw std::invalid_argument(message.str());
+        }
+        total += result.values[k];
+    }
+    if (!(total > 0.0)) throw std::invalid_argument("weights '" + spec + "' are all zero");
+    return result;
+}
+
+std::string weight_spec_text(const WeightSpec& spec) {
+    switch (spec.preset) {
+        case WeightSpec::Preset::Equal: return "equal";
+        case WeightSpec::Preset::Ramp: return "ramp";
+        case WeightSpec::Preset::Prior: return "prior";
+        case WeightSpec::Preset::List: break;
+    }
+    std::string out;
+    for (std::size_t k = 0; k < spec.values.size(); ++k) {
+        char buffer[64];
+        const auto end = std::to_chars(buffer, buffer + sizeof buffer, spec.values[k]).ptr;  // shortest round trip
+        out += (k ? "," : "") + std::string(buffer, end);
+    }
+    return out;
+}
+
+std::vector<double> resolve_weights(const WeightSpec& spec, std::size_t tap_count) {
+    if (tap_count == 0) {
+        throw std::invalid_argument("weights '" + weight_spec_text(spec) + "': the model has no taps");
+    }
+    std::vector<double> weights;
+    switch (spec.preset) {
+        case WeightSpec::Preset::Equal:
+            weights.assign(tap_count, 1.0);
+            break;
+        case WeightSpec::Preset::Ramp:
+            for (std::size_t k = 0; k < tap_count; ++k) weights.push_back(static_cast<double>(k + 1));
+            break;
+        case WeightSpec::Preset::Prior:
+            if (tap_count != 5) {
+                std::ostringstream message;
+                message << "weights 'prior' are the paper's 5 values for ResNet-50's 5 taps but the "
+                           "model has "
+                        << tap_count << " taps; use equal, ramp or an explicit list";
+                throw std::invalid_argument(message.str());
+            }
+            weights = {0.18, 0.15, 0.37, 0.40, 0.72};
+            break;
+        case WeightSpec::Preset::List:
+            if (spec.values.size() != tap_count) {
+                std::ostringstream message;
+                message << "weights '" << weight_spec_text(spec) << "' give " << spec.values.size()
+                        << " values but the model has " << tap_count << " taps";
+                throw std::invalid_argument(message.str());
+            }
+            weights = spec.values;
+            break;
+    }
+    return weights;
+}
+
 std::vector<double> parse_weights(const std::string& spec, std::size_t tap_count) {
     if (tap_count == 0) {
         throw std::invalid_argument("weights '" + spec + "': the model has no taps");
     }
-    std::vector<double> weights;
-    if (spec == "equal") {
-        weights.assign(tap_count, 1.0);
-    } else if (spec == "ramp") {
-        for (std::size_t k = 0; k < tap_count; ++k) weights.push_back(static_cast<double>(k + 1));
-    } else if (spec == "prior") {
-        if (tap_count != 5) {
-            std::ostringstream message;
-            message << "weights 'prior' are the paper's 5 values for ResNet-50's 5 taps but the "
-                       "model has "
-                    << tap_count << " taps; use equal, ramp or an explicit list";
-            throw std::invalid_argument(message.str());
-        }
-        weights = {0.18, 0.15, 0.37, 0.40, 0.72};
-    } else {
-        std::size_t start = 0;
-        while (true) {
-            const std::size_t comma = spec.find(',', start);
-            const std::string item =
-                trim(spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-            double value = 0.0;
-            std::size_t used = 0;
-            try {
-                value = std::stod(item, &used);
-            } catch (const std::exception&) {
-                used = 0;
-            }
-            if (item.empty() || used != item.size()) {
-                throw std::invalid_argument("weights '" + spec + "': '" + item +
-                                            "' is not a number (expected equal, ramp, prior or a "
-                                            "comma list of numbers)");
-            }
-            weights.push_back(value);
-            if (comma == std::string::npos) break;
-            start = comma + 1;
-        }
-        if (weights.size() != tap_count) {
-            std::ostringstream message;
-            message << "weights '" << spec << "' give " << weights.size()
-                    << " values but the model has " << tap_count << " taps";
-            throw std::invalid_argument(message.str());
-        }
-    }
-    double total = 0.0;
-    for (std::size_t k = 0; k < weights.size(); ++k) {
-        if (!std::isfinite(weights[k]) || weights[k] < 0.0) {
-            std::ostringstream message;
-            message << "weights '" << spec << "': weight " << k + 1 << " is " << weights[k]
-                    << "; weights must be finite and >= 0";
-            throw std::invalid_argument(message.str());
-        }
-        total += weights[k];
-    }
-    if (!(total > 0.0)) throw std::invalid_argument("weights '" + spec + "' are all zero");
-    return weights;
+    return resolve_weights(parse_weight_spec(spec), tap_count);
 }
 
 Map combine(const std::vector<Map>& maps, const std::vector<double>& weights) {

@@ -38,6 +38,23 @@ struct LayerSpan {
 };
 LayerSpan bilinear_source_span(int64_t x0, int64_t width, double scale, int64_t layer_size);
 
+/// Layer weights as written in a config or on the command line: a preset or an explicit list.
+/// The count of an explicit list is checked against the model's taps by resolve_weights.
+struct WeightSpec {
+    enum class Preset { Equal, Ramp, Prior, List };
+    Preset preset = Preset::Equal;
+    std::vector<double> values;  // Preset::List only
+    bool operator==(const WeightSpec& other) const { return preset == other.preset && values == other.values; }
+};
+
+/// "equal", "ramp", "prior" or "w1,w2,..." (finite, >= 0, not all 0). Throws std::invalid_argument
+/// naming the bad item.
+WeightSpec parse_weight_spec(const std::string& spec);
+/// The preset's name, or the list in shortest round-trip form ("0.18,0.15,0.37,0.4,0.72").
+std::string weight_spec_text(const WeightSpec& spec);
+/// The weights for a model with `tap_count` taps; throws std::invalid_argument as parse_weights.
+std::vector<double> resolve_weights(const WeightSpec& spec, std::size_t tap_count);
+
 /// Weight presets: "equal" (all 1), "ramp" (1, 2, ..., n), "prior" ([0.18,0.15,0.37,0.40,0.72],
 /// 5 taps only), or an explicit comma list "w1,w2,...". Throws std::invalid_argument when the
 /// count differs from tap_count (naming both), a weight is not a finite non-negative number,

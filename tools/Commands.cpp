@@ -108,6 +108,23 @@ bool parse(const std::string& usage, const po::options_description& options, int
 
 namespace {
 
+/// A run config loaded in its two steps, with the `synthetic_cowc` demo set generated between
+/// them: preparing inputs is the command's job, loading a config has no side effects.
+RunConfig load_run_config_preparing_inputs(const std::string& path, const std::vector<std::string>& overrides) {
+    const ParsedRunConfig parsed = read_run_config(path, overrides);
+    if (!parsed.config.synthetic_cowc.empty()) {
+        try {
+            cowc::ensure_synthetic_cowc_demo(parsed.config.synthetic_cowc);
+        } catch (const std::exception& problem) {
+            parsed.fail("synthetic_cowc", std::string("synthetic_cowc: ") + problem.what());
+        }
+    }
+    return resolve_run_config(parsed);
+}
+
+/// --threads of the commands: the same bound as the configs' `threads` key.
+int checked_threads(int threads) { return config::checked_thread_count("--threads", threads); }
+
 std::string method_choices() {
     std::string out;
     for (const auto& name : method_names()) out += (out.empty() ? "" : "|") + name;
@@ -213,6 +230,7 @@ int explain(int argc, char** argv) {
                argv, variables)) {
         return 0;
     }
+    checked_threads(options.threads);
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     options.normalization = parse_normalization(norm);
@@ -256,7 +274,7 @@ int info(int argc, char** argv) {
         if (model_path.empty()) return 0;
     }
     if (model_path.empty()) throw std::invalid_argument("satsal info: name a MODEL, or ask for --build (see --help)");
-    set_torch_threads(threads);
+    set_torch_threads(checked_threads(threads));
     TappedModel model(model_path, parse_name_list(taps));
     std::cout << model.describe();
     return 0;
@@ -281,6 +299,7 @@ int bench_smoe_command(int argc, char** argv) {
         ("json", po::bool_switch(&json), "print JSON instead of text");
     po::variables_map variables;
     if (!parse("usage: satsal bench smoe --model M.pt [options]", described, argc, argv, variables)) return 0;
+    checked_threads(options.threads);
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     const SmoeBenchResult result = bench_smoe(options);
@@ -304,7 +323,7 @@ int bench_pipeline_command(int argc, char** argv) {
                variables, &positional)) {
         return 0;
     }
-    const RunConfig config = load_run_config(config_path, overrides);
+    const RunConfig config = load_run_config_preparing_inputs(config_path, overrides);
     const PipelineBenchResult result = bench_pipeline(config, terminal_events(config.quiet));
     std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
     return 0;
@@ -384,17 +403,18 @@ int run(int argc, char** argv) {
     std::string config_path;
     std::vector<std::string> overrides;
     std::string shard_text;
-    bool print_config = false, quiet = false, restart = false;
+    bool print_config = false, quiet = false, restart = false, keys_markdown = false;
     po::options_description described("run options");
     described.add_options()
-        ("config", po::value(&config_path)->required(), "INI config file (see configs/ and README)")
+        ("config", po::value(&config_path), "INI config file (see configs/ and README)")
         ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
         ("shard", po::value(&shard_text), "run only shard I of N of the scenes (round-robin): --shard I/N; "
                                           "inside a Slurm array task the shard comes from SLURM_ARRAY_TASK_*")
         ("restart", po::bool_switch(&restart), "discard what an interrupted earlier run of a scene finished "
                                                "(by default the same command resumes it)")
         ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
-        ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+        ("quiet,q", po::bool_switch(&quiet), "no progress on stderr")
+        ("keys-markdown", po::bool_switch(&keys_markdown), "print the config keys as the README's table and exit");
     po::positional_options_description positional;
     positional.add("config", 1);
     po::variables_map variables;
@@ -403,7 +423,12 @@ int run(int argc, char** argv) {
                described, argc, argv, variables, &positional)) {
         return 0;
     }
-    RunConfig config = load_run_config(config_path, overrides);
+    if (keys_markdown) {
+        std::cout << run_config_schema().markdown_table();
+        return 0;
+    }
+    if (config_path.empty()) throw std::invalid_argument("satsal run: no config file given (see --help)");
+    RunConfig config = load_run_config_preparing_inputs(config_path, overrides);
     if (quiet) config.quiet = true;
     const std::optional<hpc::Shard> shard =
         shard_text.empty() ? hpc::shard_from_slurm_environment() : hpc::parse_shard("--shard", shard_text);
@@ -468,11 +493,18 @@ int seams(int argc, char** argv) {
                argv, variables)) {
         return 0;
     }
-    if (tile_size < 1 || margin < 0) {
-        throw std::invalid_argument("seams: --tile-size " + std::to_string(tile_size) + " must be >= 1 and --margin " +
-                                    std::to_string(margin) + " must be >= 0");
-    }
-    set_torch_threads(threads);
+    // The run config's limits: a tile of 0 or a negative margin has no meaning (and divided by zero).
+    if (tile_size < kMinTileSize || tile_size > kMaxTileSize)
+        throw std::invalid_argument("--tile-size " + std::to_string(tile_size) + ": expected an integer in " +
+                                    std::to_string(kMinTileSize) + ".." + std::to_string(kMaxTileSize) + " (pixels)");
+    if (margin < 0 || margin > std::min<int64_t>(tile_size, kMaxMargin))
+        throw std::invalid_argument("--margin " + std::to_string(margin) + ": expected an integer in 0.." +
+                                    std::to_string(std::min<int64_t>(tile_size, kMaxMargin)) +
+                                    " (pixels, at most --tile-size)");
+    if (batch < 1 || batch > kMaxBatchSize)
+        throw std::invalid_argument("--batch " + std::to_string(batch) + ": expected an integer in 1.." +
+                                    std::to_string(kMaxBatchSize));
+    set_torch_threads(checked_threads(threads));
     const TapStatistic parsed{parse_statistic(statistic), {}};
     TappedModel model(model_path, parse_name_list(taps), parsed.needs_pre_activation());
     RunConfig defaults;  // ImageNet mean/std, natural range of the data type
@@ -644,19 +676,25 @@ int cowc_patches(int argc, char** argv) {
 int train_count(int argc, char** argv) {
     std::string config_path;
     std::vector<std::string> overrides;
+    bool print_config = false;
     po::options_description described("train-count options");
     described.add_options()
         ("config", po::value(&config_path)->required(), "training config (see configs/cowc-train.ini)")
-        ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)");
+        ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
+        ("print-config", po::bool_switch(&print_config), "print the resolved config and exit");
     po::positional_options_description positional;
     positional.add("config", 1);
     po::variables_map variables;
-    if (!parse("usage: satsal train-count CONFIG [--set key=value ...]\n\nconfig keys:\n" +
+    if (!parse("usage: satsal train-count CONFIG [--set key=value ...] [--print-config]\n\nconfig keys:\n" +
                    counting::count_train_config_reference(),
                described, argc, argv, variables, &positional)) {
         return 0;
     }
     const counting::CountTrainOptions options = counting::load_count_train_config(config_path, overrides);
+    if (print_config) {
+        std::cout << counting::count_train_config_ini(options);
+        return 0;
+    }
     const counting::CountTrainResult result = counting::train_counting_model(options);
     std::cout << counting::count_train_report_json(options, result) << "\n";
     return result.finished ? 0 : 1;
@@ -678,6 +716,9 @@ int eval_count(int argc, char** argv) {
                variables)) {
         return 0;
     }
+    checked_threads(options.threads);
+    if (options.batch_size < 1 || options.batch_size > 4096)
+        throw std::invalid_argument("--batch " + std::to_string(options.batch_size) + ": expected an integer in 1..4096");
     const counting::CountingEvaluation evaluation = counting::evaluate_counting(options);
     if (json) {
         std::cout << counting::counting_evaluation_json(evaluation, options) << "\n";

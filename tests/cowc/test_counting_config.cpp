@@ -2,8 +2,10 @@
 // the key and the line.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "cowc/CountingConfig.hpp"
 #include "test_counting_support.hpp"
@@ -97,36 +99,101 @@ TEST_CASE("train-count config errors name the file, the line and the key", "[cou
     ConfigFolder folder;
     const std::string base = folder.base();
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "epochs = 0\n", "t.ini", base),
-                      "t.ini:6: key 'epochs': expected an integer >= 1, got '0'");
+                      "t.ini:6: epochs: expected an integer in 1..100000, got '0'");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "\nlearning_rate = fast\n", "t.ini", base),
-                      "t.ini:7: key 'learning_rate': expected a number, got 'fast'");
+                      "t.ini:7: learning_rate: expected a number in (0, 10], got 'fast'");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "epochz = 3\n", "t.ini", base),
-                      Catch::StartsWith("t.ini:6: unknown key 'epochz' (known keys: list, root, test_list"));
+                      "t.ini:6: unknown key 'epochz' (did you mean 'epochs'?)");
+    CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "colour = 3\n", "t.ini", base),
+                      "t.ini:6: unknown key 'colour' (satsal train-count --help lists the keys)");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "classes = 3\nclasses = 4\n", "t.ini", base),
-                      "t.ini:7: key 'classes': given twice (first on line 6)");
+                      "t.ini:7: classes: given twice (first at t.ini:6)");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "rotation_step = 20\n", "t.ini", base),
-                      "t.ini:6: key 'rotation_step': expected 0 or a multiple of 15 that divides 360 "
+                      "t.ini:6: rotation_step: expected 0 or a multiple of 15 that divides 360 "
                       "(15, 30, 45, 60, 90, 120, 180), got '20'");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "optimizer = lbfgs\n", "t.ini", base),
-                      "t.ini:6: key 'optimizer': expected sgd or adam, got 'lbfgs'");
+                      "t.ini:6: optimizer: expected one of sgd, adam, got 'lbfgs'");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "flip = maybe\n", "t.ini", base),
-                      "t.ini:6: key 'flip': expected true or false, got 'maybe'");
+                      "t.ini:6: flip: expected true or false (also yes/no, on/off, 1/0), got 'maybe'");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "holdout_fraction = 1\n", "t.ini", base),
-                      "t.ini:6: key 'holdout_fraction': expected a number in [0, 1), got '1'");
+                      "t.ini:6: holdout_fraction: expected a number in [0, 1), got '1'");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "test_list = missing.txt\n", "t.ini", base),
-                      "t.ini:6: key 'test_list': file '" + (folder.dir / "missing.txt") + "' does not exist");
+                      "t.ini:6: test_list: file '" + (folder.dir / "missing.txt") + "' does not exist");
+    CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "test_root = patches\n", "t.ini", base),
+                      "t.ini:6: test_root: given without test_list");
+    CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "optimizer = adam\nmomentum = 0.5\n", "t.ini", base),
+                      "t.ini:7: momentum: applies to optimizer = sgd only");
+    CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "report = train.txt\n", "t.ini", base),
+                      "t.ini:6: report: '" + (folder.dir / "train.txt") + "' would overwrite an input");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "[train]\n", "t.ini", base),
-                      "t.ini:6: sections are not used in a train-count config, found '[train]'");
+                      "t.ini:6: sections are not used, found '[train]'; write the keys without a section");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "just words\n", "t.ini", base),
-                      "t.ini:6: expected 'key = value', found 'just words'");
+                      "t.ini:6: expected 'key = value', got 'just words'");
     CHECK_THROWS_WITH(parse_count_train_config("list = train.txt\nroot = patches\noutput = o.pt\n", "t.ini", base),
-                      Catch::StartsWith("t.ini: key 'init_model' is required"));
+                      "t.ini: missing required key 'init_model' (TorchScript starting point (tools/make_count_model.py))");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal + "checkpoint = out/model.pt\n", "t.ini", base),
-                      "t.ini:6: key 'checkpoint': must differ from output ('" + (folder.dir / "out/model.pt") + "')");
+                      "t.ini:6: checkpoint: must differ from output ('" + (folder.dir / "out/model.pt") + "')");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal, "t.ini", base, {"batch_size=1"}),
-                      "--set batch_size=1: key 'batch_size': expected an integer >= 2, got '1'");
+                      "--set batch_size=1: batch_size: expected an integer in 2..4096, got '1'");
     CHECK_THROWS_WITH(parse_count_train_config(kMinimal, "t.ini", base, {"nope=1"}),
                       Catch::StartsWith("--set nope=1: unknown key 'nope'"));
+}
+
+TEST_CASE("train-count config: ranges of the numeric keys", "[counting][config]") {
+    ConfigFolder folder;
+    const std::string base = folder.base();
+    const auto error_for = [&](const std::string& line) {
+        try {
+            parse_count_train_config(kMinimal + line + "\n", "t.ini", base);
+        } catch (const CountConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no error)");
+    };
+    CHECK(error_for("classes = 1") == "t.ini:6: classes: expected an integer in 2..10000, got '1'");
+    CHECK(error_for("classes = 100000") == "t.ini:6: classes: expected an integer in 2..10000, got '100000'");
+    CHECK(error_for("batch_size = 5000") == "t.ini:6: batch_size: expected an integer in 2..4096, got '5000'");
+    CHECK(error_for("learning_rate = 0") == "t.ini:6: learning_rate: expected a number in (0, 10], got '0'");
+    CHECK(error_for("momentum = 1") == "t.ini:6: momentum: expected a number in [0, 1), got '1'");
+    CHECK(error_for("weight_decay = -0.1") == "t.ini:6: weight_decay: expected a number in [0, 1], got '-0.1'");
+    CHECK(error_for("label_sigma = 17") == "t.ini:6: label_sigma: expected a number in [0, 16], got '17'");
+    CHECK(error_for("seed = -1") == "t.ini:6: seed: expected an integer in 0..18446744073709551615, got '-1'");
+    CHECK(error_for("checkpoint_every = -5") == "t.ini:6: checkpoint_every: expected an integer in 0..1000000000, got '-5'");
+    CHECK(error_for("threads = 99999") == "t.ini:6: threads: expected an integer in 0.." +
+                                              std::to_string(satsal::config::max_threads()) +
+                                              " (0 = all cores; at most 4 x the " +
+                                              std::to_string(std::max(1u, std::thread::hardware_concurrency())) +
+                                              " cores, at most 256), got '99999'");
+    CHECK(error_for("seed = 18446744073709551615") == "(no error)");
+
+    // Options built in code (the trainer's API) get the same checks.
+    CountTrainOptions o = parse_count_train_config(kMinimal, "t.ini", base);
+    CHECK_NOTHROW(count_train_config_schema().check(o, "train-count options"));
+    o.epochs = 0;
+    CHECK_THROWS_WITH(count_train_config_schema().check(o, "train-count options"),
+                      "train-count options: epochs: expected an integer in 1..100000, got '0'");
+    o.epochs = 3;
+    o.init_model.clear();
+    CHECK_THROWS_WITH(count_train_config_schema().check(o, "train-count options"),
+                      Catch::StartsWith("train-count options: missing required key 'init_model'"));
+}
+
+TEST_CASE("train-count config: '#' inside a value, quotes and --print-config's round trip", "[counting][config]") {
+    ConfigFolder folder;
+    std::filesystem::create_directories(folder.dir / "patches #2");
+    const std::string text = kMinimal + "report = run#3.json\ntest_list = \"test.txt\"  # quoted\n"
+                                        "test_root = \"patches #2\"\n";
+    const CountTrainOptions o = parse_count_train_config(text, "t.ini", folder.base());
+    CHECK(o.report == folder.dir / "run#3.json");
+    CHECK(o.test_list == folder.dir / "test.txt");
+    CHECK(o.test_root == folder.dir / "patches #2");
+    const std::string ini = count_train_config_ini(o);
+    CHECK_THAT(ini, Catch::Contains("test_root = \"" + (folder.dir / "patches #2") + "\"\n") &&
+                        Catch::Contains("report = \"" + (folder.dir / "run#3.json") + "\"\n"));
+    const CountTrainOptions back = parse_count_train_config(ini, "resolved.ini", "/");
+    CHECK(back.report == o.report);
+    CHECK(back.test_root == o.test_root);
+    CHECK(count_train_config_ini(back) == ini);
 }
 
 TEST_CASE("an empty value restores the default and load_count_train_config reads a file", "[counting][config]") {
@@ -136,5 +203,5 @@ TEST_CASE("an empty value restores the default and load_count_train_config reads
     CHECK(o.epochs == 10);
     CHECK(o.list == folder.dir / "train.txt");
     CHECK_THROWS_WITH(load_count_train_config(folder.dir / "absent.ini"),
-                      "cannot read train-count config '" + (folder.dir / "absent.ini") + "'");
+                      (folder.dir / "absent.ini") + ": cannot open the config file");
 }

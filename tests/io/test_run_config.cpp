@@ -5,9 +5,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
+#include <thread>
 
 namespace fs = std::filesystem;
 using namespace satsal;
@@ -114,9 +117,11 @@ TEST_CASE("a full config fills every typed field", "[run_config]") {
     CHECK(*c.margin == 96);
     CHECK(c.seam_tolerance == 0.005);
     CHECK(c.pad == PadMode::Mean);
-    CHECK(c.statistic == "gamma-scale");
-    CHECK(c.norm == "range");
-    CHECK(c.weights == "0.18,0.15,0.37,0.4,0.72");
+    CHECK(c.statistic == Statistic::GammaScale);
+    CHECK(c.norm == Normalization::Range);
+    CHECK(c.weights.preset == WeightSpec::Preset::List);
+    CHECK(c.weights.values == std::vector<double>{0.18, 0.15, 0.37, 0.40, 0.72});
+    CHECK(weight_spec_text(c.weights) == "0.18,0.15,0.37,0.4,0.72");
     CHECK(c.normalize == NormalizeScope::Tile);
     CHECK(c.output_scale == 4);
     CHECK(c.write_layers);
@@ -141,9 +146,9 @@ TEST_CASE("defaults of the optional keys", "[run_config]") {
     CHECK_FALSE(c.margin.has_value());  // auto
     CHECK(c.seam_tolerance == 0.01);
     CHECK(c.pad == PadMode::Reflect);
-    CHECK(c.statistic == "smoe");
-    CHECK(c.norm == "gauss");
-    CHECK(c.weights == "equal");
+    CHECK(c.statistic == Statistic::Smoe);
+    CHECK(c.norm == Normalization::Gauss);
+    CHECK(c.weights.preset == WeightSpec::Preset::Equal);
     CHECK(c.normalize == NormalizeScope::Scene);
     CHECK(c.output_scale == 1);
     CHECK_FALSE(c.write_layers);
@@ -217,6 +222,15 @@ TEST_CASE("--set overrides keys after the file", "[run_config]") {
     CHECK(c.input_range->high == 4095);
     // --set scene replaces the file's scenes; several --set scene accumulate.
     CHECK(c.scenes == std::vector<std::string>{box.path("data/scenes/c.png"), box.path("data/other.jp2")});
+
+    // The last word is the command line's, whatever the file says; quotes around a --set value go.
+    const RunConfig quoted = load_run_config(config, {"tile_size=512", "tile_size = 128", "pad=\"zero\"",
+                                                      "output_dir=\"/tmp/x #1\""});
+    CHECK(quoted.tile_size == 128);
+    CHECK(quoted.pad == PadMode::Zero);
+    CHECK(quoted.output_dir == "/tmp/x #1");
+    // An empty --set value restores the default over the file's value.
+    CHECK(load_run_config(config, {"tile_size="}).tile_size == 512);
 }
 
 TEST_CASE("unknown keys are reported with their line and a suggestion", "[run_config][errors]") {
@@ -232,10 +246,10 @@ TEST_CASE("unknown keys are reported with their line and a suggestion", "[run_co
     CHECK(load_error(config) == config + ":7: unknown key 'tile_sise' (did you mean 'tile_size'?)");
 
     const std::string far = box.write_config("far.ini", kMinimal + "colour = red\n");
-    CHECK(load_error(far) == far + ":4: unknown key 'colour'");
+    CHECK(load_error(far) == far + ":4: unknown key 'colour' (satsal run --help lists the keys)");
 
     const std::string section = box.write_config("section.ini", kMinimal + "[tiling]\ntile_size = 512\n");
-    CHECK(load_error(section) == section + ":5: unknown key 'tiling.tile_size'");
+    CHECK(load_error(section) == section + ":4: sections are not used, found '[tiling]'; write the keys without a section");
 }
 
 TEST_CASE("bad values name the file, line, key and what was expected", "[run_config][errors]") {
@@ -244,32 +258,147 @@ TEST_CASE("bad values name the file, line, key and what was expected", "[run_con
         return load_error(box.write_config("bad.ini", kMinimal + line + "\n"));
     };
     const std::string where = box.path("configs/bad.ini") + ":4: ";
-    CHECK(error_for("tile_size = abc") == where + "bad value for 'tile_size': expected a positive integer (pixels), got 'abc'");
-    CHECK(error_for("tile_size = 0") == where + "bad value for 'tile_size': expected a positive integer (pixels), got '0'");
-    CHECK(error_for("tile_size = 12.5") == where + "bad value for 'tile_size': expected a positive integer (pixels), got '12.5'");
-    CHECK(error_for("bands = 3,0,1") == where + "bad value for 'bands': expected positive band numbers separated by commas (e.g. 3,2,1), got '3,0,1'");
-    CHECK(error_for("bands = 3,,1") == where + "bad value for 'bands': expected positive band numbers separated by commas (e.g. 3,2,1), got '3,,1'");
-    CHECK(error_for("output_scale = 3") == where + "bad value for 'output_scale': expected a power of two (1, 2, 4, ...), got '3'");
-    CHECK(error_for("input_range = 255,0") == where + "bad value for 'input_range': expected two numbers min,max with min < max (e.g. 0,255), got '255,0'");
-    CHECK(error_for("input_range = 5,5") == where + "bad value for 'input_range': expected two numbers min,max with min < max (e.g. 0,255), got '5,5'");
-    CHECK(error_for("stretch = 2,101") == where + "bad value for 'stretch': expected two percentiles low,high with 0 <= low < high <= 100 (e.g. 2,98), got '2,101'");
-    CHECK(error_for("stretch = -1,98") == where + "bad value for 'stretch': expected two percentiles low,high with 0 <= low < high <= 100 (e.g. 2,98), got '-1,98'");
-    CHECK(error_for("margin = -32") == where + "bad value for 'margin': expected a non-negative integer (pixels) or auto, got '-32'");
-    CHECK(error_for("seam_tolerance = 0") == where + "bad value for 'seam_tolerance': expected a number in (0, 1] (e.g. 0.01), got '0'");
-    CHECK(error_for("pad = mirror") == where + "bad value for 'pad': expected one of reflect, mean, zero, got 'mirror'");
-    CHECK(error_for("statistic = entropy") == where + "bad value for 'statistic': expected one of smoe, std, mean, max, shannon, lognormal-mean, lognormal-ent, truncnormal-mean, truncnormal-std, truncnormal-ent, gamma-scale, got 'entropy'");
-    CHECK(error_for("norm = cdf") == where + "bad value for 'norm': expected one of gauss, gamma, gamma-moments, range, got 'cdf'");
-    CHECK(error_for("weights = 1,x,3") == where + "bad value for 'weights': expected equal, ramp, prior or non-negative numbers separated by commas, not all zero, got '1,x,3'");
-    CHECK(error_for("weights = 0,0") == where + "bad value for 'weights': expected equal, ramp, prior or non-negative numbers separated by commas, not all zero, got '0,0'");
-    CHECK(error_for("normalize = image") == where + "bad value for 'normalize': expected one of scene, tile, got 'image'");
-    CHECK(error_for("cog = maybe") == where + "bad value for 'cog': expected true or false (also yes/no, on/off, 1/0), got 'maybe'");
-    CHECK(error_for("batch_size = 0") == where + "bad value for 'batch_size': expected a positive integer, got '0'");
-    CHECK(error_for("threads = -1") == where + "bad value for 'threads': expected a non-negative integer (0 = all cores), got '-1'");
-    CHECK(error_for("task = detect") == where + "bad value for 'task': expected one of saliency, count, got 'detect'");
-    CHECK(error_for("std = 0.2,0,0.2") == where + "bad value for 'std': expected positive numbers separated by commas, one per selected band, got '0.2,0,0.2'");
+    CHECK(error_for("tile_size = abc") == where + "tile_size: expected an integer in 16..8192 (pixels), got 'abc'");
+    CHECK(error_for("tile_size = 0") == where + "tile_size: expected an integer in 16..8192 (pixels), got '0'");
+    CHECK(error_for("tile_size = 12.5") == where + "tile_size: expected an integer in 16..8192 (pixels), got '12.5'");
+    CHECK(error_for("bands = 3,0,1") == where + "bands: expected band numbers 1..65535 separated by commas, at most 64 (e.g. 3,2,1), got '3,0,1'");
+    CHECK(error_for("bands = 3,,1") == where + "bands: expected band numbers 1..65535 separated by commas, at most 64 (e.g. 3,2,1), got '3,,1'");
+    CHECK(error_for("output_scale = 3") == where + "output_scale: expected a power of two 1, 2, 4, ... up to 256, got '3'");
+    CHECK(error_for("input_range = 255,0") == where + "input_range: expected two numbers min,max with min < max (e.g. 0,255), got '255,0'");
+    CHECK(error_for("input_range = 5,5") == where + "input_range: expected two numbers min,max with min < max (e.g. 0,255), got '5,5'");
+    CHECK(error_for("input_range = 0,inf") == where + "input_range: expected two numbers min,max with min < max (e.g. 0,255), got '0,inf'");
+    CHECK(error_for("stretch = 2,101") == where + "stretch: expected two percentiles low,high with 0 <= low < high <= 100 (e.g. 2,98), got '2,101'");
+    CHECK(error_for("stretch = -1,98") == where + "stretch: expected two percentiles low,high with 0 <= low < high <= 100 (e.g. 2,98), got '-1,98'");
+    CHECK(error_for("stretch = nan,98") == where + "stretch: expected two percentiles low,high with 0 <= low < high <= 100 (e.g. 2,98), got 'nan,98'");
+    CHECK(error_for("margin = -32") == where + "margin: expected auto or an integer in 0..4096 (pixels), got '-32'");
+    CHECK(error_for("seam_tolerance = 0") == where + "seam_tolerance: expected a number in (0, 1], got '0'");
+    CHECK(error_for("pad = mirror") == where + "pad: expected one of reflect, mean, zero, got 'mirror'");
+    CHECK(error_for("statistic = entropy") == where + "statistic: expected one of smoe, std, mean, max, shannon, lognormal-mean, lognormal-ent, truncnormal-mean, truncnormal-std, truncnormal-ent, gamma-scale, got 'entropy'");
+    CHECK(error_for("norm = cdf") == where + "norm: expected one of gauss, gamma, gamma-moments, range, got 'cdf'");
+    CHECK(error_for("weights = 1,x,3") == where + "weights: expected equal, ramp, prior or non-negative numbers separated by commas, not all zero, got '1,x,3'");
+    CHECK(error_for("weights = 0,0") == where + "weights: expected equal, ramp, prior or non-negative numbers separated by commas, not all zero, got '0,0'");
+    CHECK(error_for("normalize = image") == where + "normalize: expected one of scene, tile, got 'image'");
+    CHECK(error_for("cog = maybe") == where + "cog: expected true or false (also yes/no, on/off, 1/0), got 'maybe'");
+    CHECK(error_for("batch_size = 0") == where + "batch_size: expected an integer in 1..256, got '0'");
+    CHECK(error_for("task = detect") == where + "task: expected one of saliency, count, got 'detect'");
+    CHECK(error_for("std = 0.2,0,0.2") == where + "std: expected positive numbers separated by commas, one per selected band, got '0.2,0,0.2'");
     CHECK(error_for("broken line") == where + "expected 'key = value', got 'broken line'");
+    CHECK(error_for("= 5") == where + "missing key before '=' in '= 5'");
     CHECK(error_for("tile_size = 256\ntile_size = 512") ==
-          box.path("configs/bad.ini") + ":5: key 'tile_size' given twice (also on line 4); only scene may be repeated");
+          box.path("configs/bad.ini") + ":5: tile_size: given twice (first at " + box.path("configs/bad.ini") +
+              ":4); only scene may be repeated");
+}
+
+TEST_CASE("numeric options have ranges: every range error names the key and the bounds", "[run_config][errors]") {
+    Sandbox box;
+    const auto error_for = [&](const std::string& line) {
+        return load_error(box.write_config("range.ini", kMinimal + line + "\n"));
+    };
+    const std::string where = box.path("configs/range.ini") + ":4: ";
+    // tile_size 65536 used to end in std::bad_alloc; now a range error before anything is allocated.
+    CHECK(error_for("tile_size = 65536") == where + "tile_size: expected an integer in 16..8192 (pixels), got '65536'");
+    CHECK(error_for("tile_size = 8") == where + "tile_size: expected an integer in 16..8192 (pixels), got '8'");
+    CHECK(error_for("tile_size = 99999999999999999999") ==
+          where + "tile_size: expected an integer in 16..8192 (pixels), got '99999999999999999999'");
+    CHECK(load_run_config(box.write_config("edges.ini", kMinimal + "tile_size = 8192\nmargin = 4096\n")).tile_size == 8192);
+    CHECK(load_run_config(box.write_config("small.ini", kMinimal + "tile_size = 16\nmargin = 0\n")).margin == 0);
+
+    CHECK(error_for("batch_size = 257") == where + "batch_size: expected an integer in 1..256, got '257'");
+    CHECK(error_for("output_scale = 512") == where + "output_scale: expected a power of two 1, 2, 4, ... up to 256, got '512'");
+    CHECK(error_for("output_scale = 0") == where + "output_scale: expected a power of two 1, 2, 4, ... up to 256, got '0'");
+    CHECK(error_for("seam_tolerance = 1.5") == where + "seam_tolerance: expected a number in (0, 1], got '1.5'");
+    CHECK(error_for("seam_tolerance = nan") == where + "seam_tolerance: expected a number in (0, 1], got 'nan'");
+    CHECK(error_for("margin = 4097") == where + "margin: expected auto or an integer in 0..4096 (pixels), got '4097'");
+
+    // threads: 0..4 x cores, never above 256 (2000 threads made a run 100x slower; 99999 never progressed).
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const int limit = std::min(256, 4 * static_cast<int>(cores));
+    CHECK(config::max_threads() == limit);
+    const std::string rule = "an integer in 0.." + std::to_string(limit) + " (0 = all cores; at most 4 x the " +
+                             std::to_string(cores) + " cores, at most 256)";
+    CHECK(error_for("threads = -1") == where + "threads: expected " + rule + ", got '-1'");
+    CHECK(error_for("threads = 99999") == where + "threads: expected " + rule + ", got '99999'");
+    CHECK(error_for("threads = " + std::to_string(limit + 1)) ==
+          where + "threads: expected " + rule + ", got '" + std::to_string(limit + 1) + "'");
+    CHECK(load_run_config(box.write_config("threads.ini", kMinimal + "threads = " + std::to_string(limit) + "\n")).threads == limit);
+    CHECK(config::checked_thread_count("--threads", 0) == 0);
+    CHECK_THROWS_WITH(config::checked_thread_count("--threads", -3), "--threads -3: expected " + rule);
+
+    // margin against tile_size: at most one core of context on each side.
+    const std::string wide = box.write_config("wide.ini", kMinimal + "tile_size = 256\nmargin = 512\n");
+    CHECK(load_error(wide) == wide + ":5: margin: 512 is more than tile_size 256 (" + wide +
+                                  ":4); the context on each side is at most one core wide");
+    const std::string wide_default = box.write_config("wide2.ini", kMinimal + "margin = 4096\n");
+    CHECK(load_error(wide_default) == wide_default + ":4: margin: 4096 is more than tile_size 512 (default); "
+                                                     "the context on each side is at most one core wide");
+    // The scene-size part (a margin larger than the scene) is capped where the scene is opened
+    // (pipeline/, capped_margin).
+}
+
+TEST_CASE("'#' starts a comment only at line start or after whitespace; quoted values are literal",
+          "[run_config][syntax]") {
+    Sandbox box;
+    const std::string config = box.write_config("hash.ini",
+        "model = ../models/net.pt\n"
+        "scene = ../data/scenes/a.tif\n"
+        "output_dir = ../out/run#3\n"
+        "taps = relu,layer1 # a comment after a space\n"
+        "annotations = \"../data/scenes\"   # quoted, then a comment\n");
+    const RunConfig c = load_run_config(config);
+    CHECK(c.output_dir == box.path("out/run#3"));
+    CHECK(c.taps == std::vector<std::string>{"relu", "layer1"});
+    CHECK(c.annotations == box.path("data/scenes"));
+
+    // A quoted value keeps '#', spaces and everything else between the quotes.
+    const RunConfig quoted = load_run_config(box.write_config("quoted.ini",
+        kMinimal + "synthetic_cowc = \" ../demo #1 \"\n"));
+    CHECK(quoted.synthetic_cowc == (box.root() / "configs" / " ../demo #1 ").lexically_normal().string());
+    CHECK_FALSE(fs::exists(box.root() / "configs" / " ../demo #1 "));
+
+    // `key = # comment` is an empty value (the default); a tab before '#' starts a comment too.
+    const RunConfig tabbed = load_run_config(box.write_config("tab.ini", kMinimal + "tile_size = 256\t# core\nmargin = # auto\n"));
+    CHECK(tabbed.tile_size == 256);
+    CHECK_FALSE(tabbed.margin.has_value());
+
+    const std::string open = box.write_config("open.ini", kMinimal + "output_dir = \"/data/run\n");
+    CHECK(load_error(open) == open + ":4: output_dir: the value's opening '\"' has no closing '\"'");
+    const std::string after = box.write_config("after.ini", kMinimal + "pad = \"zero\" mean\n");
+    CHECK(load_error(after) == after + ":4: pad: text after the closing '\"': 'mean' (a comment starts with '#')");
+    // "run#3" without quotes is a value, not a key typo: unknown values still name it whole.
+    CHECK(load_error(box.write_config("hashbad.ini", kMinimal + "pad = zero#x\n")) ==
+          box.path("configs/hashbad.ini") + ":4: pad: expected one of reflect, mean, zero, got 'zero#x'");
+}
+
+TEST_CASE("binary garbage and overlong values are reported, not echoed raw", "[run_config][errors]") {
+    Sandbox box;
+    const std::string garbage = box.write_config("garbage.ini", kMinimal + std::string("pad = ze\0ro\x01\n", 13));
+    CHECK(load_error(garbage) == garbage + ":4: control character (byte 0x00) at column 9; a config file is text, "
+                                           "one 'key = value' per line");
+    const std::string bell = box.write_config("bell.ini", "\x7f\x45LF\n");
+    CHECK(load_error(bell) == bell + ":1: control character (byte 0x7f) at column 1; a config file is text, "
+                                     "one 'key = value' per line");
+
+    // A 10 MB value: the message shows 80 characters and the length.
+    const std::string huge(10'000'000, 'x');
+    const std::string overlong = box.write_config("long.ini", kMinimal + "pad = " + huge + "\n");
+    const std::string message = load_error(overlong);
+    CHECK(message == overlong + ":4: pad: expected one of reflect, mean, zero, got '" + std::string(80, 'x') +
+                         "... (10000000 bytes)'");
+    CHECK(load_error(box.write_config("longkey.ini", kMinimal + huge + " = 1\n")) ==
+          box.path("configs/longkey.ini") + ":4: unknown key '" + std::string(80, 'x') +
+              "... (10000000 bytes)' (satsal run --help lists the keys)");
+    CHECK(load_error(box.write_config("ok.ini", kMinimal), {"pad=" + huge}) ==
+          "--set pad=" + std::string(196, 'x') + "... (10000004 bytes): pad: expected one of reflect, mean, zero, got '" +
+              std::string(80, 'x') + "... (10000000 bytes)'");
+    CHECK(load_error(box.write_config("ok.ini", kMinimal), {std::string("pad=\x01")}) ==
+          "--set pad=\\x01: the value holds a control character");
+
+    // Files over 16 MiB (or /dev/zero) are refused before they are parsed.
+    const std::string big = box.write_config("big.ini", std::string((16u << 20) + 1, '#'));
+    CHECK(load_error(big) == big + ": larger than 16 MiB; a config file is a few lines of text");
+    if (fs::exists("/dev/zero"))
+        CHECK(load_error("/dev/zero") == "/dev/zero: larger than 16 MiB; a config file is a few lines of text");
+    CHECK(load_error(box.path("configs")) == box.path("configs") + ": is a directory, expected a config file");
 }
 
 TEST_CASE("checks across keys", "[run_config][errors]") {
@@ -298,11 +427,11 @@ TEST_CASE("checks across keys", "[run_config][errors]") {
 TEST_CASE("missing keys and files", "[run_config][errors]") {
     Sandbox box;
     const std::string no_model = box.write_config("nomodel.ini", "scene = ../data/scenes/a.tif\noutput_dir = ../out\n");
-    CHECK(load_error(no_model) == no_model + ": missing required key 'model'");
+    CHECK(load_error(no_model) == no_model + ": missing required key 'model' (TorchScript model file (.pt))");
     const std::string no_scene = box.write_config("noscene.ini", "model = ../models/net.pt\noutput_dir = ../out\n");
-    CHECK(load_error(no_scene) == no_scene + ": missing required key 'scene'");
+    CHECK_THAT(load_error(no_scene), Catch::StartsWith(no_scene + ": missing required key 'scene' (scene raster"));
     const std::string no_out = box.write_config("noout.ini", "model = ../models/net.pt\nscene = ../data/scenes/a.tif\n");
-    CHECK(load_error(no_out) == no_out + ": missing required key 'output_dir'");
+    CHECK(load_error(no_out) == no_out + ": missing required key 'output_dir' (outputs go to <output_dir>/<scene name>/)");
 
     const std::string model = box.write_config("model.ini",
         "model = ../models/missing.pt\nscene = ../data/scenes/a.tif\noutput_dir = ../out\n");
@@ -337,10 +466,12 @@ TEST_CASE("--set errors name the assignment", "[run_config][errors]") {
     Sandbox box;
     const std::string config = box.write_config("ok.ini", kMinimal);
     CHECK(load_error(config, {"tile_size=abc"}) ==
-          "--set tile_size=abc: bad value for 'tile_size': expected a positive integer (pixels), got 'abc'");
+          "--set tile_size=abc: tile_size: expected an integer in 16..8192 (pixels), got 'abc'");
     CHECK(load_error(config, {"tile_sise=512"}) == "--set tile_sise=512: unknown key 'tile_sise' (did you mean 'tile_size'?)");
     CHECK(load_error(config, {"tile_size"}) == "--set tile_size: expected key=value");
-    CHECK(load_error(config, {"model="}) == config + ": missing required key 'model'");
+    CHECK(load_error(config, {"model="}) == config + ": missing required key 'model' (TorchScript model file (.pt))");
+    CHECK(load_error(config, {"scene="}) == config + ": missing required key 'scene' (" +
+                                                run_config_schema().keys()[4].help + ")");
     CHECK(load_error(config, {"scene=nowhere/*.tif"}) ==
           "--set scene=nowhere/*.tif: scene pattern '" + (fs::current_path() / "nowhere/*.tif").string() +
               "' matches no file");
@@ -377,6 +508,21 @@ TEST_CASE("to_ini writes a config that reads back equal", "[run_config]") {
     CHECK(text.find("scene = " + box.path("data/scenes/b.TIFF") + "\n") != std::string::npos);
     CHECK(text.find("margin = 64\n") != std::string::npos);
 
+    // Values with '#' or surrounding spaces are written quoted and read back the same.
+    fs::create_directories(box.root() / " odd #dir");
+    box.touch(" odd #dir/scene#1.tif");
+    const RunConfig odd = load_run_config(box.write_config("odd.ini",
+        "model = ../models/net.pt\nscene = \"../ odd #dir/scene#1.tif\"\noutput_dir = ../out #2/ \n"));
+    CHECK(odd.scenes == std::vector<std::string>{box.path(" odd #dir/scene#1.tif")});
+    CHECK(odd.output_dir == box.path("out"));  // unquoted: the comment " #2/" is cut
+    RunConfig odd_out = odd;
+    odd_out.output_dir = box.path("out #2") + " ";
+    const std::string odd_text = to_ini(odd_out);
+    CHECK(odd_text.find("output_dir = \"" + box.path("out #2") + " \"\n") != std::string::npos);
+    CHECK(load_run_config(box.write_config("odd-copy.ini", odd_text)) == odd_out);
+    odd_out.output_dir = "/tmp/a\"b #c";
+    CHECK_THROWS_WITH(to_ini(odd_out), Catch::StartsWith("to_ini: output_dir value '/tmp/a\"b #c' holds both"));
+
     // Defaults survive the round trip too (margin auto, no range, empty bands).
     const RunConfig minimal = load_run_config(box.write_config("min.ini", kMinimal));
     const RunConfig minimal_again = load_run_config(box.write_config("min-copy.ini", to_ini(minimal)));
@@ -389,13 +535,19 @@ TEST_CASE("the key list and the reference agree", "[run_config]") {
     CHECK(keys.size() == 26);
     const std::string reference = run_config_reference();
     for (const auto& key : keys) CHECK(reference.find("  " + key + " ") != std::string::npos);
+    CHECK_THAT(reference, Catch::Contains("tile_size       tile core size in pixels, 16..8192, a multiple of the "
+                                          "model's deepest stride [default: 512]"));
+    // The README's config table is the schema's (regenerate with the text below when a key changes).
+    std::ifstream readme(std::string(SATSAL_SOURCE_DIR) + "/README.md");
+    const std::string text((std::istreambuf_iterator<char>(readme)), std::istreambuf_iterator<char>());
+    INFO(run_config_schema().markdown_table());
+    CHECK(text.find(run_config_schema().markdown_table()) != std::string::npos);
     CHECK(scene_name("/data/12TVL240120.png") == "12TVL240120");
     CHECK(scene_name("/data/top_potsdam_2_10.5-x%20.tif") == "top_potsdam_2_10.5-x%20");
 }
 
-TEST_CASE("synthetic_cowc generates the demo set once, before the scenes are checked", "[run_config][cowc]") {
+TEST_CASE("loading a config creates no file: synthetic_cowc is left to the run command", "[run_config][cowc]") {
     Sandbox box;
-    box.touch("models/net.pt");
     const std::string text =
         "model = ../models/net.pt\n"
         "synthetic_cowc = ../demo\n"
@@ -403,16 +555,35 @@ TEST_CASE("synthetic_cowc generates the demo set once, before the scenes are che
         "annotations = ../demo/ground_truth_sets/Synthetic_SATSAL\n"
         "output_dir = ../out\n";
     const std::string path = box.write_config("demo.ini", text);
-    REQUIRE_FALSE(fs::exists(box.path("demo/synthetic_scenes.csv")));
-    const RunConfig config = load_run_config(path);
-    REQUIRE(config.scenes.size() == 1);
-    CHECK(config.scenes[0] == box.path("demo/geotiff/Synthetic_SATSAL/syn-01.5%_t.tif"));
-    CHECK(config.synthetic_cowc == box.path("demo"));
-    CHECK(fs::exists(box.path("demo/ground_truth_sets/Synthetic_SATSAL/syn-01.5%_t_Annotated_Cars.png")));
-    // A second load finds the set and leaves it alone.
-    const auto written = fs::last_write_time(box.path("demo/synthetic_scenes.csv"));
-    CHECK(load_run_config(path) == config);
-    CHECK(fs::last_write_time(box.path("demo/synthetic_scenes.csv")) == written);
+    const auto listing = [&] {
+        std::vector<std::string> files;
+        for (const auto& entry : fs::recursive_directory_iterator(box.root())) files.push_back(entry.path().string());
+        std::sort(files.begin(), files.end());
+        return files;
+    };
+    const std::vector<std::string> before = listing();
+
+    // Step 1 reads the values, step 2 checks the files: the demo set does not exist, so it fails.
+    const ParsedRunConfig parsed = read_run_config(path);
+    CHECK(parsed.config.synthetic_cowc == box.path("demo"));
+    CHECK(parsed.config.scenes == std::vector<std::string>{box.path("demo/geotiff/Synthetic_SATSAL/syn-01.5%_t.tif")});
+    CHECK(load_error(path) == path + ":4: annotations '" + box.path("demo/ground_truth_sets/Synthetic_SATSAL") +
+                                  "' do not exist");
+    // --print-config's text, an output_dir that does not exist yet: nothing is created either.
+    const RunConfig minimal = load_run_config(box.write_config("min.ini", kMinimal));
+    to_ini(minimal);
+    CHECK_FALSE(fs::exists(box.path("out")));
+    CHECK_FALSE(fs::exists(box.path("demo")));
+    std::vector<std::string> after = listing();
+    after.erase(std::remove(after.begin(), after.end(), box.path("configs/min.ini")), after.end());
+    CHECK(after == before);
+
+    // Once the set exists (here: the files it names), step 2 passes.
+    fs::create_directories(box.root() / "demo/geotiff/Synthetic_SATSAL");
+    fs::create_directories(box.root() / "demo/ground_truth_sets/Synthetic_SATSAL");
+    box.touch("demo/geotiff/Synthetic_SATSAL/syn-01.5%_t.tif");
+    const RunConfig config = resolve_run_config(parsed);
+    CHECK(config.scenes == std::vector<std::string>{box.path("demo/geotiff/Synthetic_SATSAL/syn-01.5%_t.tif")});
     CHECK(load_run_config(box.write_config("again.ini", to_ini(config))) == config);
 }
 

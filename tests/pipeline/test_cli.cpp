@@ -251,3 +251,57 @@ TEST_CASE("tools/compare_outputs.sh: two runs are identical; a changed pixel and
                                 Catch::Contains("A only: quicklook.png") &&
                                 !Catch::Contains("lovi.tif") && !Catch::Contains("saliency.h5"));
 }
+
+TEST_CASE("satsal run: the command generates synthetic_cowc once before the scenes are checked; loading alone never does",
+          "[pipeline][cli][config]") {
+    TempDir dir;
+    const std::string config = dir.file("demo.ini");
+    write_text(config, "model = " + footprint_model() +
+                           "\nsynthetic_cowc = demo\n"
+                           "scene = demo/geotiff/Synthetic_SATSAL/syn-01.5%_t.tif\n"
+                           "annotations = demo/ground_truth_sets/Synthetic_SATSAL\n"
+                           "output_dir = out\ntask = count\n");
+    const CommandResult first = run_satsal("run " + quoted(config) + " --print-config", dir);
+    INFO(first.err);
+    CHECK(first.exit_code == 0);
+    CHECK_THAT(first.err, Catch::Contains("generating the synthetic COWC demo scene under " + dir.file("demo")));
+    CHECK_THAT(first.out, Catch::Contains("synthetic_cowc = " + dir.file("demo") + "\n") &&
+                              Catch::Contains("scene = " + dir.file("demo/geotiff/Synthetic_SATSAL/syn-01.5%_t.tif") + "\n"));
+    REQUIRE(std::filesystem::exists(dir.file("demo/synthetic_scenes.csv")));
+    const auto written = std::filesystem::last_write_time(dir.file("demo/synthetic_scenes.csv"));
+    const CommandResult second = run_satsal("run " + quoted(config) + " --print-config", dir);
+    CHECK(second.exit_code == 0);
+    CHECK_THAT(second.err, !Catch::Contains("generating"));
+    CHECK(std::filesystem::last_write_time(dir.file("demo/synthetic_scenes.csv")) == written);
+    CHECK(second.out == first.out);
+    CHECK_FALSE(std::filesystem::exists(dir.file("out")));
+}
+
+TEST_CASE("satsal: numeric options out of range are refused with the option and the range", "[pipeline][cli][config]") {
+    TempDir dir;
+    const std::string scene = dir.file("scene.tif");
+    write_tiff(scene, 96, 96, 3, GDT_Byte, texture_value);
+    const std::string config = write_config(dir, "ok.ini", {scene}, {"tile_size = 64", "margin = 32"});
+    const CommandResult tile = run_satsal("run " + quoted(config) + " --set tile_size=65536", dir);
+    CHECK(tile.exit_code != 0);
+    CHECK_THAT(tile.err, Catch::Contains("--set tile_size=65536: tile_size: expected an integer in 16..8192 (pixels), got '65536'"));
+    const CommandResult threads = run_satsal("run " + quoted(config) + " --set threads=99999", dir);
+    CHECK(threads.exit_code != 0);
+    CHECK_THAT(threads.err, Catch::Contains("threads: expected an integer in 0.."));
+    const CommandResult margin = run_satsal("run " + quoted(config) + " --set margin=64 --set tile_size=32 --quiet", dir);
+    CHECK(margin.exit_code != 0);
+    CHECK_THAT(margin.err, Catch::Contains("margin: 64 is more than tile_size 32"));
+    const CommandResult eval = run_satsal("eval-count --list x --root y --model z --threads -3", dir);
+    CHECK(eval.exit_code != 0);
+    CHECK_THAT(eval.err, Catch::Contains("--threads -3: expected an integer in 0.."));
+    const CommandResult seams = run_satsal("seams --model " + quoted(footprint_model()) + " --image " + quoted(scene) +
+                                               " --tile-size 0",
+                                           dir);
+    CHECK(seams.exit_code != 0);
+    CHECK_THAT(seams.err, Catch::Contains("--tile-size 0: expected an integer in 16..8192 (pixels)"));
+    const CommandResult seams_margin = run_satsal("seams --model " + quoted(footprint_model()) + " --image " +
+                                                      quoted(scene) + " --margin -64",
+                                                  dir);
+    CHECK(seams_margin.exit_code != 0);
+    CHECK_THAT(seams_margin.err, Catch::Contains("--margin -64: expected an integer in 0..256 (pixels, at most --tile-size)"));
+}

@@ -128,6 +128,23 @@ TEST_CASE("weight presets and explicit lists", "[combine]") {
     CHECK_THROWS_WITH(parse_weights("1,2x", 2), Catch::Contains("'2x' is not a number"));
 }
 
+TEST_CASE("weight specs are parsed once and resolved against the tap count later", "[combine]") {
+    const WeightSpec list = parse_weight_spec("0.18, 0.15,0.37,0.40,0.72");
+    CHECK(list.preset == WeightSpec::Preset::List);
+    CHECK(list.values == std::vector<double>{0.18, 0.15, 0.37, 0.40, 0.72});
+    CHECK(weight_spec_text(list) == "0.18,0.15,0.37,0.4,0.72");
+    CHECK(parse_weight_spec(weight_spec_text(list)) == list);
+    CHECK(resolve_weights(list, 5) == resolve_weights(parse_weight_spec("prior"), 5));
+    CHECK(parse_weight_spec("ramp").preset == WeightSpec::Preset::Ramp);
+    CHECK(weight_spec_text(parse_weight_spec("equal")) == "equal");
+    CHECK(resolve_weights(parse_weight_spec("ramp"), 4) == std::vector<double>{1, 2, 3, 4});
+    // The count is only known with the model.
+    CHECK_THROWS_WITH(resolve_weights(parse_weight_spec("1,2"), 3), "weights '1,2' give 2 values but the model has 3 taps");
+    CHECK_THROWS_WITH(resolve_weights(parse_weight_spec("equal"), 0), "weights 'equal': the model has no taps");
+    CHECK_THROWS_WITH(parse_weight_spec("0,0"), "weights '0,0' are all zero");
+    CHECK_THROWS_WITH(parse_weight_spec("1,nan"), "weights '1,nan': weight 2 is nan; weights must be finite and >= 0");
+}
+
 TEST_CASE("combine is the weighted average", "[combine]") {
     const Map a = make_map(2, 1, {0.0f, 1.0f}), b = make_map(2, 1, {1.0f, 0.5f});
     const Map c = combine({a, b}, {1.0, 3.0});
