@@ -1,6 +1,7 @@
 #include "io/RunConfig.hpp"
 
 #include "io/CowcSynthetic.hpp"
+#include "model/Precision.hpp"
 
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"
@@ -39,6 +40,8 @@ const std::vector<KeySpec>& key_specs() {
         {"taps", "auto", "tap module names, comma separated (e.g. relu,layer1,layer2,layer3,layer4); auto = find them"},
         {"threads", "0", "LibTorch intra-op threads; 0 = all cores"},
         {"batch_size", "4", "tiles per forward pass"},
+        {"precision", "auto", "fp32 | bf16 | auto (bf16 where the CPU has AVX512-BF16 or AMX, else fp32)"},
+        {"device", "cpu", "cpu | cuda | cuda:N (cuda needs satsal built against a CUDA LibTorch)"},
         {"scene", "(required)", "scene raster, directory of rasters (.tif .tiff .png .jp2 .vrt .img) or glob; repeatable"},
         {"output_dir", "(required)", "outputs go to <output_dir>/<scene name>/"},
         {"bands", "1,2,3", "1-based band numbers in model channel order, e.g. 3,2,1"},
@@ -287,6 +290,8 @@ void Builder::assign(const std::string& key, const std::string& raw_value, const
         else if (key == "taps") config_.taps = defaults.taps;
         else if (key == "threads") config_.threads = defaults.threads;
         else if (key == "batch_size") config_.batch_size = defaults.batch_size;
+        else if (key == "precision") config_.precision = defaults.precision;
+        else if (key == "device") config_.device = defaults.device;
         else if (key == "output_dir") config_.output_dir = defaults.output_dir;
         else if (key == "bands") config_.bands = defaults.bands;
         else if (key == "input_range") config_.input_range = defaults.input_range;
@@ -332,6 +337,18 @@ void Builder::assign_value(const std::string& key, const std::string& value, con
         config_.threads = to_int_in(origin, key, value, 0, "a non-negative integer (0 = all cores)");
     } else if (key == "batch_size") {
         config_.batch_size = to_int_in(origin, key, value, 1, "a positive integer");
+    } else if (key == "precision") {
+        try {
+            config_.precision = precision_name(parse_precision(lower(value)));
+        } catch (const std::invalid_argument&) {
+            bad_value(origin, key, value, "fp32, bf16 or auto");
+        }
+    } else if (key == "device") {
+        try {
+            config_.device = parse_device(lower(value)).text();
+        } catch (const std::invalid_argument&) {
+            bad_value(origin, key, value, "cpu, cuda or cuda:N");
+        }
     } else if (key == "output_dir") {
         config_.output_dir = resolve_path(value, origin);
     } else if (key == "bands") {
@@ -580,6 +597,7 @@ std::string scene_name(const std::string& scene_path) { return fs::path(scene_pa
 
 bool RunConfig::operator==(const RunConfig& o) const {
     return model == o.model && taps == o.taps && threads == o.threads && batch_size == o.batch_size &&
+           precision == o.precision && device == o.device &&
            scenes == o.scenes && output_dir == o.output_dir && bands == o.bands && input_range == o.input_range &&
            stretch == o.stretch && mean == o.mean && std == o.std && tile_size == o.tile_size &&
            margin == o.margin && seam_tolerance == o.seam_tolerance && pad == o.pad && statistic == o.statistic &&
@@ -686,6 +704,8 @@ std::string to_ini(const RunConfig& c) {
     out << "taps = " << (c.taps.empty() ? "auto" : join(c.taps, ",")) << "\n";
     out << "threads = " << c.threads << "\n";
     out << "batch_size = " << c.batch_size << "\n";
+    out << "precision = " << c.precision << "\n";
+    out << "device = " << c.device << "\n";
     for (const auto& scene : c.scenes) out << "scene = " << checked_path("scene", scene) << "\n";
     out << "output_dir = " << checked_path("output_dir", c.output_dir) << "\n";
     out << "bands = " << join(bands, ",") << "\n";

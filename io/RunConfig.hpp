@@ -48,6 +48,8 @@ struct RunConfig {
     std::vector<std::string> taps;     // tap module names; empty = find them automatically (`auto`)
     int threads = 0;                   // LibTorch intra-op threads; 0 = all cores
     int batch_size = 4;                // tiles per forward pass
+    std::string precision = "auto";    // fp32 | bf16 | auto (model/Precision.hpp)
+    std::string device = "cpu";        // cpu | cuda | cuda:N
 
     // --- inputs and outputs ------------------------------------------------------------------
     std::vector<std::string> scenes;   // raster files, expanded from files, directories and globs

@@ -1,5 +1,7 @@
 #pragma once
 // `satsal bench smoe`: the cost of SMOE taps against the bare forward pass, in one process.
+// `satsal bench forward`: ms/image of each precision and layout this CPU offers.
+#include "model/Precision.hpp"
 #include "pipeline/Json.hpp"
 #include "saliency/Statistics.hpp"
 
@@ -17,10 +19,13 @@ struct SmoeBenchOptions {
     int runs = 10;    // timed repetitions (at least 10)
     int warmup = 3;
     int threads = 0;  // 0: all cores
+    Precision precision = Precision::Auto;
+    bool optimize = true;  // frozen + optimize_for_inference (see model/TappedModel.hpp)
 };
 
 struct SmoeBenchResult {
     int batch = 0, size = 0, runs = 0, threads = 0;
+    std::string precision, precision_reason, optimization;
     // Medians over runs, milliseconds per image.
     double forward_ms = 0;         // the plain module forward
     double tapped_forward_ms = 0;  // forward with tap capture
@@ -34,5 +39,34 @@ struct SmoeBenchResult {
 
 /// Interleaves plain and tapped passes (same random batch) so machine drift hits both alike.
 SmoeBenchResult bench_smoe(const SmoeBenchOptions& options);
+
+struct ForwardBenchOptions {
+    std::string model_path;
+    int batch = 8;
+    int size = 224;
+    int runs = 5;  // timed rounds; every variant runs once per round (interleaved)
+    int warmup = 2;
+    int threads = 0;
+    bool include_bf16 = true;  // also on CPUs without native BF16 (then emulated, and labelled so)
+};
+
+struct ForwardVariant {
+    std::string name;          // "fp32", "fp32 channels-last", "fp32 frozen", "bf16 channels-last", ...
+    std::string optimization;  // TappedModel::optimization()
+    double plain_best_ms = 0, plain_median_ms = 0;    // module forward, per image
+    double tapped_best_ms = 0, tapped_median_ms = 0;  // forward with tap capture, per image
+};
+
+struct ForwardBenchResult {
+    int batch = 0, size = 0, runs = 0, threads = 0;
+    std::string cpu;          // CpuFeatures::text()
+    std::string auto_choice;  // what precision = auto picks here, and why
+    std::vector<ForwardVariant> variants;
+    Json to_json() const;
+    std::string to_text() const;
+};
+
+/// Loads one TappedModel per variant and times them round-robin on the same random batch.
+ForwardBenchResult bench_forward(const ForwardBenchOptions& options);
 
 }  // namespace satsal

@@ -1,6 +1,7 @@
 #pragma once
 // `satsal explain`: one image through a TorchScript CNN, SMOE taps, and the paper's outputs.
 // Library entry point; tools/satsal.cpp only parses arguments into ExplainOptions.
+#include "model/Precision.hpp"
 #include "pipeline/Json.hpp"
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"
@@ -26,6 +27,8 @@ struct ExplainOptions {
     std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // ImageNet, on [0, 1] pixels
     std::array<float, 3> std{0.229f, 0.224f, 0.225f};
     int threads = 0;  // 0: all cores
+    Precision precision = Precision::Auto;  // see model/Precision.hpp
+    std::string device = "cpu";
 };
 
 struct ExplainTapShape {
@@ -41,6 +44,7 @@ struct ExplainResult {
     int64_t width = 0, height = 0;
     std::vector<ExplainTapShape> taps;
     std::vector<double> weights;
+    std::string precision, precision_reason;  // the precision used and why
     // Seconds per stage.
     double load_seconds = 0, read_seconds = 0, forward_seconds = 0, statistic_seconds = 0,
            combine_seconds = 0, write_seconds = 0;

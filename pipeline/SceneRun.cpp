@@ -96,7 +96,8 @@ struct RunSetup {
 
     explicit RunSetup(const RunConfig& c)
         : config(c),
-          model(c.model, c.taps, statistic_uses_pre_activation(parse_statistic(c.statistic))),
+          model(c.model, c.taps, statistic_uses_pre_activation(parse_statistic(c.statistic)),
+                make_inference_options(c.precision, c.device)),
           statistic(parse_statistic(c.statistic)),
           normalization(parse_normalization(c.norm)),
           weights(parse_weights(c.weights, model.taps().size())),
@@ -1117,6 +1118,9 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene) {
     report["config"] = to_ini(config);
     report["model"] = config.model;
     report["model_sha256"] = setup.model.sha256();
+    report["precision"] = precision_name(setup.model.precision());
+    report["precision_reason"] = setup.model.precision_reason();
+    report["graph_optimization"] = setup.model.optimization();
     report["taps"] = tap_names;
     report["strides"] = setup.strides;
     report["weights"] = setup.weights;

@@ -54,7 +54,7 @@ const Command commands[] = {
     {"cowc-patches", "cut COWC counting patch sets (and list files) from annotated scenes", cowc_patches},
     {"train-count", "train a COWC counting network in C++ from a config file", train_count},
     {"eval-count", "score a counting model on a COWC counting patch set", eval_count},
-    {"bench", "benchmarks: `bench smoe`, `bench pipeline`, `bench memory`", bench},
+    {"bench", "benchmarks: `bench smoe`, `bench forward`, `bench pipeline`, `bench memory`", bench},
 };
 
 void print_usage(std::FILE* out) {
@@ -84,6 +84,25 @@ bool parse(const std::string& usage, const po::options_description& options, int
     }
     return true;
 }
+
+// --precision / --device, shared by every command that runs a model.
+struct PrecisionArguments {
+    std::string precision = "auto";
+    std::string device = "cpu";
+    void add_to(po::options_description& described) {
+        described.add_options()
+            ("precision", po::value(&precision)->default_value("auto"),
+             "fp32|bf16|auto: auto is bf16 where the CPU has AVX512-BF16/AMX, else fp32")
+            ("device", po::value(&device)->default_value("cpu"), "cpu|cuda|cuda:N (cuda needs a CUDA LibTorch build)");
+    }
+    InferenceOptions inference() const {
+        InferenceOptions options;
+        options.precision = parse_precision(precision);
+        options.device = device;
+        parse_device(device);  // a bad value fails here, before any model is loaded
+        return options;
+    }
+};
 
 std::string statistic_choices() {
     std::string out;
@@ -130,6 +149,8 @@ int explain(int argc, char** argv) {
         ("std", po::value(&std_dev), "per-channel std (default ImageNet 0.229,0.224,0.225)")
         ("threads", po::value(&options.threads)->default_value(0), "LibTorch intra-op threads (0: all cores)")
         ("json", po::bool_switch(&json), "print a JSON summary on stdout");
+    PrecisionArguments precision;
+    precision.add_to(described);
     po::variables_map variables;
     if (!parse("usage: satsal explain --model M.pt --image IMG --out DIR [options]", described, argc,
                argv, variables)) {
@@ -138,6 +159,8 @@ int explain(int argc, char** argv) {
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     options.normalization = parse_normalization(norm);
+    options.precision = precision.inference().precision;
+    options.device = precision.device;
     if (!resize.empty()) options.resize = parse_size("--resize", resize);
     if (!mean.empty()) options.mean = parse_triplet("--mean", mean);
     if (!std_dev.empty()) options.std = parse_triplet("--std", std_dev);
@@ -178,8 +201,8 @@ namespace {
 
 int bench_smoe_command(int argc, char** argv) {
     SmoeBenchOptions options;
-    std::string taps, statistic;
-    bool json = false;
+    std::string taps, statistic, precision;
+    bool json = false, no_optimize = false;
     po::options_description described("bench smoe options");
     described.add_options()
         ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
@@ -190,12 +213,40 @@ int bench_smoe_command(int argc, char** argv) {
         ("runs", po::value(&options.runs)->default_value(10), "timed repetitions (at least 10)")
         ("warmup", po::value(&options.warmup)->default_value(3), "untimed repetitions first")
         ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
+        ("precision", po::value(&precision)->default_value("auto"), "fp32|bf16|auto (see satsal explain --help)")
+        ("no-optimize", po::bool_switch(&no_optimize), "plain TorchScript children-run (no freezing / oneDNN graph)")
         ("json", po::bool_switch(&json), "print JSON instead of text");
     po::variables_map variables;
     if (!parse("usage: satsal bench smoe --model M.pt [options]", described, argc, argv, variables)) return 0;
+    options.precision = parse_precision(precision);
+    options.optimize = !no_optimize;
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     const SmoeBenchResult result = bench_smoe(options);
+    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    return 0;
+}
+
+int bench_forward_command(int argc, char** argv) {
+    ForwardBenchOptions options;
+    bool json = false, no_bf16 = false;
+    po::options_description described("bench forward options");
+    described.add_options()
+        ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
+        ("batch", po::value(&options.batch)->default_value(8), "images per forward pass")
+        ("size", po::value(&options.size)->default_value(224), "input width and height")
+        ("runs", po::value(&options.runs)->default_value(5), "timed rounds (every variant once per round)")
+        ("warmup", po::value(&options.warmup)->default_value(2), "untimed rounds first")
+        ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
+        ("no-bf16", po::bool_switch(&no_bf16), "skip the bf16 variants")
+        ("json", po::bool_switch(&json), "print JSON instead of text");
+    po::variables_map variables;
+    if (!parse("usage: satsal bench forward --model M.pt [--batch 8] [--size 224]", described, argc, argv,
+               variables)) {
+        return 0;
+    }
+    options.include_bf16 = !no_bf16;
+    const ForwardBenchResult result = bench_forward(options);
     std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
     return 0;
 }
@@ -248,12 +299,13 @@ int bench_memory_command(int argc, char** argv) {
 }  // namespace
 
 int bench(int argc, char** argv) {
-    const char* usage = "usage: satsal bench smoe|pipeline|memory [options] (--help for each)\n";
+    const char* usage = "usage: satsal bench smoe|forward|pipeline|memory [options] (--help for each)\n";
     if (argc < 2) {
         std::fputs(usage, stderr);
         return 2;
     }
     if (std::strcmp(argv[1], "smoe") == 0) return bench_smoe_command(argc - 1, argv + 1);
+    if (std::strcmp(argv[1], "forward") == 0) return bench_forward_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "pipeline") == 0) return bench_pipeline_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "memory") == 0) return bench_memory_command(argc - 1, argv + 1);
     std::fputs(usage, stderr);
@@ -269,6 +321,8 @@ int run(int argc, char** argv) {
         ("config", po::value(&config_path)->required(), "INI config file (see configs/ and README)")
         ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
         ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
+        ("precision", po::value<std::string>(), "fp32|bf16|auto: the same as --set precision=...")
+        ("device", po::value<std::string>(), "cpu|cuda|cuda:N: the same as --set device=...")
         ("quiet,q", po::bool_switch(&quiet), "no progress on stderr");
     po::positional_options_description positional;
     positional.add("config", 1);
@@ -277,6 +331,9 @@ int run(int argc, char** argv) {
                    run_config_reference(),
                described, argc, argv, variables, &positional)) {
         return 0;
+    }
+    for (const char* key : {"precision", "device"}) {
+        if (variables.count(key)) overrides.push_back(std::string(key) + "=" + variables[key].as<std::string>());
     }
     RunConfig config = load_run_config(config_path, overrides);
     if (quiet) config.quiet = true;
@@ -310,6 +367,8 @@ int seams(int argc, char** argv) {
         ("batch", po::value(&batch)->default_value(4), "tiles per forward pass")
         ("threads", po::value(&threads)->default_value(0), "LibTorch intra-op threads (0: all cores)")
         ("json", po::bool_switch(&json), "print JSON");
+    PrecisionArguments precision;
+    precision.add_to(described);
     po::variables_map variables;
     if (!parse("usage: satsal seams --model M.pt --image IMG [--tile-size 256] [--margin 64]", described, argc,
                argv, variables)) {
@@ -317,7 +376,8 @@ int seams(int argc, char** argv) {
     }
     set_torch_threads(threads);
     const Statistic parsed = parse_statistic(statistic);
-    TappedModel model(model_path, parse_name_list(taps), statistic_uses_pre_activation(parsed));
+    TappedModel model(model_path, parse_name_list(taps), statistic_uses_pre_activation(parsed),
+                      precision.inference());
     RasterReader reader(image);
     RunConfig defaults;  // ImageNet mean/std, natural range of the data type
     const BandScaling scaling = plan_band_scaling(defaults, reader);
@@ -510,11 +570,15 @@ int eval_count(int argc, char** argv) {
         ("batch", po::value(&options.batch_size)->default_value(32), "patches per forward pass")
         ("threads", po::value(&options.threads)->default_value(0), "threads (0: all cores)")
         ("json", po::bool_switch(&json), "print JSON");
+    PrecisionArguments precision;
+    precision.add_to(described);
     po::variables_map variables;
     if (!parse("usage: satsal eval-count --list LIST --root DIR --model M.pt [--json]", described, argc, argv,
                variables)) {
         return 0;
     }
+    options.precision = precision.inference().precision;
+    options.device = precision.device;
     const counting::CountingEvaluation evaluation = counting::evaluate_counting(options);
     if (json) {
         std::cout << counting::counting_evaluation_json(evaluation, options) << "\n";
