@@ -33,7 +33,8 @@
 //    passed through torch::jit::optimize_for_inference (oneDNN layouts inside the segment);
 //    tuple modules are frozen and optimized whole. At load the optimized run must reproduce the
 //    plain one on the probe (max difference <= 1e-3 of the output's scale in fp32); if it does not,
-//    the plain children-run is used and optimization() says why. Models loaded for pre-activation
+//    the plain children-run is used and optimization() says why. bf16 models are not frozen
+//    (folding batch norms in bf16 moves the maps further from fp32). Models loaded for pre-activation
 //    taps (truncated-normal statistics) are not optimized (the residual recomputation needs the
 //    unfolded batch norms).
 //  * device cuda[:N] needs a CUDA LibTorch; on a CPU-only build the constructor throws
@@ -174,7 +175,7 @@ private:
     bool optimize_ = false;
     bool channels_last_ = false;
     int64_t probe_size_ = 64;  // the probe size that worked at load
-    std::string optimization_ = "none (requested)";
+    mutable std::string optimization_ = "none (requested)";  // forward_plain may append a note
     std::vector<Segment> segments_;               // optimized children-run, empty if not used
     std::optional<torch::jit::Module> optimized_tuple_;  // optimized tuple module
     mutable std::optional<torch::jit::Module> optimized_plain_;  // forward_plain, built on first use

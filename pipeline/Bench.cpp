@@ -1,6 +1,11 @@
 #include "pipeline/Bench.hpp"
 
 #include "model/TappedModel.hpp"
+#include "io/RasterReader.hpp"
+#include "io/RunConfig.hpp"
+#include "pipeline/BandScaling.hpp"
+#include "saliency/Combine.hpp"
+#include "saliency/Normalize.hpp"
 #include "saliency/TensorStatistics.hpp"
 
 #include <ATen/Parallel.h>
@@ -190,7 +195,6 @@ ForwardBenchResult bench_forward(const ForwardBenchOptions& options) {
     if (options.include_bf16) {
         const std::string suffix = emulated ? " (emulated)" : "";
         add("bf16 channels-last" + suffix, Precision::Bf16, false, true);
-        add("bf16 frozen channels-last" + suffix, Precision::Bf16, true, true);
     }
 
     std::vector<TappedModel> models;
@@ -236,6 +240,136 @@ ForwardBenchResult bench_forward(const ForwardBenchOptions& options) {
     result.threads = at::get_num_threads();
     result.cpu = cpu.text();
     result.auto_choice = resolve_precision(Precision::Auto, cpu).reason;
+    return result;
+}
+
+namespace {
+
+double spearman(const torch::Tensor& a, const torch::Tensor& b) {
+    const auto centred_rank = [](const torch::Tensor& t) {
+        const torch::Tensor r = t.reshape({-1}).to(torch::kDouble).argsort().argsort().to(torch::kDouble);
+        return r - r.mean();
+    };
+    const torch::Tensor ra = centred_rank(a), rb = centred_rank(b);
+    const double norm = (ra.norm() * rb.norm()).item<double>();
+    return norm > 0 ? (ra * rb).sum().item<double>() / norm : 1.0;
+}
+
+Map combined_map(const std::vector<torch::Tensor>& raw, int64_t image, const std::vector<double>& weights,
+                 int64_t width, int64_t height) {
+    std::vector<Map> maps;
+    for (const auto& layer : raw) {
+        Map map = map_from_tensor(layer[image]);
+        normalize(Normalization::Gauss, map);
+        maps.push_back(upsample_bilinear(map, width, height));
+    }
+    return combine(maps, weights);
+}
+
+}  // namespace
+
+Json FidelityResult::to_json() const {
+    Json json = Json::object();
+    json["inputs"] = inputs;
+    json["size"] = size;
+    json["taps"] = taps;
+    json["spearman_min"] = spearman_min;
+    json["spearman_mean"] = spearman_mean;
+    json["combined_max_error"] = combined_max_error;
+    json["combined_p99_error"] = combined_p99_error;
+    json["output_max_error_relative"] = output_max_error;
+    json["argmax_agreement"] = argmax_agreement;
+    json["bf16"] = bf16_reason;
+    return json;
+}
+
+std::string FidelityResult::to_text() const {
+    std::string text;
+    char line[512];
+    std::snprintf(line, sizeof line, "bf16 against fp32 on %d inputs of %dx%d (%s)\n", inputs, size, size,
+                  bf16_reason.c_str());
+    text += line;
+    for (size_t k = 0; k < taps.size(); ++k) {
+        std::snprintf(line, sizeof line, "L%zu %-12s raw SMOE map Spearman: min %.5f, mean %.5f\n", k + 1,
+                      taps[k].c_str(), spearman_min[k], spearman_mean[k]);
+        text += line;
+    }
+    std::snprintf(line, sizeof line,
+                  "combined map |bf16 - fp32|: max %.5f, p99 %.5f (map values in [0, 1])\n"
+                  "network output: max error %.4f of its largest magnitude; same arg-max on %d of %d inputs\n",
+                  combined_max_error, combined_p99_error, output_max_error, argmax_agreement, inputs);
+    text += line;
+    return text;
+}
+
+FidelityResult bench_fidelity(const FidelityOptions& options) {
+    set_torch_threads(options.threads);
+    InferenceOptions fp32_options, bf16_options;
+    fp32_options.precision = Precision::Fp32;
+    fp32_options.optimize = false;
+    bf16_options.precision = Precision::Bf16;
+    const TappedModel fp32(options.model_path, {}, false, fp32_options);
+    const TappedModel bf16(options.model_path, {}, false, bf16_options);
+    const int64_t size = options.size;
+    if (size < fp32.deepest_stride()) throw std::invalid_argument("--size is smaller than the deepest stride");
+
+    std::vector<torch::Tensor> inputs;
+    if (options.images.empty()) {
+        if (options.random_images < 1) throw std::invalid_argument("--images must be at least 1");
+        torch::manual_seed(1);
+        for (int i = 0; i < options.random_images; ++i) inputs.push_back(torch::randn({1, 3, size, size}));
+    } else {
+        const RunConfig defaults;  // ImageNet mean/std, natural range of the data type
+        for (const auto& path : options.images) {
+            RasterReader reader(path);
+            if (reader.width() < size || reader.height() < size) {
+                throw std::invalid_argument(path + ": " + std::to_string(reader.width()) + "x" +
+                                            std::to_string(reader.height()) + " is smaller than --size " +
+                                            std::to_string(size));
+            }
+            const BandScaling scaling = plan_band_scaling(defaults, reader);
+            const int64_t x0 = (reader.width() - size) / 2, y0 = (reader.height() - size) / 2;
+            std::vector<float> planar = reader.read_window(scaling.bands, static_cast<int>(x0), static_cast<int>(y0),
+                                                           static_cast<int>(size), static_cast<int>(size));
+            scaling.to_unit(planar.data(), size * size);
+            scaling.standardize(planar.data(), size * size);
+            inputs.push_back(torch::from_blob(planar.data(), {1, 3, size, size}, torch::kFloat).clone());
+        }
+    }
+    const std::vector<double> weights = parse_weights(options.weights, fp32.taps().size());
+
+    FidelityResult result;
+    result.inputs = static_cast<int>(inputs.size());
+    result.size = options.size;
+    result.taps = fp32.tap_names();
+    result.bf16_reason = bf16.precision_reason() + "; " + bf16.optimization();
+    result.spearman_min.assign(result.taps.size(), 1.0);
+    result.spearman_mean.assign(result.taps.size(), 0.0);
+    std::vector<float> differences;
+    for (const auto& input : inputs) {
+        const ForwardResult a = fp32.forward(input), b = bf16.forward(input);
+        std::vector<torch::Tensor> raw32, raw16;
+        for (size_t k = 0; k < a.taps.size(); ++k) {
+            raw32.push_back(channel_statistic(Statistic::Smoe, a.taps[k]));
+            raw16.push_back(channel_statistic(Statistic::Smoe, b.taps[k]));
+            const double rho = spearman(raw16.back(), raw32.back());
+            result.spearman_min[k] = std::min(result.spearman_min[k], rho);
+            result.spearman_mean[k] += rho / static_cast<double>(inputs.size());
+        }
+        const Map c32 = combined_map(raw32, 0, weights, size, size);
+        const Map c16 = combined_map(raw16, 0, weights, size, size);
+        for (int64_t i = 0; i < c32.size(); ++i) differences.push_back(std::fabs(c32.data()[i] - c16.data()[i]));
+        const double scale = std::max(1e-12, a.output.abs().max().item<double>());
+        result.output_max_error =
+            std::max(result.output_max_error, (a.output - b.output).abs().max().item<double>() / scale);
+        if (a.output.dim() == 2 && a.output.argmax(1).item<int64_t>() == b.output.argmax(1).item<int64_t>()) {
+            ++result.argmax_agreement;
+        }
+    }
+    std::sort(differences.begin(), differences.end());
+    result.combined_max_error = differences.empty() ? 0.0 : differences.back();
+    result.combined_p99_error =
+        differences.empty() ? 0.0 : differences[static_cast<size_t>(0.99 * (differences.size() - 1))];
     return result;
 }
 

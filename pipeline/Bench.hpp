@@ -69,4 +69,29 @@ struct ForwardBenchResult {
 /// Loads one TappedModel per variant and times them round-robin on the same random batch.
 ForwardBenchResult bench_forward(const ForwardBenchOptions& options);
 
+/// `satsal bench fidelity`: bf16 against fp32 on the same inputs, through the SMOE maps.
+struct FidelityOptions {
+    std::string model_path;
+    std::vector<std::string> images;  // centre crops of these rasters (ImageNet scaling); empty: random
+    int random_images = 8;            // N(0,1) inputs when no images are given
+    int size = 224;
+    int threads = 2;
+    std::string weights = "equal";
+};
+
+struct FidelityResult {
+    int inputs = 0, size = 0;
+    std::vector<std::string> taps;
+    std::vector<double> spearman_min, spearman_mean;  // per tap: raw SMOE maps, bf16 vs fp32
+    double combined_max_error = 0;  // combined map (gauss-normalized, upsampled, weighted), in [0, 1] units
+    double combined_p99_error = 0;  // 99th percentile of |difference| over all pixels of all inputs
+    double output_max_error = 0;    // network output, relative to its max magnitude
+    int argmax_agreement = 0;       // inputs whose output arg-max (class) is the same
+    std::string bf16_reason;
+    Json to_json() const;
+    std::string to_text() const;
+};
+
+FidelityResult bench_fidelity(const FidelityOptions& options);
+
 }  // namespace satsal

@@ -333,9 +333,10 @@ InvalidValueCounts count_invalid_values(const TapView& tap) {
 }
 
 void smoe_scale(const TapView& tap, float* out, double eps) {
-    const bool rows = tap.pixel_stride == 1;
-    if (tap.data == nullptr || tap.channels < 1 || tap.pixels < 0 ||
-        (rows ? tap.channel_stride < tap.pixels : !(tap.channel_stride == 1 && tap.pixel_stride >= tap.channels))) {
+    // (one channel: any channel stride is fine)
+    const bool rows = tap.pixel_stride == 1 && (tap.channels == 1 || tap.channel_stride >= tap.pixels);
+    const bool columns = tap.channel_stride == 1 && tap.pixel_stride >= tap.channels;
+    if (tap.data == nullptr || tap.channels < 1 || tap.pixels < 0 || !(rows || columns)) {
         std::ostringstream message;
         message << "SMOE Scale: bad tap layout (channels " << tap.channels << ", pixels " << tap.pixels
                 << ", channel stride " << tap.channel_stride << ", pixel stride " << tap.pixel_stride

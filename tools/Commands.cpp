@@ -54,7 +54,7 @@ const Command commands[] = {
     {"cowc-patches", "cut COWC counting patch sets (and list files) from annotated scenes", cowc_patches},
     {"train-count", "train a COWC counting network in C++ from a config file", train_count},
     {"eval-count", "score a counting model on a COWC counting patch set", eval_count},
-    {"bench", "benchmarks: `bench smoe`, `bench forward`, `bench pipeline`, `bench memory`", bench},
+    {"bench", "benchmarks: `bench smoe|forward|fidelity|pipeline|memory`", bench},
 };
 
 void print_usage(std::FILE* out) {
@@ -251,6 +251,28 @@ int bench_forward_command(int argc, char** argv) {
     return 0;
 }
 
+int bench_fidelity_command(int argc, char** argv) {
+    FidelityOptions options;
+    bool json = false;
+    po::options_description described("bench fidelity options");
+    described.add_options()
+        ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
+        ("image", po::value(&options.images)->composing(), "input raster (centre crop of --size); repeatable")
+        ("images", po::value(&options.random_images)->default_value(8), "random N(0,1) inputs when no --image")
+        ("size", po::value(&options.size)->default_value(224), "input width and height")
+        ("weights", po::value(&options.weights)->default_value("equal"), "layer weights of the combined map")
+        ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
+        ("json", po::bool_switch(&json), "print JSON instead of text");
+    po::variables_map variables;
+    if (!parse("usage: satsal bench fidelity --model M.pt [--image IMG ...] [--images 8] [--size 224]", described,
+               argc, argv, variables)) {
+        return 0;
+    }
+    const FidelityResult result = bench_fidelity(options);
+    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    return 0;
+}
+
 int bench_pipeline_command(int argc, char** argv) {
     std::string config_path;
     std::vector<std::string> overrides;
@@ -299,13 +321,14 @@ int bench_memory_command(int argc, char** argv) {
 }  // namespace
 
 int bench(int argc, char** argv) {
-    const char* usage = "usage: satsal bench smoe|forward|pipeline|memory [options] (--help for each)\n";
+    const char* usage = "usage: satsal bench smoe|forward|fidelity|pipeline|memory [options] (--help for each)\n";
     if (argc < 2) {
         std::fputs(usage, stderr);
         return 2;
     }
     if (std::strcmp(argv[1], "smoe") == 0) return bench_smoe_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "forward") == 0) return bench_forward_command(argc - 1, argv + 1);
+    if (std::strcmp(argv[1], "fidelity") == 0) return bench_fidelity_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "pipeline") == 0) return bench_pipeline_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "memory") == 0) return bench_memory_command(argc - 1, argv + 1);
     std::fputs(usage, stderr);
