@@ -52,4 +52,14 @@ void AtomicFile::commit() {
 
 void AtomicFile::discard() noexcept { vsi_remove_quietly(temp_path_); }
 
+void write_text_file(const std::string& path, const std::string& text) {
+    AtomicFile output(path);
+    VSILFILE* file = VSIFOpenL(output.temp_path().c_str(), "wb");
+    if (file == nullptr) throw IoError("cannot write '" + path + "': cannot create '" + output.temp_path() + "'");
+    const bool written = VSIFWriteL(text.data(), 1, text.size(), file) == text.size();
+    const bool closed = VSIFCloseL(file) == 0;
+    if (!written || !closed) throw IoError("cannot write '" + path + "' (disk full or no permission?)");
+    output.commit();
+}
+
 }  // namespace satsal

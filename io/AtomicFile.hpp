@@ -38,6 +38,10 @@ private:
     bool committed_ = false;
 };
 
+/// Writes `text` to `path` through an AtomicFile: the file appears complete or not at all.
+/// IoError naming the path when it cannot be written (disk full, no permission, no directory).
+void write_text_file(const std::string& path, const std::string& text);
+
 /// The directory part of a path ("." when there is none).
 std::string parent_directory(const std::string& path);
 

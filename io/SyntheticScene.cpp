@@ -1,5 +1,8 @@
 #include "io/SyntheticScene.hpp"
 
+#include "io/AtomicFile.hpp"
+#include "io/GdalSupport.hpp"
+
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
@@ -11,7 +14,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -347,26 +349,6 @@ std::string gdal_message() {
 }
 
 
-// Removes the partial file unless released: a failed run leaves nothing at either name.
-class PartialFile {
-public:
-    explicit PartialFile(std::string path) : path_(std::move(path)) {}
-    ~PartialFile() {
-        if (!path_.empty()) VSIUnlink(path_.c_str());
-    }
-    PartialFile(const PartialFile&) = delete;
-    PartialFile& operator=(const PartialFile&) = delete;
-    const std::string& path() const { return path_; }
-    void commit_to(const std::string& final_path) {
-        if (VSIRename(path_.c_str(), final_path.c_str()) != 0)
-            throw std::runtime_error("make-scene: cannot rename '" + path_ + "' to '" + final_path + "'");
-        path_.clear();
-    }
-
-private:
-    std::string path_;
-};
-
 uint64_t file_size(const std::string& path) {
     VSIStatBufL stat{};
     return VSIStatL(path.c_str(), &stat) == 0 ? static_cast<uint64_t>(stat.st_size) : 0;
@@ -389,18 +371,18 @@ void write_geotiff(const SyntheticSceneOptions& o, const std::string& final_path
     creation.SetNameValue("PHOTOMETRIC", o.bands == 3 ? "RGB" : "MINISBLACK");
     if (o.bands == 4) creation.SetNameValue("ALPHA", "NO");
 
-    PartialFile partial(final_path + ".part");
+    AtomicFile partial(final_path, ".part");
     {
-        GDALDatasetUniquePtr dataset(driver->Create(partial.path().c_str(), static_cast<int>(o.width),
+        GDALDatasetUniquePtr dataset(driver->Create(partial.temp_path().c_str(), static_cast<int>(o.width),
                                                     static_cast<int>(o.height), o.bands, type, creation.List()));
-        if (!dataset) throw std::runtime_error("make-scene: cannot create '" + partial.path() + "'" + gdal_message());
+        if (!dataset) throw std::runtime_error("make-scene: cannot create '" + partial.temp_path() + "'" + gdal_message());
 
         double transform[6] = {o.origin_x, o.pixel_size, 0, o.origin_y, 0, -o.pixel_size};
         OGRSpatialReference srs;
         srs.importFromEPSG(o.epsg);
         srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
         if (dataset->SetGeoTransform(transform) != CE_None || dataset->SetSpatialRef(&srs) != CE_None)
-            throw std::runtime_error("make-scene: cannot georeference '" + partial.path() + "'" + gdal_message());
+            throw std::runtime_error("make-scene: cannot georeference '" + partial.temp_path() + "'" + gdal_message());
         std::ostringstream about;
         about << "seed=" << o.seed << " size=" << o.width << "x" << o.height << " bands=" << o.bands;
         dataset->SetMetadataItem("SATSAL_SYNTHETIC_SCENE", about.str().c_str());
@@ -428,7 +410,7 @@ void write_geotiff(const SyntheticSceneOptions& o, const std::string& final_path
                 if (status != CE_None)
                     throw std::runtime_error("make-scene: writing window " + std::to_string(x0) + "," +
                                              std::to_string(y0) + " " + std::to_string(w) + "x" + std::to_string(h) +
-                                             " of '" + partial.path() + "' failed" + gdal_message());
+                                             " of '" + partial.temp_path() + "' failed" + gdal_message());
             }
             // Push the finished block row to the file: otherwise GDAL's block cache (5% of RAM by
             // default, process-wide) holds every written block until it is full.
@@ -436,17 +418,17 @@ void write_geotiff(const SyntheticSceneOptions& o, const std::string& final_path
             dataset->FlushCache(false);
             if (CPLGetLastErrorType() >= CE_Failure)
                 throw std::runtime_error("make-scene: writing rows " + std::to_string(y0) + ".." +
-                                         std::to_string(y0 + block) + " of '" + partial.path() + "' failed" +
+                                         std::to_string(y0 + block) + " of '" + partial.temp_path() + "' failed" +
                                          gdal_message());
         }
         CPLErrorReset();
         dataset->FlushCache(true);
         if (CPLGetLastErrorType() >= CE_Failure)
-            throw std::runtime_error("make-scene: flushing '" + partial.path() + "' failed" + gdal_message());
+            throw std::runtime_error("make-scene: flushing '" + partial.temp_path() + "' failed" + gdal_message());
     }  // closes the dataset
     if (CPLGetLastErrorType() >= CE_Failure)
-        throw std::runtime_error("make-scene: closing '" + partial.path() + "' failed" + gdal_message());
-    partial.commit_to(final_path);
+        throw std::runtime_error("make-scene: closing '" + partial.temp_path() + "' failed" + gdal_message());
+    partial.commit();
 }
 
 std::string xml_escape(const std::string& text) {
@@ -506,14 +488,7 @@ void write_vrt(const SyntheticSceneOptions& o, const std::string& tile_path, std
     }
     xml << "</VRTDataset>\n";
 
-    PartialFile partial(o.path + ".part");
-    VSILFILE* file = VSIFOpenL(partial.path().c_str(), "wb");
-    if (!file) throw std::runtime_error("make-scene: cannot create '" + partial.path() + "'");
-    const std::string text = xml.str();
-    const bool written = VSIFWriteL(text.data(), 1, text.size(), file) == text.size();
-    const bool closed = VSIFCloseL(file) == 0;
-    if (!written || !closed) throw std::runtime_error("make-scene: cannot write '" + partial.path() + "'");
-    partial.commit_to(o.path);
+    write_text_file(o.path, xml.str());
     files.push_back(o.path);
 }
 
@@ -535,8 +510,7 @@ std::vector<uint16_t> render_synthetic_window(const SyntheticSceneOptions& optio
 }
 
 SyntheticSceneReport write_synthetic_scene(const SyntheticSceneOptions& options) {
-    static std::once_flag registered;
-    std::call_once(registered, [] { GDALAllRegister(); });
+    ensure_gdal_registered();
     validate(options);
     const auto start = std::chrono::steady_clock::now();
 

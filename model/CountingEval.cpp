@@ -1,6 +1,7 @@
 #include "model/CountingEval.hpp"
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -16,25 +17,9 @@
 namespace satsal::counting {
 namespace {
 
+/// A JSON string literal, escaped by nlohmann-json (bytes that are not UTF-8 become U+FFFD).
 std::string json_string(const std::string& text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buffer[8];
-                    std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-                    out += buffer;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    return out + "\"";
+    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "model/CountingTrainer.hpp"
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -42,19 +43,9 @@ std::string format_duration(double seconds) {
     return buffer;
 }
 
+/// A JSON string literal, escaped by nlohmann-json (bytes that are not UTF-8 become U+FFFD).
 std::string json_string(const std::string& text) {
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) {
-            char buffer[8];
-            std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-            out += buffer;
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
+    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string number(double value) {

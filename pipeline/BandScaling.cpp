@@ -97,10 +97,11 @@ BandScaling plan_band_scaling(const RunConfig& config, const RasterReader& reade
             if (!(high > low)) {
                 // A constant band (at these percentiles) has no range to stretch: say so, and map
                 // it to 0 rather than divide by zero.
-                std::fprintf(stderr,
-                             "satsal: warning: %s band %d is constant (%g) between the stretch percentiles "
-                             "%g and %g; it becomes 0\n",
-                             scene.c_str(), scaling.bands[b], low, config.stretch->low, config.stretch->high);
+                char numbers[128];
+                std::snprintf(numbers, sizeof numbers, "(%g) between the stretch percentiles %g and %g", low,
+                              config.stretch->low, config.stretch->high);
+                scaling.warnings.push_back(scene + " band " + std::to_string(scaling.bands[b]) + " is constant " +
+                                           numbers + "; it becomes 0");
                 high = low + 1;
             }
             scaling.rule = "stretch";

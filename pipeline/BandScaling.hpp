@@ -21,6 +21,7 @@ struct BandScaling {
     std::vector<double> mean;   // per band, on [0, 1] pixels
     std::vector<double> std;
     std::string rule;           // "input_range", "stretch 2-98", "Byte 0..255", ...
+    std::vector<std::string> warnings;  // for the user (a constant band under stretch, ...)
 
     /// [0, 1] value of a stored value of band slot b (clamped).
     float unit(int b, float stored) const;

@@ -4,6 +4,8 @@
 #include "io/RasterReader.hpp"
 #include "io/RunConfig.hpp"
 #include "pipeline/BandScaling.hpp"
+#include "pipeline/TapStatistics.hpp"
+#include "pipeline/Timing.hpp"
 #include "saliency/Combine.hpp"
 #include "saliency/Normalize.hpp"
 #include "saliency/TensorStatistics.hpp"
@@ -20,8 +22,6 @@
 namespace satsal {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     const std::size_t n = values.size();
@@ -34,8 +34,8 @@ double elapsed_ms(Clock::time_point start) {
 
 }  // namespace
 
-Json SmoeBenchResult::to_json() const {
-    Json json = Json::object();
+nlohmann::ordered_json SmoeBenchResult::to_json() const {
+    nlohmann::ordered_json json;
     json["batch"] = batch;
     json["size"] = size;
     json["runs"] = runs;
@@ -85,9 +85,9 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
     }
     torch::manual_seed(0);
     const torch::Tensor batch = torch::randn({options.batch, 3, options.size, options.size});
-    StatisticOptions statistic_options;
+    const TapStatistic statistic{options.statistic, {}};
 
-    std::vector<double> plain, tapped, statistic, total;
+    std::vector<double> plain, tapped, statistic_times, total;
     for (int i = 0; i < options.warmup + options.runs; ++i) {
         auto start = Clock::now();
         torch::Tensor out = model.forward_plain(batch);
@@ -98,12 +98,9 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
         const double tapped_ms = elapsed_ms(start);
 
         start = Clock::now();
-        const auto& tensors = statistic_uses_pre_activation(options.statistic) ? result.pre_activation
-                                                                               : result.taps;
         double checksum = 0;
-        for (const auto& tap : tensors) {
-            checksum += channel_statistic(options.statistic, tap, statistic_options)
-                            .select(1, 0).select(1, 0).sum().item<double>();
+        for (const auto& map : tap_statistics(model, result, statistic)) {
+            checksum += map.select(1, 0).select(1, 0).sum().item<double>();
         }
         const double statistic_ms = elapsed_ms(start);
         if (!std::isfinite(checksum)) throw std::runtime_error("bench: the statistic produced NaN");
@@ -111,7 +108,7 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
         if (i < options.warmup) continue;
         plain.push_back(plain_ms / options.batch);
         tapped.push_back(tapped_ms / options.batch);
-        statistic.push_back(statistic_ms / options.batch);
+        statistic_times.push_back(statistic_ms / options.batch);
         total.push_back((tapped_ms + statistic_ms) / options.batch);
     }
     SmoeBenchResult result;
@@ -124,22 +121,22 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
     result.optimization = model.optimization();
     result.forward_ms = median(plain);
     result.tapped_forward_ms = median(tapped);
-    result.statistic_ms = median(statistic);
+    result.statistic_ms = median(statistic_times);
     result.total_ms = median(total);
     return result;
 }
 
-Json ForwardBenchResult::to_json() const {
-    Json json = Json::object();
+nlohmann::ordered_json ForwardBenchResult::to_json() const {
+    nlohmann::ordered_json json;
     json["batch"] = batch;
     json["size"] = size;
     json["runs"] = runs;
     json["threads"] = threads;
     json["cpu"] = cpu;
     json["auto"] = auto_choice;
-    Json list = Json::array();
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& v : variants) {
-        Json item = Json::object();
+        nlohmann::ordered_json item;
         item["name"] = v.name;
         item["optimization"] = v.optimization;
         item["forward_best_ms_per_image"] = v.plain_best_ms;
@@ -268,8 +265,8 @@ Map combined_map(const std::vector<torch::Tensor>& raw, int64_t image, const std
 
 }  // namespace
 
-Json FidelityResult::to_json() const {
-    Json json = Json::object();
+nlohmann::ordered_json FidelityResult::to_json() const {
+    nlohmann::ordered_json json;
     json["inputs"] = inputs;
     json["size"] = size;
     json["taps"] = taps;

@@ -1,8 +1,9 @@
 #pragma once
 // `satsal bench smoe`: the cost of SMOE taps against the bare forward pass, in one process.
 // `satsal bench forward`: ms/image of each precision and layout this CPU offers.
+// `satsal bench fidelity`: bf16 against fp32 through the SMOE maps.
 #include "model/Precision.hpp"
-#include "pipeline/Json.hpp"
+#include <nlohmann/json.hpp>
 #include "saliency/Statistics.hpp"
 
 #include <string>
@@ -33,7 +34,7 @@ struct SmoeBenchResult {
     double total_ms = 0;           // tapped forward + statistic, per run
     double ratio() const { return total_ms / forward_ms; }            // (forward+taps+SMOE) / forward
     double statistic_overhead() const { return statistic_ms / forward_ms; }  // SMOE alone / forward
-    Json to_json() const;
+    nlohmann::ordered_json to_json() const;
     std::string to_text() const;
 };
 
@@ -62,7 +63,7 @@ struct ForwardBenchResult {
     std::string cpu;          // CpuFeatures::text()
     std::string auto_choice;  // what precision = auto picks here, and why
     std::vector<ForwardVariant> variants;
-    Json to_json() const;
+    nlohmann::ordered_json to_json() const;
     std::string to_text() const;
 };
 
@@ -88,7 +89,7 @@ struct FidelityResult {
     double output_max_error = 0;    // network output, relative to its max magnitude
     int argmax_agreement = 0;       // inputs whose output arg-max (class) is the same
     std::string bf16_reason;
-    Json to_json() const;
+    nlohmann::ordered_json to_json() const;
     std::string to_text() const;
 };
 

@@ -1,17 +1,15 @@
 #include "pipeline/Explain.hpp"
 
-#include "io/GeoTiffWriter.hpp"
-#include "io/Hdf5Writer.hpp"
 #include "io/PngWriter.hpp"
 #include "io/RasterReader.hpp"
 #include "model/TappedModel.hpp"
 #include "pipeline/ImageSaliency.hpp"
 #include "pipeline/OutputStaging.hpp"
-#include "pipeline/Version.hpp"
+#include "pipeline/SaliencyProduct.hpp"
+#include "pipeline/TapStatistics.hpp"
 #include "pipeline/Timing.hpp"
 #include "saliency/Combine.hpp"
 #include "saliency/Lovi.hpp"
-#include "saliency/TensorStatistics.hpp"
 
 #include <torch/script.h>
 
@@ -23,12 +21,6 @@
 
 namespace satsal {
 namespace {
-
-std::string join(const std::vector<std::string>& items, const char* separator = ",") {
-    std::string out;
-    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? separator : "") + items[i];
-    return out;
-}
 
 /// [3, H, W] float in [0, 1] -> [1, 3, H', W'] normalized with mean/std, optionally resized.
 torch::Tensor make_input(const RgbImage& image, const ExplainOptions& options) {
@@ -52,6 +44,37 @@ std::vector<uint8_t> input_rgb8(const torch::Tensor& input, const ExplainOptions
     pixels = pixels[0].permute({1, 2, 0}).contiguous();
     const auto* data = pixels.data_ptr<uint8_t>();
     return std::vector<uint8_t>(data, data + pixels.numel());
+}
+
+/// saliency.tif and saliency.h5 of one image: whole maps, deflate-compressed h5.
+void write_explain_product(OutputStaging& staging, const TappedModel& model, const ExplainOptions& options,
+                           const GeoReference& geo, const ImageSaliency& saliency, const std::vector<double>& weights) {
+    SaliencyProductOptions product;
+    product.width = saliency.combined.width;
+    product.height = saliency.combined.height;
+    product.geo = geo;
+    product.combined_tiff.band_descriptions = {"SMOE combined saliency"};
+    SaliencyAttributes attributes;
+    for (std::size_t k = 0; k < saliency.raw.size(); ++k) {
+        const TapInfo& tap = model.taps()[k];
+        product.layers.push_back({tap.name, tap.stride, saliency.raw[k].width, saliency.raw[k].height,
+                                  geo.scaled(static_cast<double>(tap.stride))});
+        attributes.taps.push_back(tap.name);
+        attributes.strides.push_back(tap.stride);
+    }
+    SaliencyProduct writer(staging, product);
+    const Window whole{0, 0, product.width, product.height};
+    writer.write_block(whole, saliency.combined.data(), saliency.lovi.data());
+    for (std::size_t k = 0; k < saliency.raw.size(); ++k) {
+        writer.write_layer_block(k, Window{0, 0, saliency.raw[k].width, saliency.raw[k].height},
+                                 saliency.raw[k].data(), saliency.normalized[k].data());
+    }
+    attributes.statistic = statistic_name(options.statistic);
+    attributes.normalization = normalization_name(options.normalization);
+    attributes.weights = weights;
+    attributes.model_sha256 = model.sha256();
+    attributes.input = options.image_path;
+    writer.finish(attributes);
 }
 
 }  // namespace
@@ -111,16 +134,16 @@ std::vector<std::string> parse_name_list(const std::string& text) {
     return names;
 }
 
-Json ExplainResult::to_json() const {
-    Json json = Json::object();
+nlohmann::ordered_json ExplainResult::to_json() const {
+    nlohmann::ordered_json json;
     json["outputs"]["saliency_tif"] = saliency_tif;
     json["outputs"]["lovi_png"] = lovi_png;
     json["outputs"]["overlay_png"] = overlay_png;
     json["outputs"]["saliency_h5"] = saliency_h5;
     json["input_size"] = std::vector<int64_t>{width, height};
-    Json& tap_list = json["taps"] = Json::array();
+    nlohmann::ordered_json& tap_list = json["taps"] = nlohmann::ordered_json::array();
     for (const auto& tap : taps) {
-        Json entry = Json::object();
+        nlohmann::ordered_json entry;
         entry["name"] = tap.name;
         entry["channels"] = tap.channels;
         entry["stride"] = tap.stride;
@@ -129,7 +152,7 @@ Json ExplainResult::to_json() const {
         tap_list.push_back(entry);
     }
     json["weights"] = weights;
-    Json& timings = json["seconds"] = Json::object();
+    nlohmann::ordered_json& timings = json["seconds"];
     timings["load_model"] = load_seconds;
     json["precision"] = precision;
     json["precision_reason"] = precision_reason;
@@ -170,23 +193,15 @@ ExplainResult explain(const ExplainOptions& options) {
     }
 
     start = Clock::now();
-    ForwardResult forward = model.forward(input);
+    const ForwardResult forward = model.forward(input);
     result.forward_seconds = seconds_since(start);
 
     start = Clock::now();
-    const auto& tap_tensors = statistic_uses_pre_activation(options.statistic) ? forward.pre_activation
-                                                                               : forward.taps;
-    std::vector<Map> raw;
-    for (std::size_t k = 0; k < tap_tensors.size(); ++k) {
-        torch::Tensor maps;
-        try {
-            maps = channel_statistic(options.statistic, tap_tensors[k], options.statistic_options);
-        } catch (const std::domain_error& error) {
-            throw std::domain_error("tap '" + model.taps()[k].name + "': " + error.what());
-        }
-        raw.push_back(map_from_tensor(maps[0]));
+    const TapStatistic statistic{options.statistic, options.statistic_options};
+    std::vector<Map> raw = image_maps(tap_statistics(model, forward, statistic), 0);
+    for (std::size_t k = 0; k < raw.size(); ++k) {
         const TapInfo& tap = model.taps()[k];
-        result.taps.push_back({tap.name, tap.channels, tap.stride, raw.back().width, raw.back().height});
+        result.taps.push_back({tap.name, tap.channels, tap.stride, raw[k].width, raw[k].height});
     }
     result.statistic_seconds = seconds_since(start);
 
@@ -210,48 +225,11 @@ ExplainResult explain(const ExplainOptions& options) {
 
     start = Clock::now();
     OutputStaging staging(options.out_dir);
-    std::vector<std::string> tap_names;
-    for (const auto& tap : model.taps()) tap_names.push_back(tap.name);
-    {
-        GeoTiffOptions tiff_options;
-        tiff_options.band_descriptions = {"SMOE combined saliency"};
-        GeoTiffWriter writer(staging.path("saliency.tif"), static_cast<int>(result.width),
-                             static_cast<int>(result.height), 1, SampleType::Float32, geo, tiff_options);
-        writer.write_window(1, 0, 0, static_cast<int>(result.width), static_cast<int>(result.height),
-                            saliency.combined.data());
-        writer.finish();
-    }
+    write_explain_product(staging, model, options, geo, saliency, weights);
     write_png(staging.path("lovi.png"), static_cast<int>(result.width), static_cast<int>(result.height),
               3, saliency.lovi.data());
     write_png(staging.path("overlay.png"), static_cast<int>(result.width),
               static_cast<int>(result.height), 3, overlay.data());
-    {
-        Hdf5Writer h5(staging.path("saliency.h5"));
-        h5.define_grid("", result.width, result.height, geo);
-        h5.create_group("/layers");
-        h5.create_group("/layers_normalized");
-        h5.write_map("/combined", "", saliency.combined);
-        h5.write_byte_image("/lovi", "", 3, saliency.lovi);
-        std::vector<int64_t> stride_values;
-        for (std::size_t k = 0; k < saliency.raw.size(); ++k) {
-            const std::string name = "L" + std::to_string(k + 1);
-            const int64_t stride = model.taps()[k].stride;
-            stride_values.push_back(stride);
-            h5.define_grid(name, saliency.raw[k].width, saliency.raw[k].height,
-                           geo.scaled(static_cast<double>(stride)));
-            h5.write_map("/layers/" + name, name, saliency.raw[k]);
-            h5.write_map("/layers_normalized/" + name, name, saliency.normalized[k]);
-        }
-        h5.set_attribute("/", "statistic", statistic_name(options.statistic));
-        h5.set_attribute("/", "normalization", normalization_name(options.normalization));
-        h5.set_attribute("/", "weights", weights);
-        h5.set_attribute("/", "taps", join(tap_names));
-        h5.set_attribute("/", "strides", stride_values);
-        h5.set_attribute("/", "model_sha256", model.sha256());
-        h5.set_attribute("/", "satsal_version", satsal_version());
-        h5.set_attribute("/", "input", options.image_path);
-        h5.finish();
-    }
     staging.commit();
     result.write_seconds = seconds_since(start);
 

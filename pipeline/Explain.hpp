@@ -2,9 +2,10 @@
 // `satsal explain`: one image through a TorchScript CNN, SMOE taps, and the paper's outputs.
 // Library entry point; tools/satsal.cpp only parses arguments into ExplainOptions.
 #include "model/Precision.hpp"
-#include "pipeline/Json.hpp"
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdint>
@@ -48,7 +49,7 @@ struct ExplainResult {
     // Seconds per stage.
     double load_seconds = 0, read_seconds = 0, forward_seconds = 0, statistic_seconds = 0,
            combine_seconds = 0, write_seconds = 0;
-    Json to_json() const;
+    nlohmann::ordered_json to_json() const;
 };
 
 /// Runs explain end to end. All checks happen before anything is written; outputs are written

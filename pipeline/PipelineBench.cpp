@@ -30,8 +30,8 @@ double peak_rss_mb() {
     return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-Json PipelineBenchResult::to_json() const {
-    Json json = Json::object();
+nlohmann::ordered_json PipelineBenchResult::to_json() const {
+    nlohmann::ordered_json json;
     json["scene"] = scene;
     json["size"] = std::vector<int64_t>{width, height};
     json["tiles"] = tiles;
@@ -61,7 +61,7 @@ std::string PipelineBenchResult::to_text() const {
     return buffer;
 }
 
-PipelineBenchResult bench_pipeline(const RunConfig& config_in) {
+PipelineBenchResult bench_pipeline(const RunConfig& config_in, const RunEvents& events) {
     if (config_in.scenes.empty()) throw std::invalid_argument("bench pipeline: the config names no scene");
     RunConfig config = config_in;
     config.scenes.resize(1);
@@ -69,7 +69,7 @@ PipelineBenchResult bench_pipeline(const RunConfig& config_in) {
     result.scene = config.scenes[0];
 
     const auto start = Clock::now();
-    const RunOutcome outcome = run_scenes(config);
+    const RunOutcome outcome = run_scenes(config, events);
     result.pipeline_seconds = seconds_since(start);
     const SceneOutcome& scene = outcome.scenes.at(0);
     if (!scene.ok) throw std::runtime_error("bench pipeline: the run failed: " + scene.error);
@@ -125,8 +125,8 @@ PipelineBenchResult bench_pipeline(const RunConfig& config_in) {
     return result;
 }
 
-Json MemoryBenchResult::to_json() const {
-    Json json = Json::object();
+nlohmann::ordered_json MemoryBenchResult::to_json() const {
+    nlohmann::ordered_json json;
     json["sizes"] = sizes;
     json["peak_rss_mb"] = peak_rss_mb;
     json["seconds"] = seconds;

@@ -3,7 +3,9 @@
 // network on the same tiles, and peak memory as scenes grow. Benchmarks print figures; nothing
 // here asserts a target.
 #include "io/RunConfig.hpp"
-#include "pipeline/Json.hpp"
+#include "pipeline/RunEvents.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
@@ -19,19 +21,19 @@ struct PipelineBenchResult {
     double bare_seconds = 0;      // forward_plain alone on the same number of tiles, same batch/threads
     double peak_rss_mb = 0;       // of this process, after both
     double ratio() const { return bare_seconds / pipeline_seconds; }  // target >= 0.90
-    Json to_json() const;
+    nlohmann::ordered_json to_json() const;
     std::string to_text() const;
 };
 
 /// Runs the config's first scene through run_scenes, then the bare forward pass on as many
 /// random tiles of the same input size, in batches of the same size.
-PipelineBenchResult bench_pipeline(const RunConfig& config);
+PipelineBenchResult bench_pipeline(const RunConfig& config, const RunEvents& events = {});
 
 struct MemoryBenchResult {
     std::vector<int64_t> sizes;
     std::vector<double> peak_rss_mb;  // per size, of a child `satsal run` process
     std::vector<double> seconds;
-    Json to_json() const;
+    nlohmann::ordered_json to_json() const;
     std::string to_text() const;
 };
 

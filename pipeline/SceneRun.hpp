@@ -2,26 +2,25 @@
 // `satsal run CONFIG`: whole scenes, larger than memory, streamed as tiles through a oneTBB flow
 // graph into seamless, georeferenced saliency rasters.
 //
-// Per scene, in <output_dir>/<scene name>/:
-//   pass 1  read -> preprocess (parallel, one GDAL handle per thread) -> order -> batch ->
-//           infer (one model per worker) -> statistic (fused SMOE) -> unbatch -> order ->
-//           stitch (serial): each tile's layer-map cores go to per-layer scratch grids on disk, and
-//           each layer's moments (mean, std, min, max) accumulate over the scene, nodata excluded.
-//           A limiter bounds the tiles in flight, so memory does not grow with the scene.
-//   pass 2  blocks of the output grid: each block reads the layer rows and columns its bilinear
-//           samples touch (so block edges have no seam), normalizes with the scene statistics
-//           (normalize = scene) or uses the per-tile normalized maps (normalize = tile), upsamples,
-//           combines, renders LOVI and writes saliency.tif, lovi.tif, saliency.h5; then the layer
-//           maps at native resolution (saliency.h5 /layers, /layers_normalized, optional
-//           layer_L<k>.tif), quicklook.png and run.json.
-// Outputs are staged and renamed into place only when the scene is complete.
+// A scene run is a list of stages, each in the file named after it (docs/ARCHITECTURE.md):
+//   BandScaling      how stored values become network input
+//   AutoMargin       margin = auto, on the first scene
+//   Pass1Graph       tiles -> TileSource -> model -> TapStatistics -> scene layer grids + moments
+//   SaliencyProduct  saliency.tif, lovi.tif, layer_L<k>.tif, saliency.h5
+//   Pass2Blocks      output blocks: normalize, upsample, combine, LOVI; then the layer maps
+//   Quicklook        quicklook.png
+//   CountOutputs     annotations, saliency on cars, counts.tif / counts.csv, count summary
+//   RunReport        run.json
+// Outputs are staged (OutputStaging) and renamed into place only when the scene is complete.
 //
-// Thread rules: run_scenes runs one scene at a time; inside a scene the flow graph owns the
-// threads. LibTorch's intra-op threads (config.threads) serve the single inference worker; TBB's
+// Thread rules: run_scenes runs one scene at a time; inside a scene the stages own the threads.
+// LibTorch's intra-op threads (config.threads) serve the single inference worker; TBB's
 // parallelism is capped at the core count, and reading/preprocessing is light next to the forward
 // pass, so the two do not oversubscribe the cores.
 #include "io/RunConfig.hpp"
-#include "pipeline/Json.hpp"
+#include "pipeline/RunEvents.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
@@ -41,7 +40,7 @@ struct SceneOutcome {
     int64_t margin = 0;
     double seconds = 0;
     double megapixels_per_second = 0;
-    Json report;                 // what run.json holds
+    nlohmann::ordered_json report;  // what run.json holds
     // Counting runs (task = count).
     int64_t count_predicted = -1;
     int64_t count_true = -1;     // -1 without annotations
@@ -52,9 +51,10 @@ struct RunOutcome {
     bool all_ok() const;
 };
 
-/// Runs every scene of the config; a failing scene is reported (stderr and its outcome) and the
-/// others still run. Throws only for problems that stop every scene (the model cannot load, a
-/// weight count that does not match the taps, a tile size that is not a multiple of the stride).
-RunOutcome run_scenes(const RunConfig& config);
+/// Runs every scene of the config; a failing scene is reported (events.scene_done and its
+/// outcome) and the others still run. Throws only for problems that stop every scene (the model
+/// cannot load, a weight count that does not match the taps, a tile size that is not a multiple
+/// of the stride).
+RunOutcome run_scenes(const RunConfig& config, const RunEvents& events = {});
 
 }  // namespace satsal

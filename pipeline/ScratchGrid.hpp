@@ -4,7 +4,11 @@
 // the rows and columns they need). Whole scenes never sit in memory: a 32768^2 scene's stride-2
 // layer is 1 GB here and a few MB in RAM.
 //
-// Thread rules: one thread at a time per ScratchGrid (the serial writer stage, then pass 2).
+// Thread rules: write() from one thread at a time (pass 1's serial stitch stage); read() from any
+// number of threads at once (pass 2's parallel blocks) once the writes are done. Both use
+// pread/pwrite with explicit offsets, so no file position is shared, and the object holds no
+// other mutable state; pass 2 starts after pass 1's graph has finished (wait_for_all), so every
+// write happens before every read.
 #include "tiling/Window.hpp"
 
 #include <cstdint>

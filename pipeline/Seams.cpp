@@ -1,34 +1,38 @@
 #include "pipeline/Seams.hpp"
 
+#include "io/RasterReader.hpp"
 #include "model/TappedModel.hpp"
+#include "pipeline/BandScaling.hpp"
 #include "saliency/TensorStatistics.hpp"
 #include "tiling/Seams.hpp"
 
 #include <torch/script.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace satsal {
-namespace {
-
-std::vector<Map> layer_maps(const TappedModel& model, const torch::Tensor& batch, Statistic statistic,
-                            const StatisticOptions& options, int64_t image) {
-    ForwardResult result = model.forward(batch);
-    const auto& tensors = statistic_uses_pre_activation(statistic) ? result.pre_activation : result.taps;
-    std::vector<Map> maps;
-    for (const auto& tap : tensors) {
-        maps.push_back(map_from_tensor(channel_statistic(statistic, tap, options)[image]));
-    }
-    return maps;
-}
-
-}  // namespace
 
 int64_t seam_probe_side(int64_t tile_size, int64_t max_margin) { return 2 * tile_size + 2 * max_margin; }
 
+SeamProbe read_seam_probe(const std::string& scene, const BandScaling& scaling, int64_t side, int64_t stride) {
+    RasterReader reader(scene);
+    SeamProbe probe;
+    probe.channels = static_cast<int64_t>(scaling.bands.size());
+    probe.width = std::min<int64_t>(side, reader.width()) / stride * stride;
+    probe.height = std::min<int64_t>(side, reader.height()) / stride * stride;
+    probe.x0 = (reader.width() - probe.width) / 2;
+    probe.y0 = (reader.height() - probe.height) / 2;
+    probe.planar = reader.read_window(scaling.bands, static_cast<int>(probe.x0), static_cast<int>(probe.y0),
+                                      static_cast<int>(probe.width), static_cast<int>(probe.height));
+    scaling.to_unit(probe.planar.data(), probe.width * probe.height);
+    scaling.standardize(probe.planar.data(), probe.width * probe.height);
+    return probe;
+}
+
 SeamMeasurement seam_errors(const TappedModel& model, const SeamProbe& probe, int64_t tile_size,
-                            int64_t margin, int64_t max_margin, Statistic statistic,
-                            const StatisticOptions& options, int batch_size) {
+                            int64_t margin, int64_t max_margin, const TapStatistic& statistic,
+                            int batch_size) {
     const int64_t stride = model.deepest_stride();
     if (tile_size % stride || margin % stride || max_margin % stride || margin > max_margin) {
         throw std::invalid_argument("seams: tile size " + std::to_string(tile_size) + ", margin " +
@@ -49,10 +53,10 @@ SeamMeasurement seam_errors(const TappedModel& model, const SeamProbe& probe, in
     const int64_t whole_w = columns * tile_size + 2 * max_margin;
     const int64_t whole_h = rows * tile_size + 2 * max_margin;
     const auto full = torch::from_blob(const_cast<float*>(probe.planar.data()),
-                                       {1, 3, probe.height, probe.width}, torch::kFloat32);
+                                       {1, probe.channels, probe.height, probe.width}, torch::kFloat32);
     const torch::Tensor whole_input =
         full.narrow(2, 0, whole_h).narrow(3, 0, whole_w).contiguous();
-    const std::vector<Map> whole = layer_maps(model, whole_input, statistic, options, 0);
+    const std::vector<Map> whole = image_maps(forward_tap_statistics(model, whole_input, statistic), 0);
 
     const int64_t side = tile_size + 2 * margin;
     const std::size_t layers = whole.size();
@@ -81,10 +85,10 @@ SeamMeasurement seam_errors(const TappedModel& model, const SeamProbe& probe, in
             const int64_t y0 = max_margin + r * tile_size - margin;
             inputs.push_back(full.narrow(2, y0, side).narrow(3, x0, side));
         }
-        ForwardResult result = model.forward(torch::cat(inputs, 0).contiguous());
-        const auto& tensors = statistic_uses_pre_activation(statistic) ? result.pre_activation : result.taps;
+        const std::vector<torch::Tensor> statistics =
+            forward_tap_statistics(model, torch::cat(inputs, 0).contiguous(), statistic);
         for (std::size_t k = 0; k < layers; ++k) {
-            const torch::Tensor maps = channel_statistic(statistic, tensors[k], options);
+            const torch::Tensor& maps = statistics[k];
             const int64_t s = model.taps()[k].stride;
             for (std::size_t i = 0; i < count; ++i) {
                 const auto [c, r] = cores[first + i];

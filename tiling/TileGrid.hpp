@@ -14,7 +14,7 @@ struct TileGridOptions {
     /// Side of a tile's core (the pixels it owns and writes). Multiple of deepest_stride.
     int64_t tile_size = 512;
     /// Context on each side of the core that the network sees but whose output is discarded.
-    /// Multiple of deepest_stride. 128 is the smallest margin that FACTS.md measured below 1% seam
+    /// Multiple of deepest_stride. 128 is the smallest margin measured below 1% seam
     /// error on every ResNet-50 layer; the pipeline may override it (e.g. with choose_margin).
     int64_t margin = 128;
     /// The model's deepest stride (32 for ResNet-50). Tile origins and margins are multiples of it

@@ -21,13 +21,15 @@
 #include "pipeline/Version.hpp"
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"
+#include "tools/Progress.hpp"
 
 #include <boost/program_options.hpp>
 
 #include <cstdio>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -104,6 +106,33 @@ struct PrecisionArguments {
     }
 };
 
+/// What a scene run reports, on stderr: progress, notes and the scene summary unless quiet;
+/// warnings always; failures always.
+RunEvents terminal_events(bool quiet) {
+    RunEvents events;
+    events.warning = [](const std::string& text) { std::fprintf(stderr, "satsal: warning: %s\n", text.c_str()); };
+    auto progress = std::make_shared<std::unique_ptr<Progress>>();
+    events.scene_done = [quiet, progress](const SceneOutcome& scene) {
+        progress->reset();
+        if (!scene.ok) {
+            std::fprintf(stderr, "satsal: scene failed: %s: %s\n", scene.scene.c_str(), scene.error.c_str());
+        } else if (!quiet) {
+            std::fprintf(stderr, "satsal: %s: %lld tiles (%lld nodata skipped), %.1f s, %.2f MP/s -> %s\n",
+                         scene.scene.c_str(), static_cast<long long>(scene.tiles_total),
+                         static_cast<long long>(scene.tiles_skipped), scene.seconds, scene.megapixels_per_second,
+                         scene.output_folder.c_str());
+        }
+    };
+    if (quiet) return events;
+    events.note = [](const std::string& text) { std::fprintf(stderr, "satsal: %s\n", text.c_str()); };
+    events.tiles = [progress](const std::string& scene, int64_t done, int64_t total) {
+        if (!*progress) *progress = std::make_unique<Progress>(std::filesystem::path(scene).filename().string(), total);
+        (*progress)->update(done);
+        if (done == total) (*progress)->finish();
+    };
+    return events;
+}
+
 std::string statistic_choices() {
     std::string out;
     for (const auto& name : statistic_names()) out += (out.empty() ? "" : "|") + name;
@@ -167,7 +196,7 @@ int explain(int argc, char** argv) {
 
     const ExplainResult result = explain(options);
     if (json) {
-        std::cout << result.to_json().dump() << "\n";
+        std::cout << result.to_json().dump(2) << "\n";
     } else {
         std::fprintf(stderr, "satsal explain: %lldx%lld, %zu taps, wrote %s, %s, %s, %s\n",
                      static_cast<long long>(result.width), static_cast<long long>(result.height),
@@ -223,7 +252,7 @@ int bench_smoe_command(int argc, char** argv) {
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     const SmoeBenchResult result = bench_smoe(options);
-    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
     return 0;
 }
 
@@ -289,8 +318,9 @@ int bench_pipeline_command(int argc, char** argv) {
                variables, &positional)) {
         return 0;
     }
-    const PipelineBenchResult result = bench_pipeline(load_run_config(config_path, overrides));
-    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    const RunConfig config = load_run_config(config_path, overrides);
+    const PipelineBenchResult result = bench_pipeline(config, terminal_events(config.quiet));
+    std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
     return 0;
 }
 
@@ -314,7 +344,7 @@ int bench_memory_command(int argc, char** argv) {
     for (const auto& item : parse_name_list(sizes_text)) sizes.push_back(std::stoll(item));
     const std::string binary = std::filesystem::canonical("/proc/self/exe").string();
     const MemoryBenchResult result = bench_memory(binary, model, sizes, overrides, work_dir);
-    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
     return 0;
 }
 
@@ -364,7 +394,7 @@ int run(int argc, char** argv) {
         std::cout << to_ini(config);
         return 0;
     }
-    const RunOutcome outcome = run_scenes(config);
+    const RunOutcome outcome = run_scenes(config, terminal_events(config.quiet));
     int failed = 0;
     for (const auto& scene : outcome.scenes) failed += scene.ok ? 0 : 1;
     if (failed) {
@@ -398,40 +428,30 @@ int seams(int argc, char** argv) {
         return 0;
     }
     set_torch_threads(threads);
-    const Statistic parsed = parse_statistic(statistic);
-    TappedModel model(model_path, parse_name_list(taps), statistic_uses_pre_activation(parsed),
-                      precision.inference());
-    RasterReader reader(image);
+    const TapStatistic parsed{parse_statistic(statistic), {}};
+    TappedModel model(model_path, parse_name_list(taps), parsed.needs_pre_activation(), precision.inference());
     RunConfig defaults;  // ImageNet mean/std, natural range of the data type
-    const BandScaling scaling = plan_band_scaling(defaults, reader);
+    const BandScaling scaling = plan_band_scaling(defaults, RasterReader(image));
     // Probe: the centre crop holding a 2 x 2 block of cores with `margin` of real context.
-    const int64_t s = model.deepest_stride();
-    SeamProbe probe;
-    probe.width = std::min<int64_t>(seam_probe_side(tile_size, margin), reader.width()) / s * s;
-    probe.height = std::min<int64_t>(seam_probe_side(tile_size, margin), reader.height()) / s * s;
-    const int64_t x0 = (reader.width() - probe.width) / 2, y0 = (reader.height() - probe.height) / 2;
-    probe.planar = reader.read_window(scaling.bands, static_cast<int>(x0), static_cast<int>(y0),
-                                      static_cast<int>(probe.width), static_cast<int>(probe.height));
-    scaling.to_unit(probe.planar.data(), probe.width * probe.height);
-    scaling.standardize(probe.planar.data(), probe.width * probe.height);
-    const SeamMeasurement result = seam_errors(model, probe, tile_size, margin, margin, parsed, {}, batch);
+    const SeamProbe probe = read_seam_probe(image, scaling, seam_probe_side(tile_size, margin), model.deepest_stride());
+    const SeamMeasurement result = seam_errors(model, probe, tile_size, margin, margin, parsed, batch);
     if (json) {
-        Json out = Json::object();
+        nlohmann::ordered_json out;
         out["image"] = image;
         out["tile_size"] = tile_size;
         out["margin"] = margin;
         out["tiles_compared"] = result.tiles;
-        out["probe"] = std::vector<int64_t>{x0, y0, probe.width, probe.height};
-        Json& layers = out["layers"] = Json::array();
+        out["probe"] = std::vector<int64_t>{probe.x0, probe.y0, probe.width, probe.height};
+        nlohmann::ordered_json& layers = out["layers"] = nlohmann::ordered_json::array();
         for (std::size_t k = 0; k < result.errors.size(); ++k) {
-            Json entry = Json::object();
+            nlohmann::ordered_json entry;
             entry["layer"] = "L" + std::to_string(k + 1);
             entry["tap"] = model.taps()[k].name;
             entry["stride"] = model.taps()[k].stride;
             entry["max_seam_error"] = result.errors[k];
             layers.push_back(entry);
         }
-        std::cout << out.dump() << "\n";
+        std::cout << out.dump(2) << "\n";
     } else {
         std::printf("seams: tile %lld, margin %lld, %lld tiles against one whole pass on a %lldx%lld crop of %s\n",
                     static_cast<long long>(tile_size), static_cast<long long>(margin),

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
         // exec failed (no /proc): carry on with the default policy.
     }
     // Keep large activation buffers in the heap instead of a fresh mmap per allocation: with
-    // glibc's defaults every batch page-faults all its activations again (FACTS.md: 53-56 vs
+    // glibc's defaults every batch page-faults all its activations again (measured: 53-56 vs
     // 33-40 ms per ResNet-50 image).
     mallopt(M_MMAP_THRESHOLD, 1 << 30);
     mallopt(M_TRIM_THRESHOLD, 1 << 30);

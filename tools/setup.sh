@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make pkg-config
           libtorch-dev libgdal-dev gdal-bin libtbb-dev libhdf5-dev hdf5-tools
-          libboost-program-options-dev catch2 libbz2-dev)
+          libboost-program-options-dev catch2 libbz2-dev nlohmann-json3-dev)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,4 +1,4 @@
-// `satsal explain` (issue #2 section 4 and "Done when"): the documented outputs and HDF5 layout,
+// `satsal explain`: the documented outputs and HDF5 layout,
 // raw layer maps against SMOE computed here in double from the model's own taps, georeferencing,
 // and errors that leave no output behind.
 #include "model/TappedModel.hpp"

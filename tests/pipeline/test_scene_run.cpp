@@ -1,4 +1,4 @@
-// `satsal run` whole-scene processing (issue #3 "Done when"), through run_scenes with a RunConfig:
+// `satsal run` whole-scene processing, through run_scenes with a RunConfig:
 // tiled equals whole on the footprint model, every pixel owned once on odd sizes, georeferencing
 // of every output, nodata tiles, UInt16 band selection, failures that leave no final-named file,
 // scene against tile normalization.
@@ -8,8 +8,7 @@
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <regex>
+#include <nlohmann/json.hpp>
 
 using namespace satsal;
 using namespace satsal::ptest;
@@ -28,17 +27,8 @@ RunConfig make_config(const TempDir& dir, const std::string& model, const std::v
 
 std::string scene_folder(const std::string& output_dir, const std::string& name) { return output_dir + "/" + name; }
 
-/// The numbers of a JSON array that follows `"key": ` at its first occurrence after `from`.
-std::vector<double> json_numbers(const std::string& text, const std::string& key, std::size_t from = 0) {
-    const std::size_t at = text.find("\"" + key + "\": [", from);
-    if (at == std::string::npos) return {};
-    const std::size_t open = text.find('[', at), close = text.find(']', open);
-    std::vector<double> values;
-    std::stringstream stream(text.substr(open + 1, close - open - 1));
-    std::string item;
-    while (std::getline(stream, item, ',')) values.push_back(std::stod(item));
-    return values;
-}
+/// A scene's run.json, parsed (a parse error fails the test).
+nlohmann::json run_json(const std::string& folder) { return nlohmann::json::parse(read_text(folder + "/run.json")); }
 
 /// Checks layers, normalized layers and the combined map of a footprint-model run against the
 /// independent whole-image computation.
@@ -120,24 +110,22 @@ TEST_CASE("run: footprint model, tiled layers and combined map equal one whole-i
         CHECK(folder_entries(folder) ==
               std::vector<std::string>{"lovi.tif", "quicklook.png", "run.json", "saliency.h5", "saliency.tif"});
         // run.json's per-layer statistics are the scene's, over every layer pixel.
-        const std::string json = read_text(folder + "/run.json");
-        const std::regex entry(R"re("valid_pixels": (\d+),\s*"mean": ([-0-9.eE+]+),\s*"std": ([-0-9.eE+]+),\s*"min": ([-0-9.eE+]+),\s*"max": ([-0-9.eE+]+),\s*"name": "L(\d)")re");
+        const nlohmann::json json = run_json(folder);
         const std::vector<Grid> layers = scene_layers(input);
-        int found = 0;
-        for (auto it = std::sregex_iterator(json.begin(), json.end(), entry); it != std::sregex_iterator(); ++it, ++found) {
-            const std::smatch& m = *it;
-            const std::size_t k = static_cast<std::size_t>(std::stoi(m[6]) - 1);
+        REQUIRE(json.at("layers").size() == layers.size());
+        for (std::size_t k = 0; k < layers.size(); ++k) {
+            const nlohmann::json& entry = json.at("layers").at(k);
             INFO("run.json layer L" << k + 1);
-            REQUIRE(k < layers.size());
+            CHECK(entry.at("name") == "L" + std::to_string(k + 1));
+            CHECK(entry.at("stride") == kFootprintStrides[k]);
             const MeanStd want = mean_std(layers[k]);
             const auto [lo, hi] = std::minmax_element(layers[k].values.begin(), layers[k].values.end());
-            CHECK(std::stoll(m[1]) == static_cast<long long>(layers[k].values.size()));
-            CHECK(std::stod(m[2]) == Approx(want.mean).epsilon(1e-5));
-            CHECK(std::stod(m[3]) == Approx(want.std).epsilon(1e-4));
-            CHECK(std::stod(m[4]) == Approx(*lo).epsilon(1e-5));
-            CHECK(std::stod(m[5]) == Approx(*hi).epsilon(1e-5));
+            CHECK(entry.at("valid_pixels").get<int64_t>() == static_cast<int64_t>(layers[k].values.size()));
+            CHECK(entry.at("mean").get<double>() == Approx(want.mean).epsilon(1e-5));
+            CHECK(entry.at("std").get<double>() == Approx(want.std).epsilon(1e-4));
+            CHECK(entry.at("min").get<double>() == Approx(*lo).epsilon(1e-5));
+            CHECK(entry.at("max").get<double>() == Approx(*hi).epsilon(1e-5));
         }
-        CHECK(found == 5);
 
         // saliency.tif holds the same combined map as saliency.h5.
         const Raster tif = read_raster(folder + "/saliency.tif");
@@ -190,7 +178,7 @@ TEST_CASE("run: every pixel owned once on odd sizes and on a scene smaller than 
             CHECK(nan == 0);
         }
         if (c.width == 1000) {
-            // Tiled, compressed, with internal overviews (issue #3 section 5).
+            // Tiled, compressed, with internal overviews (README: outputs).
             const Raster r = read_raster(folder + "/saliency.tif");
             CHECK(r.block_width == 512);
             CHECK(r.block_height == 512);
@@ -270,8 +258,11 @@ TEST_CASE("run: outputs are georeferenced like the input, scaled by stride and o
     Expected half;
     half.output_scale = 2;
     check_against_whole_image(h5, input, half);
-    // Throughput in km2/h: the CRS is in metres.
-    CHECK(read_text(folder + "/run.json").find("\"km2_per_hour\": ") != std::string::npos);
+    // Throughput in km2/h (the CRS is in metres): 300 x 230 pixels of 0.15 m, 1.5525e-3 km2, over
+    // the run's seconds.
+    const nlohmann::json json = run_json(folder);
+    const double hours = json.at("seconds").at("total").get<double>() / 3600.0;
+    CHECK(json.at("throughput").at("km2_per_hour").get<double>() * hours == Approx(300 * 230 * 0.15 * 0.15 / 1e6));
 }
 
 TEST_CASE("run: output_scale 4 on odd sizes, norm = range and weights = ramp", "[pipeline][run]") {
@@ -318,19 +309,36 @@ TEST_CASE("run: a PNG without georeferencing gives pixel-coordinate outputs", "[
     const std::string scene = dir.file("plain.png");
     write_png_rgb(scene, 200, 150, texture_value);
     const std::string out = dir.file("out");
+    // The library prints nothing: what a user should know arrives through RunEvents.
+    std::vector<std::string> warnings, notes;
+    std::vector<int64_t> done;
+    std::vector<std::string> finished;
+    RunEvents events;
+    events.warning = [&](const std::string& text) { warnings.push_back(text); };
+    events.note = [&](const std::string& text) { notes.push_back(text); };
+    events.tiles = [&](const std::string& name, int64_t tiles_done, int64_t total) {
+        CHECK(name == scene);
+        CHECK(total == 12);  // 200 x 150 in 64 px cores: 4 x 3
+        done.push_back(tiles_done);
+    };
+    events.scene_done = [&](const SceneOutcome& s) { finished.push_back(s.scene + (s.ok ? " ok" : " failed")); };
     const RunOutcome outcome =
-        run_scenes(make_config(dir, footprint_model(), {scene}, out, {"tile_size = 64", "margin = 32"}));
+        run_scenes(make_config(dir, footprint_model(), {scene}, out, {"tile_size = 64", "margin = 32"}), events);
     INFO(outcome.scenes.at(0).error);
     REQUIRE(outcome.all_ok());
+    CHECK(warnings == std::vector<std::string>{scene + " has no georeferencing; outputs use pixel coordinates"});
+    CHECK(notes.empty());  // the margin was given
+    CHECK(done == std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+    CHECK(finished == std::vector<std::string>{scene + " ok"});
     const std::string folder = scene_folder(out, "plain");
     const Raster saliency = read_raster(folder + "/saliency.tif");
     CHECK(saliency.width == 200);
     CHECK(saliency.height == 150);
     CHECK(saliency.wkt.empty());
     CHECK((!saliency.has_transform || saliency.transform == std::array<double, 6>{0, 1, 0, 0, 0, 1}));
-    const std::string json = read_text(folder + "/run.json");
-    CHECK(json.find("\"georeferenced\": false") != std::string::npos);
-    CHECK(json.find("km2_per_hour") == std::string::npos);
+    const nlohmann::json json = run_json(folder);
+    CHECK(json.at("georeferenced") == false);
+    CHECK_FALSE(json.at("throughput").contains("km2_per_hour"));
     check_against_whole_image(folder + "/saliency.h5", read_raster(scene));
 }
 
@@ -359,9 +367,11 @@ TEST_CASE("run: all-nodata tiles are skipped and written as nodata", "[pipeline]
     CHECK(outcome.scenes[0].tiles_skipped == expected_skipped);
     CHECK(outcome.scenes[0].tiles_processed == (W / tile) * (H / tile) - expected_skipped);
     const std::string folder = scene_folder(out, "corner");
-    const std::string json = read_text(folder + "/run.json");
-    CHECK(json == outcome.scenes[0].report.dump() + "\n");
-    CHECK(json.find("\"skipped_nodata\": " + std::to_string(expected_skipped)) != std::string::npos);
+    CHECK(read_text(folder + "/run.json") == outcome.scenes[0].report.dump(2) + "\n");
+    const nlohmann::json json = run_json(folder);
+    CHECK(json.at("tiles").at("skipped_nodata") == expected_skipped);
+    CHECK(json.at("tiles").at("processed") == (W / tile) * (H / tile) - expected_skipped);
+    CHECK(json.at("tiles").at("total") == (W / tile) * (H / tile));
 
     const Raster saliency = read_raster(folder + "/saliency.tif");
     REQUIRE(saliency.nodata.has_value());
@@ -426,17 +436,15 @@ TEST_CASE("run: UInt16 4-band scene with bands 3,2,1 and stretch 2,98", "[pipeli
     INFO(outcome.scenes.at(0).error);
     REQUIRE(outcome.all_ok());
     const std::string folder = scene_folder(out, "multi");
-    const std::string json = read_text(folder + "/run.json");
-    const std::size_t scaling = json.find("\"band_scaling\"");
-    REQUIRE(scaling != std::string::npos);
-    CHECK(json_numbers(json, "bands", scaling) == std::vector<double>{3, 2, 1});
-    CHECK(json.find("\"rule\": \"stretch\"", scaling) != std::string::npos);
+    const nlohmann::json scaling = run_json(folder).at("band_scaling");
+    CHECK(scaling.at("bands") == std::vector<int>{3, 2, 1});
+    CHECK(scaling.at("rule") == "stretch");
 
     // The recorded stretch is the 2nd and 98th percentile of each selected band (linear
     // interpolation between order statistics; within one stored unit of other conventions).
     const Raster input = read_raster(options.path);
     REQUIRE(input.type == GDT_UInt16);
-    const std::vector<double> low = json_numbers(json, "low", scaling), high = json_numbers(json, "high", scaling);
+    const auto low = scaling.at("low").get<std::vector<double>>(), high = scaling.at("high").get<std::vector<double>>();
     REQUIRE(low.size() == 3);
     REQUIRE(high.size() == 3);
     const int bands[3] = {3, 2, 1};
@@ -619,15 +627,25 @@ TEST_CASE("run: margin = auto picks the smallest margin within the tolerance and
         // model has no seam, so the smallest candidate, 32, is enough.
         const std::string scene = dir.file("big.tif");
         write_tiff(scene, 400, 384, 3, GDT_Byte, texture_value);
+        std::vector<std::string> notes;
+        RunEvents events;
+        events.note = [&](const std::string& text) { notes.push_back(text); };
         const RunOutcome outcome =
-            run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"), {"tile_size = 64"}));
+            run_scenes(make_config(dir, footprint_model(), {scene}, dir.file("out"), {"tile_size = 64"}), events);
         INFO(outcome.scenes.at(0).error);
         REQUIRE(outcome.all_ok());
         CHECK(outcome.scenes[0].margin == 32);
-        const std::string json = read_text(scene_folder(dir.file("out"), "big") + "/run.json");
-        CHECK(json.find("\"margin_auto\": true") != std::string::npos);
-        CHECK(json.find("\"chosen\": 32") != std::string::npos);
-        CHECK(json.find("\"margin\": 32") != std::string::npos);
+        REQUIRE(notes.size() == 1);
+        CHECK_THAT(notes[0], Catch::StartsWith("margin = auto chose 32 px (worst layer seam error"));
+        const nlohmann::json tiling = run_json(scene_folder(dir.file("out"), "big")).at("tiling");
+        CHECK(tiling.at("margin_auto") == true);
+        CHECK(tiling.at("margin") == 32);
+        CHECK(tiling.at("margin_choice").at("chosen") == 32);
+        CHECK(tiling.at("margin_choice").at("tolerance") == 0.01);
+        // Only the smallest candidate was measured: it met the tolerance on every layer.
+        REQUIRE(tiling.at("margin_choice").at("measured").size() == 1);
+        CHECK(tiling.at("margin_choice").at("measured").at(0).at("margin") == 32);
+        for (const auto& error : tiling.at("margin_choice").at("measured").at(0).at("errors")) CHECK(error <= 0.01);
     }
     SECTION("a scene too small for the probe takes the largest candidate") {
         const std::string scene = dir.file("small.tif");
@@ -640,9 +658,12 @@ TEST_CASE("run: margin = auto picks the smallest margin within the tolerance and
         const int64_t margin = outcome.scenes[0].margin;
         CHECK(margin >= 64);
         CHECK(margin % 32 == 0);
-        const std::string json = read_text(scene_folder(dir.file("out"), "small") + "/run.json");
-        CHECK(json.find("too small for a seam probe") != std::string::npos);
-        CHECK(json.find("\"chosen\": " + std::to_string(margin)) != std::string::npos);
+        const nlohmann::json tiling = run_json(scene_folder(dir.file("out"), "small")).at("tiling");
+        CHECK(tiling.at("margin") == margin);
+        CHECK(tiling.at("margin_auto") == true);
+        CHECK(tiling.at("margin_choice").at("chosen") == margin);
+        CHECK(tiling.at("margin_choice").at("reason").get<std::string>().find("too small for a seam probe") !=
+              std::string::npos);
         check_against_whole_image(scene_folder(dir.file("out"), "small") + "/saliency.h5", read_raster(scene));
     }
 }
@@ -722,8 +743,10 @@ TEST_CASE("run: gray, Float32 with input_range, and RGBA with a transparent half
                                                           {"tile_size = 64", "margin = 32", "input_range = 0,1020"}));
         INFO(outcome.scenes.at(0).error);
         REQUIRE(outcome.all_ok());
-        const std::string json = read_text(scene_folder(dir.file("out"), "float") + "/run.json");
-        CHECK(json_numbers(json, "high", json.find("\"band_scaling\"")) == std::vector<double>{1020, 1020, 1020});
+        const nlohmann::json scaling = run_json(scene_folder(dir.file("out"), "float")).at("band_scaling");
+        CHECK(scaling.at("high") == std::vector<double>{1020, 1020, 1020});
+        CHECK(scaling.at("low") == std::vector<double>{0, 0, 0});
+        CHECK(scaling.at("rule") == "input_range");
         Raster bytes = read_raster(scene);
         for (double& v : bytes.values) v /= 4.0;
         check_against_whole_image(scene_folder(dir.file("out"), "float") + "/saliency.h5", bytes);

@@ -1,4 +1,4 @@
-// seam_errors (issue #3 section 1, `satsal seams` and margin = auto): zero on a model whose
+// seam_errors (`satsal seams` and margin = auto): zero on a model whose
 // receptive fields never cross the stride grid, and falling with the margin on a real CNN.
 #include "model/TappedModel.hpp"
 #include "pipeline/Seams.hpp"
@@ -34,7 +34,7 @@ TEST_CASE("seams: the footprint model has no seam at any margin", "[pipeline][se
     const SeamProbe probe = make_probe();
     for (int64_t margin : {0, 32, 64}) {
         INFO("margin " << margin);
-        const SeamMeasurement m = seam_errors(model, probe, 64, margin, 64, Statistic::Smoe, {}, 4);
+        const SeamMeasurement m = seam_errors(model, probe, 64, margin, 64, TapStatistic{}, 4);
         CHECK(m.tiles == 4);
         CHECK(m.margin == margin);
         REQUIRE(m.errors.size() == 5);
@@ -50,8 +50,8 @@ TEST_CASE("seams: on tiny_resnet a larger margin lowers the deepest layer's seam
     set_torch_threads(2);
     const TappedModel model(tiny_resnet());
     const SeamProbe probe = make_probe();
-    const SeamMeasurement none = seam_errors(model, probe, 64, 0, 64, Statistic::Smoe, {}, 4);
-    const SeamMeasurement wide = seam_errors(model, probe, 64, 64, 64, Statistic::Smoe, {}, 4);
+    const SeamMeasurement none = seam_errors(model, probe, 64, 0, 64, TapStatistic{}, 4);
+    const SeamMeasurement wide = seam_errors(model, probe, 64, 64, 64, TapStatistic{}, 4);
     REQUIRE(none.errors.size() == 5);
     REQUIRE(wide.errors.size() == 5);
     std::ostringstream measured;
@@ -67,10 +67,10 @@ TEST_CASE("seams: on tiny_resnet a larger margin lowers the deepest layer's seam
 TEST_CASE("seams: sizes off the stride grid and probes too small are refused", "[pipeline][seams][errors]") {
     const TappedModel model(footprint_model());
     const SeamProbe probe = make_probe(128);
-    CHECK_THROWS_WITH(seam_errors(model, probe, 48, 0, 32, Statistic::Smoe, {}, 2),
+    CHECK_THROWS_WITH(seam_errors(model, probe, 48, 0, 32, TapStatistic{}, 2),
                       Catch::Contains("tile size 48") && Catch::Contains("deepest stride 32"));
-    CHECK_THROWS_WITH(seam_errors(model, probe, 64, 64, 32, Statistic::Smoe, {}, 2),
+    CHECK_THROWS_WITH(seam_errors(model, probe, 64, 64, 32, TapStatistic{}, 2),
                       Catch::Contains("margin <= probe margin"));
-    CHECK_THROWS_WITH(seam_errors(model, probe, 128, 0, 32, Statistic::Smoe, {}, 2),
+    CHECK_THROWS_WITH(seam_errors(model, probe, 128, 0, 32, TapStatistic{}, 2),
                       Catch::Contains("the probe is 128x128") && Catch::Contains("128 px core plus 32 px"));
 }

@@ -342,7 +342,7 @@ inline int64_t mirror(int64_t i, int64_t n) {
     return i < n ? i : period - i;
 }
 
-/// SMOE Scale (FACTS.md) over one column of activations, in double.
+/// SMOE Scale (paper Eq. 2) over one column of activations, in double.
 inline double smoe_double(const std::vector<double>& column, double eps = 1e-6) {
     double mean = 0, mean_log = 0;
     for (double v : column) {

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -69,6 +71,35 @@ TEST_CASE("windows assemble to the whole upsampling exactly", "[combine]") {
     CHECK(upsample_by_blocks(layer, 224, 160, 1, 160).values == upsample_bilinear(layer, 224, 160).values);
     const Map odd = random_map(13, 9, 3);
     CHECK(upsample_by_blocks(odd, 100, 77, 33, 20).values == upsample_bilinear(odd, 100, 77).values);
+}
+
+TEST_CASE("bilinear_source_span agrees with the taps of every pixel, by brute force", "[combine]") {
+    // Straight from the definition (half-pixel centres, taps clamped to the layer), in double
+    // precision, pixel by pixel, for the strides of a scene run (scale = stride / output_scale).
+    for (double scale : {1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 0.5, 1.5}) {
+        for (int64_t out : {1, 31, 64, 777}) {
+            const int64_t layer = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(out / scale)));
+            for (int64_t block : {1, 7, 64, 256}) {
+                for (int64_t x0 = 0; x0 < out; x0 += block) {
+                    const int64_t w = std::min(block, out - x0);
+                    int64_t first = layer, last = -1;
+                    for (int64_t x = x0; x < x0 + w; ++x) {
+                        const double src = std::max(0.0, (x + 0.5) / scale - 0.5);
+                        const int64_t lo = std::min(static_cast<int64_t>(std::floor(src)), layer - 1);
+                        const int64_t hi = std::min(lo + 1, layer - 1);
+                        first = std::min(first, lo);
+                        last = std::max(last, hi);  // read even when its weight is 0
+                    }
+                    INFO("scale " << scale << ", " << out << " px, block " << x0 << "+" << w);
+                    const LayerSpan span = bilinear_source_span(x0, w, scale, layer);
+                    CHECK(span.first == first);
+                    CHECK(span.last == last);
+                }
+            }
+        }
+    }
+    CHECK_THROWS_WITH(bilinear_source_span(0, 0, 2.0, 10),
+                      "bilinear_source_span: needs width >= 1, layer size >= 1 and a finite positive scale");
 }
 
 TEST_CASE("a window reading outside its source names the missing pixels", "[combine]") {

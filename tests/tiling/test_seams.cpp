@@ -39,7 +39,7 @@ TEST_CASE("max_seam_error is max |tiled - whole| over max |whole|", "[tiling][se
 }
 
 TEST_CASE("choose_margin picks the smallest margin within tolerance and stops there", "[tiling][seams]") {
-    // Per-layer errors shaped like FACTS.md's ResNet-50 measurements (L1..L5).
+    // Per-layer errors shaped like the measured ResNet-50 measurements (L1..L5).
     const std::map<int64_t, std::vector<double>> table{
         {32, {0, 7.5e-5, 1.3e-2, 1.3e-1, 2.6e-1}},
         {64, {0, 4.2e-5, 1.1e-4, 2.7e-2, 6.8e-2}},

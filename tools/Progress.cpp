@@ -1,26 +1,24 @@
-#include "pipeline/Progress.hpp"
+#include "tools/Progress.hpp"
 
 #include <unistd.h>
 
 #include <cstdio>
 
-namespace satsal {
+namespace satsal::cli {
 
-Progress::Progress(std::string label, int64_t total, bool quiet)
+Progress::Progress(std::string label, int64_t total)
     : label_(std::move(label)),
       total_(total),
-      quiet_(quiet),
       tty_(::isatty(STDERR_FILENO) == 1),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}
 
 Progress::~Progress() {
-    if (!finished_ && tty_ && !quiet_) std::fputc('\n', stderr);  // leave the bar's line
+    if (!finished_ && tty_) std::fputc('\n', stderr);  // leave the bar's line
 }
 
-void Progress::tick(int64_t count) {
-    done_ += count;
-    if (quiet_) return;
+void Progress::update(int64_t done) {
+    done_ = done;
     const auto now = std::chrono::steady_clock::now();
     const auto interval = tty_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(10000);
     std::unique_lock<std::mutex> lock(print_mutex_, std::try_to_lock);
@@ -30,7 +28,7 @@ void Progress::tick(int64_t count) {
 }
 
 void Progress::finish() {
-    if (quiet_ || finished_) return;
+    if (finished_) return;
     std::lock_guard<std::mutex> lock(print_mutex_);
     print(true);
     finished_ = true;
@@ -59,4 +57,4 @@ void Progress::print(bool final_line) {
     std::fflush(stderr);
 }
 
-}  // namespace satsal
+}  // namespace satsal::cli

@@ -1,0 +1,309 @@
+#include "pipeline/Pass1Graph.hpp"
+
+#include "model/TappedModel.hpp"
+#include "pipeline/OutputStaging.hpp"
+#include "pipeline/TileSource.hpp"
+#include "pipeline/Timing.hpp"
+#include "saliency/Combine.hpp"
+#include "saliency/TensorStatistics.hpp"
+
+#include <oneapi/tbb/flow_graph.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+
+namespace flow = tbb::flow;
+
+namespace satsal {
+
+SceneLayers::SceneLayers(const OutputStaging& staging, const TileGrid& grid, const std::vector<int64_t>& strides,
+                         bool tile_normalized) {
+    for (std::size_t k = 0; k < strides.size(); ++k) {
+        const int64_t s = strides[k];
+        const std::string name = "L" + std::to_string(k + 1) + ".f32";
+        raw.emplace_back(staging.scratch_path("raw_" + name), grid.layer_width(s), grid.layer_height(s));
+        if (tile_normalized) {
+            normalized.emplace_back(staging.scratch_path("norm_" + name), grid.layer_width(s), grid.layer_height(s));
+        }
+    }
+}
+
+namespace {
+
+/// Busy time of a stage, summed over the threads that ran it.
+struct StageTimer {
+    std::atomic<int64_t> nanoseconds{0};
+    void add(Clock::time_point start) {
+        nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    }
+    double seconds() const { return static_cast<double>(nanoseconds.load()) * 1e-9; }
+};
+
+struct TileBatch {
+    std::vector<TileJobPtr> jobs;
+};
+using TileBatchPtr = std::shared_ptr<TileBatch>;
+
+struct TileMaps {
+    Tile tile;
+    bool empty = false;
+    std::vector<Map> raw;         // per tap, the tile's whole layer map
+    std::vector<Map> normalized;  // normalize = tile only
+    int count = -1;               // counting runs: arg-max count class of the window
+};
+using TileMapsPtr = std::shared_ptr<TileMaps>;
+
+struct BatchMaps {
+    std::vector<TileMapsPtr> tiles;
+    std::vector<TileJobPtr> jobs;  // kept for the masks until the statistic is applied
+    ForwardResult forward;
+};
+using BatchMapsPtr = std::shared_ptr<BatchMaps>;
+
+std::string window_text(const Window& w) {
+    return "[x " + std::to_string(w.x) + ".." + std::to_string(w.x_end()) + ", y " + std::to_string(w.y) + ".." +
+           std::to_string(w.y_end()) + ")";
+}
+
+/// The bodies of the graph's nodes and the state they share.
+class Pass1Graph {
+public:
+    Pass1Graph(const RunSetup& setup, const std::string& scene, const TileGrid& grid, const BandScaling& scaling,
+               SceneLayers& layers, Quicklook& quicklook, const RunEvents& events)
+        : setup_(setup), scene_(scene), grid_(grid), layers_(layers), events_(events),
+          source_(scene, grid, scaling, pad_rule(setup.config.pad), setup.counting, quicklook),
+          bands_(static_cast<int64_t>(scaling.bands.size())), batch_size_(std::max(1, setup.config.batch_size)) {
+        result_.moments.resize(setup.layers());
+        if (setup.counting) result_.counts.assign(static_cast<std::size_t>(grid.tile_count()), -1);
+    }
+
+    Pass1Result run();
+
+private:
+    std::string context(const Tile& tile) const {
+        return scene_ + ": tile " + std::to_string(tile.index) + " (column " + std::to_string(tile.column) +
+               ", row " + std::to_string(tile.row) + ", core " + window_text(tile.core) + ")";
+    }
+    TileJobPtr read(int64_t index);
+    BatchMapsPtr infer(const TileBatchPtr& batch);
+    BatchMapsPtr statistic(const BatchMapsPtr& batch);
+    TileMapsPtr tile_maps(const TileJob& job, const std::vector<torch::Tensor>& maps, int64_t image, int count) const;
+    void stitch(const TileMaps& maps);
+
+    const RunSetup& setup_;
+    const std::string& scene_;
+    const TileGrid& grid_;
+    SceneLayers& layers_;
+    const RunEvents& events_;
+    TileSource source_;
+    const int64_t bands_;
+    const int batch_size_;
+    Pass1Result result_;
+    StageTimer read_time_, forward_time_, statistic_time_, stitch_time_;
+    std::vector<float> nan_buffer_;
+};
+
+TileJobPtr Pass1Graph::read(int64_t index) {
+    const auto start = Clock::now();
+    try {
+        TileJobPtr job = source_.read(index);
+        read_time_.add(start);
+        return job;
+    } catch (const std::exception& error) {
+        throw std::runtime_error(context(grid_.tile(index)) + ": reading failed: " + error.what());
+    }
+}
+
+BatchMapsPtr Pass1Graph::infer(const TileBatchPtr& batch) {
+    auto out = std::make_shared<BatchMaps>();
+    out->jobs = batch->jobs;
+    std::vector<std::size_t> live;
+    for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
+        if (!batch->jobs[i]->empty) live.push_back(i);
+    }
+    if (live.empty()) return out;
+    const auto start = Clock::now();
+    const int64_t side = grid_.input_size();
+    torch::Tensor input = torch::empty({static_cast<int64_t>(live.size()), bands_, side, side});
+    for (std::size_t i = 0; i < live.size(); ++i) {
+        const auto& data = batch->jobs[live[i]]->input;
+        std::copy(data.begin(), data.end(), input[static_cast<int64_t>(i)].data_ptr<float>());
+    }
+    for (auto index : live) batch->jobs[index]->input = {};
+    try {
+        out->forward = setup_.model->forward(input);
+    } catch (const std::exception& error) {
+        throw std::runtime_error(context(batch->jobs[live[0]]->tile) +
+                                 " and the rest of its batch: the forward pass failed: " + error.what());
+    }
+    forward_time_.add(start);
+    return out;
+}
+
+TileMapsPtr Pass1Graph::tile_maps(const TileJob& job, const std::vector<torch::Tensor>& maps, int64_t image,
+                                  int count) const {
+    auto out = std::make_shared<TileMaps>();
+    out->tile = job.tile;
+    out->empty = job.empty;
+    if (job.empty) return out;
+    out->count = count;
+    for (std::size_t k = 0; k < setup_.layers(); ++k) {
+        Map map = map_from_tensor(maps[k][image]);
+        if (setup_.strides[k] != setup_.tap_strides[k]) {
+            const int64_t factor = setup_.tap_strides[k] / setup_.strides[k];
+            map = upsample_bilinear(map, map.width * factor, map.height * factor);
+        }
+        if (!job.valid.empty()) mask_layer(map, job.valid, grid_.input_size(), setup_.strides[k]);
+        if (layers_.tile_normalized()) {
+            Map normalized = map;
+            normalize(setup_.normalization, normalized);
+            out->normalized.push_back(std::move(normalized));
+        }
+        out->raw.push_back(std::move(map));
+    }
+    return out;
+}
+
+BatchMapsPtr Pass1Graph::statistic(const BatchMapsPtr& batch) {
+    const auto start = Clock::now();
+    std::vector<torch::Tensor> maps;
+    std::vector<int64_t> counts;
+    if (batch->forward.output.defined()) {
+        try {
+            maps = tap_statistics(*setup_.model, batch->forward, setup_.statistic);
+        } catch (const std::exception& error) {
+            throw std::runtime_error(context(batch->jobs.front()->tile) + " (batch of " +
+                                     std::to_string(batch->jobs.size()) + " tiles): " + error.what());
+        }
+        if (setup_.counting) {
+            const torch::Tensor classes = batch->forward.output.argmax(1).to(torch::kInt64).contiguous();
+            counts.assign(classes.data_ptr<int64_t>(), classes.data_ptr<int64_t>() + classes.numel());
+        }
+    }
+    batch->forward = ForwardResult{};  // release the tap tensors
+    int64_t live = 0;
+    for (const TileJobPtr& job : batch->jobs) {
+        const int count = job->empty || counts.empty() ? -1 : static_cast<int>(counts[static_cast<std::size_t>(live)]);
+        batch->tiles.push_back(tile_maps(*job, maps, live, count));
+        if (!job->empty) ++live;
+    }
+    batch->jobs.clear();
+    statistic_time_.add(start);
+    return batch;
+}
+
+void Pass1Graph::stitch(const TileMaps& maps) {
+    const auto start = Clock::now();
+    for (std::size_t k = 0; k < setup_.layers(); ++k) {
+        const LayerCrop crop = grid_.layer_crop(maps.tile, setup_.strides[k]);
+        if (maps.empty) {
+            nan_buffer_.assign(static_cast<std::size_t>(crop.target.area()), std::nanf(""));
+            layers_.raw[k].write(crop.target, nan_buffer_.data(), crop.target.width);
+            if (layers_.tile_normalized()) layers_.normalized[k].write(crop.target, nan_buffer_.data(), crop.target.width);
+            continue;
+        }
+        const Map& map = maps.raw[k];
+        const float* origin = map.data() + crop.source.y * map.width + crop.source.x;
+        layers_.raw[k].write(crop.target, origin, map.width);
+        for (int64_t y = 0; y < crop.source.height; ++y) {
+            result_.moments[k].add_values(origin + y * map.width, crop.source.width);
+        }
+        if (layers_.tile_normalized()) {
+            const Map& normalized = maps.normalized[k];
+            layers_.normalized[k].write(crop.target,
+                                        normalized.data() + crop.source.y * normalized.width + crop.source.x,
+                                        normalized.width);
+        }
+    }
+    if (setup_.counting) result_.counts[static_cast<std::size_t>(maps.tile.index)] = maps.count;
+    (maps.empty ? result_.skipped : result_.processed) += 1;
+    stitch_time_.add(start);
+    if (events_.tiles) events_.tiles(scene_, result_.processed + result_.skipped, grid_.tile_count());
+}
+
+Pass1Result Pass1Graph::run() {
+    const int64_t tiles = grid_.tile_count();
+    flow::graph graph;
+    int64_t next_tile = 0;
+    flow::input_node<int64_t> source(graph, [&](tbb::flow_control& control) -> int64_t {
+        if (next_tile >= tiles) {
+            control.stop();
+            return 0;
+        }
+        return next_tile++;
+    });
+    // Tiles in flight: enough to fill a batch while the previous one runs and is written.
+    flow::limiter_node<int64_t> limiter(graph, static_cast<std::size_t>(3 * batch_size_));
+    flow::function_node<int64_t, TileJobPtr> read(graph, flow::unlimited, [this](int64_t i) { return this->read(i); });
+    flow::sequencer_node<TileJobPtr> order_in(graph, [](const TileJobPtr& job) {
+        return static_cast<std::size_t>(job->tile.index);
+    });
+    using BatchPort = flow::multifunction_node<TileJobPtr, std::tuple<TileBatchPtr>>;
+    auto pending = std::make_shared<TileBatch>();
+    BatchPort batcher(graph, flow::serial, [&](const TileJobPtr& job, BatchPort::output_ports_type& ports) {
+        pending->jobs.push_back(job);
+        if (static_cast<int>(pending->jobs.size()) == batch_size_ || job->tile.index == tiles - 1) {
+            std::get<0>(ports).try_put(pending);
+            pending = std::make_shared<TileBatch>();
+        }
+    });
+    // One inference worker: LibTorch's intra-op threads already use the cores.
+    flow::function_node<TileBatchPtr, BatchMapsPtr> infer(graph, flow::serial,
+                                                          [this](const TileBatchPtr& b) { return this->infer(b); });
+    flow::function_node<BatchMapsPtr, BatchMapsPtr> statistic(
+        graph, flow::serial, [this](const BatchMapsPtr& b) { return this->statistic(b); });
+    using UnbatchPort = flow::multifunction_node<BatchMapsPtr, std::tuple<TileMapsPtr>>;
+    UnbatchPort unbatch(graph, flow::unlimited, [](const BatchMapsPtr& batch, UnbatchPort::output_ports_type& ports) {
+        for (const auto& tile : batch->tiles) std::get<0>(ports).try_put(tile);
+    });
+    flow::sequencer_node<TileMapsPtr> order_out(graph, [](const TileMapsPtr& maps) {
+        return static_cast<std::size_t>(maps->tile.index);
+    });
+    flow::function_node<TileMapsPtr, flow::continue_msg> stitch(graph, flow::serial, [this](const TileMapsPtr& maps) {
+        this->stitch(*maps);
+        return flow::continue_msg();
+    });
+
+    flow::make_edge(source, limiter);
+    flow::make_edge(limiter, read);
+    flow::make_edge(read, order_in);
+    flow::make_edge(order_in, batcher);
+    flow::make_edge(flow::output_port<0>(batcher), infer);
+    flow::make_edge(infer, statistic);
+    flow::make_edge(statistic, unbatch);
+    flow::make_edge(flow::output_port<0>(unbatch), order_out);
+    flow::make_edge(order_out, stitch);
+    flow::make_edge(stitch, limiter.decrementer());
+
+    const auto wall = Clock::now();
+    source.activate();
+    graph.wait_for_all();  // rethrows the first exception of any node, after cancelling the graph
+    result_.wall_seconds = seconds_since(wall);
+    if (result_.processed + result_.skipped != tiles) {
+        throw std::logic_error(scene_ + ": pass 1 wrote " + std::to_string(result_.processed + result_.skipped) +
+                               " of " + std::to_string(tiles) + " tiles");
+    }
+    result_.read_seconds = read_time_.seconds();
+    result_.forward_seconds = forward_time_.seconds();
+    result_.statistic_seconds = statistic_time_.seconds();
+    result_.stitch_seconds = stitch_time_.seconds();
+    return std::move(result_);
+}
+
+}  // namespace
+
+Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const TileGrid& grid,
+                      const BandScaling& scaling, SceneLayers& layers, Quicklook& quicklook,
+                      const RunEvents& events) {
+    Pass1Result result = Pass1Graph(setup, scene, grid, scaling, layers, quicklook, events).run();
+    for (const MapMoments& moments : result.moments) {
+        if (moments.count == 0) throw std::runtime_error(scene + ": every pixel is nodata; nothing to explain");
+    }
+    return result;
+}
+
+}  // namespace satsal

@@ -1,0 +1,60 @@
+#pragma once
+// Stage: pass 1 of a scene run, a oneTBB flow graph over the tiles.
+//
+//   source -> limiter -> read (parallel, TileSource) -> order -> batch -> infer (serial, one
+//   model) -> statistic (TapStatistics, masks, optional per-tile normalization) -> unbatch ->
+//   order -> stitch (serial)
+//
+// The stitch stage writes each tile's core of every layer map to the scene's layer grids on disk
+// (SceneLayers) and accumulates each layer's moments over the scene, nodata excluded; counting
+// runs also keep each window's count. The limiter bounds the tiles in flight (3 batches), so
+// memory does not grow with the scene; an exception in any node cancels the graph and is
+// rethrown, with the scene and tile in its message, by run().
+//
+// Thread rules: run() is called once, on the run's thread; the graph owns its worker threads.
+// LibTorch's intra-op threads serve the single inference worker.
+#include "pipeline/BandScaling.hpp"
+#include "pipeline/Quicklook.hpp"
+#include "pipeline/RunEvents.hpp"
+#include "pipeline/RunSetup.hpp"
+#include "pipeline/ScratchGrid.hpp"
+#include "saliency/Normalize.hpp"
+#include "tiling/TileGrid.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace satsal {
+
+class OutputStaging;
+
+/// The scene-level layer maps between the passes, as scratch files in the staging folder.
+struct SceneLayers {
+    std::vector<ScratchGrid> raw;         // the statistic, per layer
+    std::vector<ScratchGrid> normalized;  // normalize = tile only: each tile normalized on its own
+
+    SceneLayers(const OutputStaging& staging, const TileGrid& grid, const std::vector<int64_t>& strides,
+                bool tile_normalized);
+    bool tile_normalized() const { return !normalized.empty(); }
+    /// What pass 2 upsamples and combines: the tile-normalized maps, or the raw maps (normalized
+    /// there with the scene's moments).
+    const std::vector<ScratchGrid>& to_combine() const { return tile_normalized() ? normalized : raw; }
+};
+
+struct Pass1Result {
+    std::vector<MapMoments> moments;  // per layer, over the scene's valid layer pixels
+    std::vector<int> counts;          // counting runs: per window (tile index), -1 for nodata windows
+    int64_t processed = 0;
+    int64_t skipped = 0;
+    double read_seconds = 0, forward_seconds = 0, statistic_seconds = 0, stitch_seconds = 0;  // busy
+    double wall_seconds = 0;
+};
+
+/// Runs pass 1 over every tile of `grid`; throws when a tile fails (naming scene, tile, core) or
+/// when every layer pixel of the scene is nodata.
+Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const TileGrid& grid,
+                      const BandScaling& scaling, SceneLayers& layers, Quicklook& quicklook,
+                      const RunEvents& events);
+
+}  // namespace satsal

@@ -1,0 +1,71 @@
+#include "pipeline/RunSetup.hpp"
+
+#include "model/CountingLayout.hpp"
+#include "model/TappedModel.hpp"
+#include "saliency/Combine.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace satsal {
+namespace {
+
+TapStatistic statistic_of(const RunConfig& config) {
+    TapStatistic statistic;
+    statistic.statistic = parse_statistic(config.statistic);
+    return statistic;
+}
+
+}  // namespace
+
+RunSetup::RunSetup(const RunConfig& c)
+    : config(c),
+      statistic(statistic_of(c)),
+      model(std::make_unique<TappedModel>(c.model, c.taps, statistic.needs_pre_activation(),
+                                          make_inference_options(c.precision, c.device))),
+      tap_names(model->tap_names()),
+      model_sha256(model->sha256()),
+      precision(precision_name(model->precision())),
+      precision_reason(model->precision_reason()),
+      graph_optimization(model->optimization()),
+      normalization(parse_normalization(c.norm)),
+      weights(parse_weights(c.weights, model->taps().size())),
+      margin(c.margin) {
+    counting = c.task == RunTask::Count;
+    for (const auto& tap : model->taps()) {
+        tap_strides.push_back(tap.stride);
+        strides.push_back(counting ? std::gcd(tap.stride, int64_t{counting::kCanvasOffset}) : tap.stride);
+    }
+    deepest_stride = counting ? *std::max_element(strides.begin(), strides.end()) : model->deepest_stride();
+    if (counting) {
+        // The COWC counting layout: each window's core is 192 px of scene pasted into a 224 px
+        // canvas of the mean colour; windows are ownership cores, so counts add up to the total.
+        tile_size = counting::kContentSize;
+        margin = counting::kCanvasOffset;
+        return;
+    }
+    for (int64_t s : strides) {
+        if (deepest_stride % s != 0) {
+            throw std::invalid_argument(c.model + ": tap stride " + std::to_string(s) +
+                                        " does not divide the deepest stride " + std::to_string(deepest_stride) +
+                                        "; tiles cannot line up every layer");
+        }
+    }
+    tile_size = c.tile_size;
+    if (c.tile_size % deepest_stride != 0) {
+        throw std::invalid_argument("tile_size " + std::to_string(c.tile_size) +
+                                    " is not a multiple of the model's deepest stride " +
+                                    std::to_string(deepest_stride));
+    }
+    if (margin && *margin % deepest_stride != 0) {
+        throw std::invalid_argument("margin " + std::to_string(*margin) +
+                                    " is not a multiple of the model's deepest stride " +
+                                    std::to_string(deepest_stride));
+    }
+}
+
+RunSetup::~RunSetup() = default;
+
+}  // namespace satsal

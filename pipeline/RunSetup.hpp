@@ -1,0 +1,55 @@
+#pragma once
+// Everything fixed for a whole `satsal run`: the model and its taps, the statistic, the
+// normalization and weights, the layer grids' strides, the tile size and the margin (decided on
+// the first scene when margin = auto).
+//
+// Thread rules: built and changed (margin) on the run's thread; read-only while a scene's stages
+// run (the pass-1 inference worker uses `model` alone).
+//
+// LibTorch stays out of this header: only the files that run the model include TappedModel.hpp.
+#include "io/RunConfig.hpp"
+#include "pipeline/TapStatistics.hpp"
+#include "saliency/Normalize.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace satsal {
+
+struct RunSetup {
+    const RunConfig& config;
+    TapStatistic statistic;
+    std::unique_ptr<TappedModel> model;
+    std::vector<std::string> tap_names;
+    std::string model_sha256;
+    std::string precision, precision_reason, graph_optimization;  // as the model resolved them (run.json)
+    Normalization normalization;
+    std::vector<double> weights;
+    // Strides of the scene-level layer grids. In saliency runs these are the taps' strides. In
+    // counting runs the 16 px frame of the COWC canvas is not a multiple of a stride-32 tap, so
+    // such a tap is resampled (bilinear, half-pixel centres) onto the stride-16 grid:
+    // gcd(stride, 16).
+    std::vector<int64_t> strides;
+    std::vector<int64_t> tap_strides;  // the model's own
+    int64_t deepest_stride = 0;        // the tile grid's alignment
+    int64_t tile_size = 0;
+    bool counting = false;
+    std::optional<int64_t> margin;     // decided on the first scene when `auto`
+    nlohmann::ordered_json margin_report;  // how margin = auto decided (run.json tiling.margin_choice)
+
+    /// Loads the model and checks that tiles can line up every layer; throws std::invalid_argument
+    /// naming the key (tile_size, margin) or the model and what was expected.
+    explicit RunSetup(const RunConfig& config);
+    ~RunSetup();
+    RunSetup(const RunSetup&) = delete;
+    RunSetup& operator=(const RunSetup&) = delete;
+
+    std::size_t layers() const { return strides.size(); }
+};
+
+}  // namespace satsal

@@ -1,0 +1,82 @@
+#pragma once
+// Stage: the saliency product of `explain` and `run`, one writer for both.
+//
+//   saliency.tif        the combined map, Float32
+//   lovi.tif            LOVI RGB Byte (run; explain writes lovi.png itself)
+//   layer_L<k>.tif      normalized layer maps at native resolution (when asked)
+//   saliency.h5         /combined float32 [H,W], /lovi uint8 [H,W,3], /layers/L<k> (raw statistic),
+//                       /layers_normalized/L<k>, CF georeferencing per grid, root attributes
+//                       statistic, normalization, [normalize], weights, taps, strides,
+//                       model_sha256, satsal_version, input, [output_scale]
+//
+// Lifecycle: the constructor creates every file in the staging folder (options -> prepare);
+// write_block / write_layer_block stream windows in any order (run); finish() sets the
+// attributes and closes every file (overviews, checks, renames inside the staging folder); the
+// staging commit moves them into place.
+//
+// Thread rules: one thread at a time (GDAL and HDF5 handles are not shared).
+#include "io/GeoReference.hpp"
+#include "io/GeoTiffWriter.hpp"
+#include "io/Hdf5Writer.hpp"
+#include "tiling/Window.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace satsal {
+
+class OutputStaging;
+
+struct ProductLayer {
+    std::string tap;     // tap module name
+    int64_t stride = 0;  // of the layer grid
+    int64_t width = 0, height = 0;
+    GeoReference geo;    // the input's georeference scaled by the stride
+};
+
+struct SaliencyProductOptions {
+    int64_t width = 0, height = 0;  // the combined map's grid
+    GeoReference geo;
+    std::vector<ProductLayer> layers;
+    GeoTiffOptions combined_tiff;                // saliency.tif
+    std::optional<GeoTiffOptions> lovi_tiff;     // lovi.tif when set
+    std::optional<GeoTiffOptions> layer_tiffs;   // layer_L<k>.tif when set (band description per layer)
+    int h5_deflate_level = 4;                    // 0: chunked, uncompressed
+};
+
+/// saliency.h5's root attributes (the optional ones are written only when set).
+struct SaliencyAttributes {
+    std::string statistic;
+    std::string normalization;
+    std::optional<std::string> normalize;  // run: "scene" or "tile"
+    std::vector<double> weights;
+    std::vector<std::string> taps;
+    std::vector<int64_t> strides;
+    std::string model_sha256;
+    std::string input;
+    std::optional<int64_t> output_scale;  // run
+};
+
+class SaliencyProduct {
+public:
+    SaliencyProduct(OutputStaging& staging, const SaliencyProductOptions& options);
+    ~SaliencyProduct();
+
+    /// A window of the combined map (w*h floats) and of LOVI (w*h*3 interleaved bytes).
+    void write_block(const Window& window, const float* combined, const uint8_t* lovi);
+    /// A window of layer k: the raw statistic and the normalized map (w*h floats each).
+    void write_layer_block(std::size_t k, const Window& window, const float* raw, const float* normalized);
+    /// Attributes, then overviews and closing of every file.
+    void finish(const SaliencyAttributes& attributes);
+
+private:
+    std::unique_ptr<GeoTiffWriter> saliency_tif_;
+    std::unique_ptr<GeoTiffWriter> lovi_tif_;
+    std::vector<std::unique_ptr<GeoTiffWriter>> layer_tifs_;
+    std::unique_ptr<Hdf5Writer> h5_;
+};
+
+}  // namespace satsal
