@@ -168,13 +168,18 @@ SATSAL_INLINE uint32_t accumulate_pixels_t(const T* __restrict data, int64_t cha
                     mantissa[l] *= float_of((v & 0x007FFFFFu) | 0x3F800000u);
                 }
             }
-            for (int l = 0; l < kLanes; ++l) {  // fold: product of <= 32 mantissas < 2^32
+            // fold: a product of <= 32 mantissas is < 2^32; the float partial sums go to double
+            // (a tree over the lanes, so it vectorizes)
+            for (int l = 0; l < kLanes; ++l) {
                 const uint32_t m = bits_of(mantissa[l]);
                 exponent[l] += static_cast<int32_t>(m >> 23) - 127;
                 mantissa[l] = float_of((m & 0x007FFFFFu) | 0x3F800000u);
-                pixel_total += static_cast<double>(sum[l]);
-                sum[l] = 0.0f;
             }
+            for (int half = kLanes / 2; half >= 1; half /= 2) {
+                for (int l = 0; l < half; ++l) sum[l] += sum[l + half];
+            }
+            pixel_total += static_cast<double>(sum[0]);
+            for (int l = 0; l < kLanes; ++l) sum[l] = 0.0f;
         }
         // Remaining channels (fewer than kLanes) go to the first lanes.
         for (int64_t c = blocks * kLanes, l = 0; c < channels; ++c, ++l) {
@@ -183,19 +188,22 @@ SATSAL_INLINE uint32_t accumulate_pixels_t(const T* __restrict data, int64_t cha
             pixel_total += static_cast<double>(x);
             const uint32_t v = bits_of(x + eps);
             exponent[l] += static_cast<int32_t>(v >> 23) - 127;
-            mantissa[l] *= float_of((v & 0x007FFFFFu) | 0x3F800000u);  // < 2^2 before this, < 4 after
+            mantissa[l] *= float_of((v & 0x007FFFFFu) | 0x3F800000u);  // in [1, 4) now
         }
-        // Lanes into one product: pairwise, with a fold after every multiplication of two values in
-        // [1, 4) (the tail may have left a lane in [1, 4)).
-        float product = 1.0f;
-        for (int l = 0; l < kLanes; ++l) {
-            pixel_exponent += exponent[l];
-            or_bits |= lane_or[l];
-            product *= mantissa[l];
-            const uint32_t m = bits_of(product);
-            pixel_exponent += static_cast<int32_t>(m >> 23) - 127;
-            product = float_of((m & 0x007FFFFFu) | 0x3F800000u);
+        // Lanes into one product, pairwise (a tree, so it vectorizes): two values in [1, 4) multiply
+        // to less than 16, and every level folds back to [1, 2).
+        for (int half = kLanes / 2; half >= 1; half /= 2) {
+            for (int l = 0; l < half; ++l) {
+                const uint32_t m = bits_of(mantissa[l] * mantissa[l + half]);
+                exponent[l] += exponent[l + half] + static_cast<int32_t>(m >> 23) - 127;
+                mantissa[l] = float_of((m & 0x007FFFFFu) | 0x3F800000u);
+                lane_or[l] |= lane_or[l + half];
+            }
         }
+        // the first level of the tree multiplies two lanes that may both be in [1, 4): < 16, fine
+        or_bits |= lane_or[0];
+        pixel_exponent = exponent[0];
+        const float product = mantissa[0];
         total[p] = pixel_total;
         exponent_total[p] = pixel_exponent;
         mantissa_total[p] = product;

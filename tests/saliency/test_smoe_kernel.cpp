@@ -295,3 +295,57 @@ TEST_CASE("SMOE kernel on bfloat16 taps: Table 3 columns and invalid values", "[
     CHECK_THROWS_AS(smoe_scale(TapView{tap.data(), TapElement::BFloat16, 64, 40, 2, 64}, out.data()),
                     std::invalid_argument);
 }
+
+TEST_CASE("SMOE kernel timing: float32 / bfloat16, rows / channels-last, ResNet-50 taps", "[.bench][smoe]") {
+    struct Shape { int64_t channels, side; };
+    const Shape shapes[] = {{64, 112}, {256, 56}, {512, 28}, {1024, 14}, {2048, 7}};
+    const int64_t batch = 8;
+    std::vector<std::vector<float>> rows32, columns32;
+    std::vector<std::vector<uint16_t>> rows16, columns16;
+    for (const Shape& s : shapes) {
+        const int64_t pixels = s.side * s.side;
+        const std::vector<float> one = relu_like(s.channels, pixels, 3);
+        std::vector<float> r(batch * s.channels * pixels), c(r.size());
+        std::vector<uint16_t> r16(r.size()), c16(r.size());
+        for (int64_t n = 0; n < batch; ++n)
+            for (int64_t ch = 0; ch < s.channels; ++ch)
+                for (int64_t p = 0; p < pixels; ++p) {
+                    const float v = one[ch * pixels + p];
+                    r[(n * s.channels + ch) * pixels + p] = v;
+                    c[(n * pixels + p) * s.channels + ch] = v;
+                    r16[(n * s.channels + ch) * pixels + p] = to_bf16(v);
+                    c16[(n * pixels + p) * s.channels + ch] = to_bf16(v);
+                }
+        rows32.push_back(std::move(r));
+        columns32.push_back(std::move(c));
+        rows16.push_back(std::move(r16));
+        columns16.push_back(std::move(c16));
+    }
+    std::vector<float> out(batch * 112 * 112);
+    const auto run = [&](bool bf16, bool channels_last) {
+        for (std::size_t k = 0; k < 5; ++k) {
+            const int64_t C = shapes[k].channels, P = shapes[k].side * shapes[k].side;
+            for (int64_t n = 0; n < batch; ++n) {
+                TapView view;
+                view.type = bf16 ? TapElement::BFloat16 : TapElement::Float32;
+                view.channels = C;
+                view.pixels = P;
+                view.channel_stride = channels_last ? 1 : P;
+                view.pixel_stride = channels_last ? C : 1;
+                const std::size_t offset = static_cast<std::size_t>(n * C * P);
+                view.data = bf16 ? static_cast<const void*>((channels_last ? columns16[k] : rows16[k]).data() + offset)
+                                 : static_cast<const void*>((channels_last ? columns32[k] : rows32[k]).data() + offset);
+                smoe_scale(view, out.data() + n * P);
+            }
+        }
+    };
+    std::printf("SMOE Scale on the 5 ResNet-50 taps, batch %lld, one thread, CPU time per image:\n",
+                static_cast<long long>(batch));
+    for (const bool bf16 : {false, true}) {
+        for (const bool channels_last : {false, true}) {
+            const double ms = median_ms([&] { run(bf16, channels_last); }, 7) / batch;
+            std::printf("  %-9s %-14s %.3f ms\n", bf16 ? "bfloat16" : "float32", channels_last ? "channels-last" : "rows (NCHW)",
+                        ms);
+        }
+    }
+}
