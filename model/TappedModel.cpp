@@ -785,6 +785,9 @@ ForwardResult TappedModel::run_segments(const torch::Tensor& batch) const {
             if (segment.clone_input) x = x.clone();  // x is the batch or a captured tap
             x = call_module(segment.module, x, "segment " + std::to_string(i + 1));
         } catch (const std::exception& e) {
+            // The plain children-run names the module that fails (and throws); if it does not
+            // fail, report the segment.
+            run_children(batch, false);
             throw std::runtime_error("model '" + path_ + "': running optimized segment " + std::to_string(i + 1) +
                                      " on a " + shape_string(x.sizes()) + " tensor failed: " + torch_message(e));
         }
