@@ -5,6 +5,7 @@
 
 #include <cpl_vsi.h>
 
+#include <filesystem>
 #include <utility>
 
 namespace satsal {
@@ -14,6 +15,14 @@ std::string parent_directory(const std::string& path) {
     if (slash == std::string::npos) return ".";
     if (slash == 0) return "/";
     return path.substr(0, slash);
+}
+
+void create_parent_directory(const std::string& path) {
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (parent.empty() || path.rfind("/vsimem/", 0) == 0) return;
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) throw IoError("cannot create the directory '" + parent.string() + "' for '" + path + "': " + ec.message());
 }
 
 AtomicFile::AtomicFile(std::string final_path, const std::string& suffix)

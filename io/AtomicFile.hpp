@@ -45,4 +45,8 @@ void write_text_file(const std::string& path, const std::string& text);
 /// The directory part of a path ("." when there is none).
 std::string parent_directory(const std::string& path);
 
+/// Creates the directory that will hold `path`, with its parents, when missing (AtomicFile
+/// itself refuses a missing directory). IoError naming the directory on failure.
+void create_parent_directory(const std::string& path);
+
 }  // namespace satsal

@@ -1,8 +1,16 @@
 #include "io/Hdf5Handle.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace satsal {
+namespace {
+// Before main(), so before anything can initialize HDF5 (see Hdf5Handle in the header).
+const bool hdf5_exit_hook_disabled = [] {
+    H5dont_atexit();
+    return true;
+}();
+}  // namespace
 
 Hdf5ErrorCapture::Hdf5ErrorCapture() {
     H5Eget_auto2(H5E_DEFAULT, &saved_func_, &saved_data_);
@@ -27,8 +35,25 @@ std::string Hdf5ErrorCapture::message() const {
     std::vector<std::string> lines;
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect, &lines);
     if (lines.empty()) return "";
+    // The sec2 driver reports a failed system call as "..., error message = 'No space left on
+    // device', ..." inside a long line: that is what a user can act on.
+    std::string system_error;
+    for (const auto& line : lines) {
+        const auto at = line.find("error message = '");
+        if (at == std::string::npos) continue;
+        const auto begin = at + 17;
+        const auto end = line.find('\'', begin);
+        if (end != std::string::npos) system_error = line.substr(begin, end - begin);
+        break;
+    }
+    if (!system_error.empty()) return "HDF5: " + lines.back() + ": " + system_error;
+    std::vector<std::string> unique;
+    for (const auto& line : lines) {
+        if (std::find(unique.begin(), unique.end(), line) == unique.end()) unique.push_back(line);
+    }
     std::string out = "HDF5: ";
-    for (std::size_t i = 0; i < lines.size(); ++i) out += (i ? "; " : "") + lines[i];
+    for (std::size_t i = 0; i < unique.size(); ++i) out += (i ? "; " : "") + unique[i];
+    if (out.size() > 600) out = out.substr(0, 600) + "...";
     return out;
 }
 

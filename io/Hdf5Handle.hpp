@@ -11,7 +11,15 @@
 
 namespace satsal {
 
-/// Owns one hid_t and closes it with the matching H5*close function.
+/// Owns one hid_t and closes it with the matching H5*close function, exactly once: after close()
+/// the handle is empty whether or not the close succeeded.
+///
+/// When a close fails (a flush on a full disk), libhdf5 keeps the object registered. Its own exit
+/// hook (H5_term_library) would then close every remaining object a second time and crashes on a
+/// file whose close already failed (SIGSEGV in H5F__close_cb after "No space left on device").
+/// satsal therefore turns that exit hook off before HDF5 initializes (a static initializer in
+/// Hdf5Handle.cpp calls H5dont_atexit): every HDF5 object is closed by its owner, once; an object
+/// whose close failed is left to the operating system at exit.
 class Hdf5Handle {
 public:
     using Closer = herr_t (*)(hid_t);
@@ -54,7 +62,9 @@ public:
     ~Hdf5ErrorCapture();
     Hdf5ErrorCapture(const Hdf5ErrorCapture&) = delete;
     Hdf5ErrorCapture& operator=(const Hdf5ErrorCapture&) = delete;
-    /// "HDF5: <function>: <description>; ..." for the current error stack, or "" when empty.
+    /// "HDF5: <outermost function>: <description>: <operating system error>" when a system call
+    /// failed (e.g. "No space left on device"), else "HDF5: <function>: <description>; ..." without
+    /// repeats, at most a few hundred characters; "" when the stack is empty.
     std::string message() const;
     /// " (" + message() + ")" or "".
     std::string suffix() const;

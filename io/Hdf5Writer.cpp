@@ -1,5 +1,7 @@
 #include "io/Hdf5Writer.hpp"
 
+#include <unistd.h>
+
 #include "io/GdalSupport.hpp"
 #include "io/IoError.hpp"
 
@@ -153,6 +155,8 @@ Hdf5Writer::Hdf5Writer(const std::string& final_path, int deflate_level)
     if (!file_.valid()) {
         throw IoError("cannot create HDF5 file '" + output_.temp_path() + "'" + errors.suffix());
     }
+    void* handle = nullptr;
+    if (H5Fget_vfd_handle(file_.get(), H5P_DEFAULT, &handle) >= 0 && handle != nullptr) fd_ = *static_cast<int*>(handle);
     set_fixed_string_attribute(file_.get(), "Conventions", "CF-1.8", "/");
 }
 
@@ -162,9 +166,14 @@ Hdf5Writer::~Hdf5Writer() {
 
 void Hdf5Writer::abandon() noexcept {
     Hdf5ErrorCapture quiet;
+    // The file is discarded: give its blocks back first, so that HDF5's closing flushes (which
+    // write the cached chunks and metadata) can succeed on a full disk. Each handle is closed
+    // once; an object whose close still fails stays with libhdf5 (see Hdf5Handle).
+    if (fd_ >= 0 && file_.valid()) (void)::ftruncate(fd_, 0);
     datasets_.clear();
     coordinates_.clear();
     file_.reset();
+    fd_ = -1;
     output_.discard();
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// HDF5 output in the layout scripts rely on (issue 2) plus netCDF-4/CF georeferencing, so that
-// h5py sees plain arrays (/combined [H,W], /lovi [H,W,3], /layers/Lk, ...) and GDAL's netCDF
-// driver sees georeferenced variables (`gdalinfo NETCDF:"saliency.h5":combined`,
+// HDF5 output in the layout scripts rely on (README, `satsal explain`) plus netCDF-4/CF
+// georeferencing, so that h5py sees plain arrays (/combined [H,W], /lovi [H,W,3], /layers/Lk,
+// ...) and GDAL's netCDF driver sees georeferenced variables (`gdalinfo NETCDF:"saliency.h5":combined`,
 // `gdalinfo NETCDF:"saliency.h5":/layers/L2`).
 //
 // Georeferencing model: each *grid* (the input pixel grid, and one per layer stride) gets 1-D
@@ -142,6 +142,7 @@ private:
     std::string crs_wkt1_;                            // the same as WKT1, for crs_wkt/spatial_ref
     CfDescription cf_;                                // the CRS in CF terms (GDAL's netCDF mapping)
     bool finished_ = false;
+    int fd_ = -1;  // the sec2 driver's descriptor of the temporary file (to free its space on failure)
 };
 
 }  // namespace satsal

@@ -2,6 +2,7 @@
 
 #include "io/GdalSupport.hpp"
 #include "io/IoError.hpp"
+#include "io/PathPolicy.hpp"
 
 #include <cpl_vsi.h>
 
@@ -39,6 +40,13 @@ bool RasterInfo::has_invalid_pixels_possible() const {
 RasterReader::RasterReader(const std::string& path) {
     ensure_gdal_registered();
     info_.path = path;
+    if (path.rfind("/vsi", 0) != 0) {
+        // A FIFO or a device would block GDAL or feed it forever; say what the path is instead.
+        const std::string problem = input_file_problem(path);
+        if (!problem.empty() && problem != "does not exist" && problem != "is a folder, not a file") {
+            throw IoError("cannot open raster '" + path + "': it " + problem);
+        }
+    }
     VSIStatBufL st;
     if (VSIStatL(path.c_str(), &st) != 0) {
         throw IoError("cannot open raster '" + path + "': file does not exist");
@@ -124,6 +132,24 @@ void RasterReader::read_window_into(const std::vector<int>& bands, int x0, int y
                       describe_window(x0, y0, w, h) + errors.suffix());
     }
 }
+
+void RasterReader::read_window_bytes_into(const std::vector<int>& bands, int x0, int y0, int w, int h,
+                                          uint8_t* out) const {
+    if (bands.empty()) throw IoError("'" + info_.path + "': read_window_bytes_into needs at least one band");
+    check_bands(bands);
+    check_window(x0, y0, w, h);
+    const auto count = static_cast<int>(bands.size());
+    GdalErrorCapture errors;
+    const CPLErr err = dataset_->RasterIO(GF_Read, x0, y0, w, h, out, w, h, GDT_Byte, count,
+                                          const_cast<int*>(bands.data()), count,
+                                          static_cast<GSpacing>(count) * w, 1, nullptr);
+    if (err != CE_None || errors.failed()) {
+        throw IoError("cannot read '" + info_.path + "' bands " + band_list_text(bands) + " " +
+                      describe_window(x0, y0, w, h) + errors.suffix());
+    }
+}
+
+void RasterReader::release_cached_blocks() const { dataset_->FlushCache(false); }
 
 bool RasterReader::all_valid(const std::vector<int>& bands) const {
     check_bands(bands);

@@ -74,6 +74,15 @@ public:
     /// Same, into a caller buffer of bands.size()*w*h floats (no allocation in the hot path).
     void read_window_into(const std::vector<int>& bands, int x0, int y0, int w, int h, float* out) const;
 
+    /// The same window converted to 8 bits by GDAL (values outside 0..255 clamped, non-integers
+    /// rounded), pixel-interleaved [h][w][bands.size()], into a caller buffer. `bands` may not name
+    /// a band twice (read it once and replicate).
+    void read_window_bytes_into(const std::vector<int>& bands, int x0, int y0, int w, int h, uint8_t* out) const;
+    /// Drops the blocks this reader's dataset holds in GDAL's block cache. A reader that streams a
+    /// large raster once and keeps what it needs calls it after each read; the cache would
+    /// otherwise grow with the raster (up to GDAL_CACHEMAX).
+    void release_cached_blocks() const;
+
     /// 1 where the pixel holds data, 0 where it does not, [h][w]. Uses each band's GDAL mask
     /// (GetMaskBand: nodata value, alpha band, per-dataset mask, or all valid); a pixel is valid
     /// when at least one of `bands` is valid there (empty `bands` = all bands), which is how

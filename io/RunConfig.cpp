@@ -1,6 +1,6 @@
 #include "io/RunConfig.hpp"
 
-#include "io/CowcSynthetic.hpp"
+#include "cowc/Synthetic.hpp"
 #include "model/Precision.hpp"
 
 #include "saliency/Normalize.hpp"
@@ -55,7 +55,7 @@ const std::vector<KeySpec>& key_specs() {
         {"pad", "reflect", "scene edge padding: reflect | mean | zero"},
         {"statistic", "smoe", "smoe | std | mean | max | shannon | lognormal-mean | lognormal-ent | "
                               "truncnormal-mean | truncnormal-std | truncnormal-ent | gamma-scale"},
-        {"norm", "gauss", "per-layer normalization: gauss | gamma | range"},
+        {"norm", "gauss", "per-layer normalization: gauss | gamma | gamma-moments | range"},
         {"weights", "equal", "layer weights: equal | ramp | prior | w1,w2,..."},
         {"normalize", "scene", "normalization statistics over the whole scene or per tile: scene | tile"},
         {"output_scale", "1", "write saliency.tif this much coarser: 1, 2, 4, ..."},
@@ -75,9 +75,7 @@ const std::vector<std::string>& statistic_choices() {
     return names;
 }
 const std::vector<std::string>& norm_choices() {
-    static const std::vector<std::string> names = {normalization_name(Normalization::Gauss),
-                                                   normalization_name(Normalization::Gamma),
-                                                   normalization_name(Normalization::Range)};
+    static const std::vector<std::string> names = normalization_names();
     return names;
 }
 // parse_weights also takes a list; the count check needs the model's taps, so it stays there.

@@ -13,6 +13,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -518,8 +519,16 @@ SyntheticSceneReport write_synthetic_scene(const SyntheticSceneOptions& options)
     // data/scenes/ does not exist in a fresh clone; create the folder like `mkdir -p`.
     const std::string folder = CPLGetPath(options.path.c_str());
     VSIStatBufL stat{};
-    if (!folder.empty() && VSIStatL(folder.c_str(), &stat) != 0 && VSIMkdirRecursive(folder.c_str(), 0755) != 0)
-        throw std::runtime_error("make-scene: cannot create the folder '" + folder + "' for '" + options.path + "'");
+    if (!folder.empty() && VSIStatL(folder.c_str(), &stat) != 0) {
+        // GDAL's VSIMkdirRecursive fails on a bare relative folder ("newdir"); real paths go
+        // through std::filesystem, /vsi paths through GDAL.
+        std::error_code error;
+        const bool made = folder.rfind("/vsi", 0) == 0 ? VSIMkdirRecursive(folder.c_str(), 0755) == 0
+                                                       : std::filesystem::create_directories(folder, error) && !error;
+        if (!made)
+            throw std::runtime_error("make-scene: cannot create the folder '" + folder + "' for '" + options.path +
+                                     "'" + (error ? ": " + error.message() : std::string()));
+    }
     if (options.vrt) {
         std::string base = options.path;
         const std::string extension = CPLGetExtension(base.c_str());

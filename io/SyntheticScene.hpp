@@ -1,6 +1,5 @@
 #pragma once
-// Deterministic synthetic overhead scenes for tests and benchmarks (issue #3 section 7), behind
-// `satsal make-scene`.
+// Deterministic synthetic overhead scenes for tests and benchmarks, behind `satsal make-scene`.
 //
 // The scene is a procedural town at 0.15 m per pixel: a grid of asphalt roads with lane markings
 // and cars, city blocks that are parking lots (rows of painted slots holding car-sized rectangles

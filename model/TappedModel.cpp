@@ -1,5 +1,7 @@
 #include "model/TappedModel.hpp"
 
+#include "io/PathPolicy.hpp"
+
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
@@ -300,7 +302,9 @@ protected:
 std::string read_model_file(const std::string& path) {
     namespace fs = std::filesystem;
     std::error_code ec;
-    if (!fs::exists(path, ec)) throw std::runtime_error("model file '" + path + "' does not exist");
+    if (const std::string problem = input_file_problem(path); !problem.empty() && problem != "is a folder, not a file") {
+        throw std::runtime_error("model file '" + path + "' " + problem);
+    }
     if (fs::is_directory(path, ec)) {
         throw std::runtime_error("model file '" + path + "' is a directory, not a TorchScript file");
     }
@@ -376,6 +380,24 @@ TappedModel::TappedModel(LoadTag, const std::string& path, std::vector<std::stri
                 plain = module_.forward({probe});
             } catch (const std::exception& e) {
                 throw ProbeTooSmall("forward of " + probe_text + " failed: " + torch_message(e));
+            }
+            // A model whose output is not finite on a plain probe is broken (NaN weights, say);
+            // say so instead of blaming the children-run check or the statistic later.
+            {
+                const torch::Tensor out = plain.isTuple() && !plain.toTuple()->elements().empty() &&
+                                                  plain.toTuple()->elements()[0].isTensor()
+                                              ? plain.toTuple()->elements()[0].toTensor()
+                                              : (plain.isTensor() ? plain.toTensor() : torch::Tensor());
+                if (out.defined() && out.is_floating_point()) {
+                    const int64_t bad = out.numel() - torch::isfinite(out).sum().item<int64_t>();
+                    if (bad > 0) {
+                        throw std::runtime_error("model '" + path + "': its forward gives " + std::to_string(bad) +
+                                                 " NaN or infinite values of " + std::to_string(out.numel()) +
+                                                 " on " + probe_text +
+                                                 " with values in [-1, 1]; the model itself is broken "
+                                                 "(NaN or infinite weights?)");
+                    }
+                }
             }
             // Stride of a tap from its probe size; a 1x1 or uneven map does not determine it.
             const auto tap_info = [&](const std::string& name, at::IntArrayRef sizes) {

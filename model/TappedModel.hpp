@@ -28,7 +28,7 @@
 //    oneDNN runs bf16 convolutions (AMX / AVX512-BF16 where present). Taps come out as bf16
 //    tensors in the channels-last layout the network produced (the SMOE kernel reads them in
 //    place); the output is returned as float32.
-//  * optimize (default on): the children-run is cut after each tap into segments, each compiled
+//  * optimize (opt-in): the children-run is cut after each tap into segments, each compiled
 //    into one TorchScript module, frozen (torch::jit::freeze: conv-bn folding, constants) and
 //    passed through torch::jit::optimize_for_inference (oneDNN layouts inside the segment);
 //    tuple modules are frozen and optimized whole. At load the optimized run must reproduce the
@@ -71,7 +71,8 @@ struct ForwardResult {
 struct InferenceOptions {
     Precision precision = Precision::Fp32;  // Auto is resolved at load (see Precision.hpp)
     std::string device = "cpu";             // cpu | cuda | cuda:N
-    bool optimize = true;                   // frozen + optimize_for_inference segments
+    bool optimize = false;                  // frozen + optimize_for_inference segments (opt-in: no
+                                            // clear gain measured on this project's machine)
     bool channels_last = false;             // fp32 inputs channels-last too (bf16 always is)
 };
 

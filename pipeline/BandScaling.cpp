@@ -37,8 +37,29 @@ void BandScaling::to_unit(float* planar, int64_t pixels) const {
         const float offset = static_cast<float>(low[b]);
         const float scale = static_cast<float>(1.0 / (high[b] - low[b]));
         float* values = planar + static_cast<int64_t>(b) * pixels;
+        const bool has_nodata = b < nodata.size() && nodata[b].has_value();
+        const float nodata_value = has_nodata ? static_cast<float>(*nodata[b]) : 0.0f;
+        const bool other_mask = b < masked_otherwise.size() && masked_otherwise[b];
+        const bool nan_is_nodata = other_mask || (has_nodata && std::isnan(nodata_value));
         for (int64_t i = 0; i < pixels; ++i) {
-            values[i] = std::clamp((values[i] - offset) * scale, 0.0f, 1.0f);
+            const float v = values[i];
+            if (std::isnan(v)) {
+                if (!nan_is_nodata) {
+                    throw std::invalid_argument(
+                        scene + ": band " + std::to_string(bands[b]) +
+                        " holds NaN pixels but declares no NaN nodata; mark them as nodata "
+                        "(gdal_edit.py -a_nodata nan) or fill them");
+                }
+                continue;  // masked later
+            }
+            if (values_must_be_unit && (v < 0.0f || v > 1.0f) && !other_mask &&
+                !(has_nodata && nodata_value == v)) {
+                throw std::invalid_argument(
+                    scene + ": band " + std::to_string(bands[b]) + " holds the value " + std::to_string(v) +
+                    "; Float32/Float64 scenes are taken as is and must lie in [0, 1] (as in satsal explain); "
+                    "set input_range = min,max or stretch = low,high in the config to scale them");
+            }
+            values[i] = std::clamp((v - offset) * scale, 0.0f, 1.0f);
         }
     }
 }
@@ -75,6 +96,13 @@ BandScaling plan_band_scaling(const RunConfig& config, const RasterReader& reade
         }
     }
     const std::size_t n = scaling.bands.size();
+    scaling.scene = scene;
+    for (int band : scaling.bands) {
+        const BandInfo& info_b = info.bands[static_cast<std::size_t>(band - 1)];
+        scaling.nodata.push_back(info_b.nodata);
+        scaling.masked_otherwise.push_back((info_b.mask_flags & (GMF_ALPHA | GMF_PER_DATASET)) != 0 &&
+                                           !info_b.nodata);
+    }
     auto per_band = [&](const std::vector<double>& values, const char* key) {
         if (values.size() == n) return values;
         if (values.size() == 3 && n == 3) return values;
@@ -107,7 +135,10 @@ BandScaling plan_band_scaling(const RunConfig& config, const RasterReader& reade
             scaling.rule = "stretch";
         } else {
             std::tie(low, high) = natural_range(band, scene);
-            scaling.rule = "natural range of " + band.data_type_name;
+            const bool floating = band.data_type == GDT_Float32 || band.data_type == GDT_Float64;
+            scaling.values_must_be_unit = scaling.values_must_be_unit || floating;
+            scaling.rule = floating ? band.data_type_name + " taken as is (values must lie in [0, 1])"
+                                    : "natural range of " + band.data_type_name;
         }
         scaling.low.push_back(low);
         scaling.high.push_back(high);

@@ -9,6 +9,7 @@
 #include "io/RunConfig.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,21 @@ struct BandScaling {
     std::vector<double> std;
     std::string rule;           // "input_range", "stretch 2-98", "Byte 0..255", ...
     std::vector<std::string> warnings;  // for the user (a constant band under stretch, ...)
+    std::string scene;          // for messages
+    // Per band slot: the band's nodata value, and whether GDAL masks it by other means (alpha,
+    // per-dataset mask), in which case masked pixels may hold anything.
+    std::vector<std::optional<double>> nodata;
+    std::vector<bool> masked_otherwise;
+    // Float32/Float64 without input_range or stretch are taken as is, as `satsal explain` does:
+    // values outside [0, 1] are refused (naming the value and the keys that set a rule), never
+    // clamped silently.
+    bool values_must_be_unit = false;
 
     /// [0, 1] value of a stored value of band slot b (clamped).
     float unit(int b, float stored) const;
-    /// Scales planar [bands][pixels] stored values in place to [0, 1] (clamped).
+    /// Scales planar [bands][pixels] stored values in place to [0, 1] (clamped). Throws
+    /// std::invalid_argument for NaN pixels that are not nodata, and, when values_must_be_unit, for
+    /// valid values outside [0, 1].
     void to_unit(float* planar, int64_t pixels) const;
     /// In place: (v - mean) / std on planar [bands][pixels] values already in [0, 1].
     void standardize(float* planar, int64_t pixels) const;

@@ -21,7 +21,7 @@ struct SmoeBenchOptions {
     int warmup = 3;
     int threads = 0;  // 0: all cores
     Precision precision = Precision::Auto;
-    bool optimize = true;  // frozen + optimize_for_inference (see model/TappedModel.hpp)
+    bool optimize = false;  // frozen + optimize_for_inference (see model/TappedModel.hpp)
 };
 
 struct SmoeBenchResult {

@@ -2,7 +2,7 @@
 
 #include "io/AtomicFile.hpp"
 #include "io/GeoTiffWriter.hpp"
-#include "model/CountingLayout.hpp"
+#include "cowc/CountingLayout.hpp"
 #include "pipeline/OutputStaging.hpp"
 #include "pipeline/RunReport.hpp"
 #include "pipeline/SceneRun.hpp"

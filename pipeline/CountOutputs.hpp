@@ -10,7 +10,7 @@
 //
 // Thread rules: measure_car_saliency may run on many threads at once (one OutputBlock each);
 // everything else runs on the run's thread.
-#include "io/CowcAnnotations.hpp"
+#include "cowc/Annotations.hpp"
 #include "io/GeoReference.hpp"
 #include "io/RunConfig.hpp"
 #include "saliency/Map.hpp"

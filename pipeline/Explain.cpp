@@ -166,6 +166,26 @@ nlohmann::ordered_json ExplainResult::to_json() const {
 
 ExplainResult explain(const ExplainOptions& options) {
     ExplainResult result;
+    for (std::size_t c = 0; c < 3; ++c) {
+        if (!(options.std[c] > 0.0f)) {
+            throw std::invalid_argument("--std: every value must be > 0 (pixels are divided by it), got " +
+                                        std::to_string(options.std[c]) + " for channel " + std::to_string(c + 1));
+        }
+    }
+    if (options.resize) {
+        // One image in memory with every activation of the network: beyond this, use `satsal run`.
+        constexpr int64_t kMaxSide = 16384, kMaxPixels = int64_t{8192} * 8192;
+        const auto [width, height] = *options.resize;
+        if (width > kMaxSide || height > kMaxSide || width * height > kMaxPixels) {
+            throw std::invalid_argument("--resize " + std::to_string(width) + "x" + std::to_string(height) +
+                                        ": at most " + std::to_string(kMaxSide) + " px a side and " +
+                                        std::to_string(kMaxPixels / 1000000) +
+                                        " MP for one image; `satsal run` tiles larger scenes");
+        }
+    }
+    // Taken first: a refused output folder (one holding the input, or other files, or in use by
+    // another run) fails before any work.
+    OutputStaging staging(options.out_dir, {options.image_path, options.model_path});
     set_torch_threads(options.threads);
 
     auto start = Clock::now();
@@ -224,7 +244,6 @@ ExplainResult explain(const ExplainOptions& options) {
     }
 
     start = Clock::now();
-    OutputStaging staging(options.out_dir);
     write_explain_product(staging, model, options, geo, saliency, weights);
     write_png(staging.path("lovi.png"), static_cast<int>(result.width), static_cast<int>(result.height),
               3, saliency.lovi.data());

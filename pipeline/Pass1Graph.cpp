@@ -1,7 +1,7 @@
 #include "pipeline/Pass1Graph.hpp"
 
 #include "model/TappedModel.hpp"
-#include "pipeline/OutputStaging.hpp"
+#include "pipeline/SceneResume.hpp"
 #include "pipeline/TileSource.hpp"
 #include "pipeline/Timing.hpp"
 #include "saliency/Combine.hpp"
@@ -20,16 +20,21 @@ namespace flow = tbb::flow;
 
 namespace satsal {
 
-SceneLayers::SceneLayers(const OutputStaging& staging, const TileGrid& grid, const std::vector<int64_t>& strides,
+SceneLayers::SceneLayers(const SceneResume& resume, const TileGrid& grid, const std::vector<int64_t>& strides,
                          bool tile_normalized) {
     for (std::size_t k = 0; k < strides.size(); ++k) {
         const int64_t s = strides[k];
         const std::string name = "L" + std::to_string(k + 1) + ".f32";
-        raw.emplace_back(staging.scratch_path("raw_" + name), grid.layer_width(s), grid.layer_height(s));
+        raw.emplace_back(resume.grid_path("raw_" + name), grid.layer_width(s), grid.layer_height(s), true);
         if (tile_normalized) {
-            normalized.emplace_back(staging.scratch_path("norm_" + name), grid.layer_width(s), grid.layer_height(s));
+            normalized.emplace_back(resume.grid_path("norm_" + name), grid.layer_width(s), grid.layer_height(s), true);
         }
     }
+}
+
+void SceneLayers::sync() {
+    for (ScratchGrid& grid : raw) grid.sync();
+    for (ScratchGrid& grid : normalized) grid.sync();
 }
 
 namespace {
@@ -51,6 +56,7 @@ using TileBatchPtr = std::shared_ptr<TileBatch>;
 struct TileMaps {
     Tile tile;
     bool empty = false;
+    bool resumed = false;         // done by an earlier attempt: the maps are in the grids already
     std::vector<Map> raw;         // per tap, the tile's whole layer map
     std::vector<Map> normalized;  // normalize = tile only
     int count = -1;               // counting runs: arg-max count class of the window
@@ -73,8 +79,8 @@ std::string window_text(const Window& w) {
 class Pass1Graph {
 public:
     Pass1Graph(const RunSetup& setup, const std::string& scene, const TileGrid& grid, const BandScaling& scaling,
-               SceneLayers& layers, Quicklook& quicklook, const RunEvents& events)
-        : setup_(setup), scene_(scene), grid_(grid), layers_(layers), events_(events),
+               SceneLayers& layers, Quicklook& quicklook, SceneResume& resume, const RunEvents& events)
+        : setup_(setup), scene_(scene), grid_(grid), layers_(layers), resume_(resume), events_(events),
           source_(scene, grid, scaling, pad_rule(setup.config.pad), setup.counting, quicklook),
           bands_(static_cast<int64_t>(scaling.bands.size())), batch_size_(std::max(1, setup.config.batch_size)) {
         result_.moments.resize(setup.layers());
@@ -93,11 +99,14 @@ private:
     BatchMapsPtr statistic(const BatchMapsPtr& batch);
     TileMapsPtr tile_maps(const TileJob& job, const std::vector<torch::Tensor>& maps, int64_t image, int count) const;
     void stitch(const TileMaps& maps);
+    void replay(const TileMaps& maps);
+    bool resumed(int64_t tile) const { return resume_.done().count(tile) != 0; }
 
     const RunSetup& setup_;
     const std::string& scene_;
     const TileGrid& grid_;
     SceneLayers& layers_;
+    SceneResume& resume_;
     const RunEvents& events_;
     TileSource source_;
     const int64_t bands_;
@@ -105,12 +114,15 @@ private:
     Pass1Result result_;
     StageTimer read_time_, forward_time_, statistic_time_, stitch_time_;
     std::vector<float> nan_buffer_;
+    std::vector<float> replay_buffer_;
+    bool stopped_ = false;
 };
 
 TileJobPtr Pass1Graph::read(int64_t index) {
     const auto start = Clock::now();
     try {
         TileJobPtr job = source_.read(index);
+        job->resumed = resumed(index);
         read_time_.add(start);
         return job;
     } catch (const std::exception& error) {
@@ -122,9 +134,20 @@ BatchMapsPtr Pass1Graph::infer(const TileBatchPtr& batch) {
     auto out = std::make_shared<BatchMaps>();
     out->jobs = batch->jobs;
     std::vector<std::size_t> live;
+    // A batch is computed whole or not at all: the forward's numbers may depend on the batch's
+    // size (oneDNN picks kernels by shape), so a resumed run forms the same batches as an
+    // uninterrupted one and recomputes a batch of which some tiles were done before.
+    bool all_resumed = true;
     for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
-        if (!batch->jobs[i]->empty) live.push_back(i);
+        if (batch->jobs[i]->empty) continue;
+        live.push_back(i);
+        all_resumed = all_resumed && batch->jobs[i]->resumed;
     }
+    if (all_resumed) {
+        for (auto index : live) batch->jobs[index]->input = {};
+        return out;
+    }
+    for (auto index : live) batch->jobs[index]->resumed = false;
     if (live.empty()) return out;
     const auto start = Clock::now();
     const int64_t side = grid_.input_size();
@@ -149,6 +172,13 @@ TileMapsPtr Pass1Graph::tile_maps(const TileJob& job, const std::vector<torch::T
     auto out = std::make_shared<TileMaps>();
     out->tile = job.tile;
     out->empty = job.empty;
+    const auto done = resume_.done().find(job.tile.index);
+    if (job.resumed && done != resume_.done().end()) {
+        out->resumed = true;
+        out->empty = done->second.empty;
+        out->count = done->second.count;
+        return out;
+    }
     if (job.empty) return out;
     out->count = count;
     for (std::size_t k = 0; k < setup_.layers(); ++k) {
@@ -187,17 +217,42 @@ BatchMapsPtr Pass1Graph::statistic(const BatchMapsPtr& batch) {
     batch->forward = ForwardResult{};  // release the tap tensors
     int64_t live = 0;
     for (const TileJobPtr& job : batch->jobs) {
-        const int count = job->empty || counts.empty() ? -1 : static_cast<int>(counts[static_cast<std::size_t>(live)]);
+        const bool in_batch = !job->empty && !job->resumed;
+        const int count = !in_batch || counts.empty() ? -1 : static_cast<int>(counts[static_cast<std::size_t>(live)]);
         batch->tiles.push_back(tile_maps(*job, maps, live, count));
-        if (!job->empty) ++live;
+        if (in_batch) ++live;
     }
     batch->jobs.clear();
     statistic_time_.add(start);
     return batch;
 }
 
+/// A tile done by an earlier attempt: its layer cores are read back from the grids and enter the
+/// moments exactly as they did when they were written (same values, same order).
+void Pass1Graph::replay(const TileMaps& maps) {
+    if (!maps.empty) {
+        for (std::size_t k = 0; k < setup_.layers(); ++k) {
+            const Window target = grid_.layer_crop(maps.tile, setup_.strides[k]).target;
+            replay_buffer_.resize(static_cast<std::size_t>(target.area()));
+            layers_.raw[k].read(target, replay_buffer_.data());
+            for (int64_t y = 0; y < target.height; ++y) {
+                result_.moments[k].add_values(replay_buffer_.data() + y * target.width, target.width);
+            }
+        }
+    }
+    if (setup_.counting) result_.counts[static_cast<std::size_t>(maps.tile.index)] = maps.count;
+    (maps.empty ? result_.skipped : result_.processed) += 1;
+    result_.resumed += 1;
+}
+
 void Pass1Graph::stitch(const TileMaps& maps) {
     const auto start = Clock::now();
+    if (maps.resumed) {
+        replay(maps);
+        stitch_time_.add(start);
+        if (events_.tiles) events_.tiles(scene_, result_.processed + result_.skipped, grid_.tile_count());
+        return;
+    }
     for (std::size_t k = 0; k < setup_.layers(); ++k) {
         const LayerCrop crop = grid_.layer_crop(maps.tile, setup_.strides[k]);
         if (maps.empty) {
@@ -221,6 +276,9 @@ void Pass1Graph::stitch(const TileMaps& maps) {
     }
     if (setup_.counting) result_.counts[static_cast<std::size_t>(maps.tile.index)] = maps.count;
     (maps.empty ? result_.skipped : result_.processed) += 1;
+    // Durable before it counts as done: the grids first, then the journal line.
+    layers_.sync();
+    resume_.record(maps.tile.index, DoneTile{maps.empty, maps.count});
     stitch_time_.add(start);
     if (events_.tiles) events_.tiles(scene_, result_.processed + result_.skipped, grid_.tile_count());
 }
@@ -230,7 +288,8 @@ Pass1Result Pass1Graph::run() {
     flow::graph graph;
     int64_t next_tile = 0;
     flow::input_node<int64_t> source(graph, [&](tbb::flow_control& control) -> int64_t {
-        if (next_tile >= tiles) {
+        if (next_tile < tiles && stop_requested()) stopped_ = true;
+        if (next_tile >= tiles || stopped_) {
             control.stop();
             return 0;
         }
@@ -283,6 +342,11 @@ Pass1Result Pass1Graph::run() {
     source.activate();
     graph.wait_for_all();  // rethrows the first exception of any node, after cancelling the graph
     result_.wall_seconds = seconds_since(wall);
+    if (stopped_) {
+        throw RunInterrupted(scene_ + ": stopped after " + std::to_string(result_.processed + result_.skipped) + " of " +
+                             std::to_string(tiles) + " tiles; they are kept in " + resume_.folder() +
+                             ": resume with the same command");
+    }
     if (result_.processed + result_.skipped != tiles) {
         throw std::logic_error(scene_ + ": pass 1 wrote " + std::to_string(result_.processed + result_.skipped) +
                                " of " + std::to_string(tiles) + " tiles");
@@ -294,14 +358,30 @@ Pass1Result Pass1Graph::run() {
     return std::move(result_);
 }
 
+/// The gamma fit's second pass: ln(x - min + 2e-7) of a raw layer grid once the scene minimum
+/// is known (MapMoments::add_shifted_logs), read in row bands of about 1M floats.
+void add_shifted_logs(const ScratchGrid& grid, MapMoments& moments) {
+    const int64_t rows = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(1, grid.width()));
+    std::vector<float> band;
+    for (int64_t y = 0; y < grid.height(); y += rows) {
+        const Window window{0, y, grid.width(), std::min(rows, grid.height() - y)};
+        band.resize(static_cast<std::size_t>(window.width * window.height));
+        grid.read(window, band.data());
+        moments.add_shifted_logs(band.data(), window.width * window.height);
+    }
+}
+
 }  // namespace
 
 Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const TileGrid& grid,
                       const BandScaling& scaling, SceneLayers& layers, Quicklook& quicklook,
-                      const RunEvents& events) {
-    Pass1Result result = Pass1Graph(setup, scene, grid, scaling, layers, quicklook, events).run();
+                      SceneResume& resume, const RunEvents& events) {
+    Pass1Result result = Pass1Graph(setup, scene, grid, scaling, layers, quicklook, resume, events).run();
     for (const MapMoments& moments : result.moments) {
         if (moments.count == 0) throw std::runtime_error(scene + ": every pixel is nodata; nothing to explain");
+    }
+    if (!layers.tile_normalized() && normalization_needs_shifted_logs(setup.normalization)) {
+        for (std::size_t k = 0; k < result.moments.size(); ++k) add_shifted_logs(layers.raw[k], result.moments[k]);
     }
     return result;
 }

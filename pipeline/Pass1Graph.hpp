@@ -6,8 +6,9 @@
 //   order -> stitch (serial)
 //
 // The stitch stage writes each tile's core of every layer map to the scene's layer grids on disk
-// (SceneLayers) and accumulates each layer's moments over the scene, nodata excluded; counting
-// runs also keep each window's count. The limiter bounds the tiles in flight (3 batches), so
+// (SceneLayers) and accumulates each layer's moments over the scene, nodata excluded (norm = gamma
+// with scene normalization reads the raw grids once more afterwards: the fit's mean log needs the
+// scene minimum); counting runs also keep each window's count. The limiter bounds the tiles in flight (3 batches), so
 // memory does not grow with the scene; an exception in any node cancels the graph and is
 // rethrown, with the scene and tile in its message, by run().
 //
@@ -27,15 +28,18 @@
 
 namespace satsal {
 
-class OutputStaging;
+class SceneResume;
 
-/// The scene-level layer maps between the passes, as scratch files in the staging folder.
+/// The scene-level layer maps between the passes, as scratch files in the scene's resume folder
+/// (pipeline/SceneResume.hpp), kept there across attempts.
 struct SceneLayers {
     std::vector<ScratchGrid> raw;         // the statistic, per layer
     std::vector<ScratchGrid> normalized;  // normalize = tile only: each tile normalized on its own
 
-    SceneLayers(const OutputStaging& staging, const TileGrid& grid, const std::vector<int64_t>& strides,
+    SceneLayers(const SceneResume& resume, const TileGrid& grid, const std::vector<int64_t>& strides,
                 bool tile_normalized);
+    /// Makes every grid write so far durable.
+    void sync();
     bool tile_normalized() const { return !normalized.empty(); }
     /// What pass 2 upsamples and combines: the tile-normalized maps, or the raw maps (normalized
     /// there with the scene's moments).
@@ -47,14 +51,16 @@ struct Pass1Result {
     std::vector<int> counts;          // counting runs: per window (tile index), -1 for nodata windows
     int64_t processed = 0;
     int64_t skipped = 0;
+    int64_t resumed = 0;              // of processed + skipped: done by an earlier attempt
     double read_seconds = 0, forward_seconds = 0, statistic_seconds = 0, stitch_seconds = 0;  // busy
     double wall_seconds = 0;
 };
 
-/// Runs pass 1 over every tile of `grid`; throws when a tile fails (naming scene, tile, core) or
-/// when every layer pixel of the scene is nodata.
+/// Runs pass 1 over every tile of `grid` not done by an earlier attempt (`resume`), recording
+/// each finished tile there; throws when a tile fails (naming scene, tile, core), when every
+/// layer pixel of the scene is nodata, and RunInterrupted when a stop was requested.
 Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const TileGrid& grid,
                       const BandScaling& scaling, SceneLayers& layers, Quicklook& quicklook,
-                      const RunEvents& events);
+                      SceneResume& resume, const RunEvents& events);
 
 }  // namespace satsal

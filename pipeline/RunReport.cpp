@@ -107,6 +107,7 @@ nlohmann::ordered_json run_report(const RunSetup& setup, const SceneFacts& scene
     report["tiles"]["total"] = scene.tiles_total;
     report["tiles"]["processed"] = pass1.processed;
     report["tiles"]["skipped_nodata"] = pass1.skipped;
+    report["tiles"]["resumed"] = pass1.resumed;
     report["seconds"] = seconds_json(pass1, phases, seconds);
     const double megapixels = static_cast<double>(scene.width) * static_cast<double>(scene.height) / 1e6;
     report["throughput"]["megapixels_per_second"] = megapixels / seconds.total;

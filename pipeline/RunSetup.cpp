@@ -1,6 +1,6 @@
 #include "pipeline/RunSetup.hpp"
 
-#include "model/CountingLayout.hpp"
+#include "cowc/CountingLayout.hpp"
 #include "model/TappedModel.hpp"
 #include "saliency/Combine.hpp"
 
@@ -18,13 +18,19 @@ TapStatistic statistic_of(const RunConfig& config) {
     return statistic;
 }
 
+/// LibTorch's intra-op threads are set before the model is loaded (auto-detection probes it).
+std::unique_ptr<TappedModel> load_model(const RunConfig& config, bool pre_activation) {
+    set_torch_threads(config.threads);
+    return std::make_unique<TappedModel>(config.model, config.taps, pre_activation,
+                                         make_inference_options(config.precision, config.device));
+}
+
 }  // namespace
 
 RunSetup::RunSetup(const RunConfig& c)
     : config(c),
       statistic(statistic_of(c)),
-      model(std::make_unique<TappedModel>(c.model, c.taps, statistic.needs_pre_activation(),
-                                          make_inference_options(c.precision, c.device))),
+      model(load_model(c, statistic.needs_pre_activation())),
       tap_names(model->tap_names()),
       model_sha256(model->sha256()),
       precision(precision_name(model->precision())),

@@ -42,8 +42,9 @@ struct RunSetup {
     std::optional<int64_t> margin;     // decided on the first scene when `auto`
     nlohmann::ordered_json margin_report;  // how margin = auto decided (run.json tiling.margin_choice)
 
-    /// Loads the model and checks that tiles can line up every layer; throws std::invalid_argument
-    /// naming the key (tile_size, margin) or the model and what was expected.
+    /// Sets LibTorch's threads (config.threads), loads the model and checks that tiles can line up
+    /// every layer; throws std::invalid_argument naming the key (tile_size, margin) or the model
+    /// and what was expected.
     explicit RunSetup(const RunConfig& config);
     ~RunSetup();
     RunSetup(const RunSetup&) = delete;

@@ -3,17 +3,19 @@
 #include "io/AtomicFile.hpp"
 #include "io/GdalSupport.hpp"
 #include "io/RasterReader.hpp"
-#include "model/TappedModel.hpp"
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
+#include "io/OutputLock.hpp"
 #include "pipeline/OutputStaging.hpp"
+#include "pipeline/RunGuards.hpp"
 #include "pipeline/Pass1Graph.hpp"
 #include "pipeline/Pass2Blocks.hpp"
 #include "pipeline/Quicklook.hpp"
 #include "pipeline/RunReport.hpp"
 #include "pipeline/RunSetup.hpp"
 #include "pipeline/SaliencyProduct.hpp"
+#include "pipeline/SceneResume.hpp"
 
 #include <gdal.h>
 #include <oneapi/tbb/global_control.h>
@@ -21,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <stdexcept>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -86,31 +89,61 @@ SceneOutcome named_outcome(const RunConfig& config, const std::string& scene) {
     return outcome;
 }
 
-SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunEvents& events) {
+SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
+                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
+                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome);
+
+SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, bool restart) {
     const RunConfig& config = setup.config;
     SceneOutcome outcome = named_outcome(config, scene);
     PhaseTimes phases;
-    PassSeconds seconds;
 
     RasterReader reader(scene);
     const RasterInfo& info = reader.info();
     const BandScaling scaling = plan_band_scaling(config, reader);
     for (const std::string& warning : scaling.warnings) events.say_warning(warning);
-    const GeoReference& geo = info.georeference;
-    if (!geo.georeferenced()) events.say_warning(scene + " has no georeferencing; outputs use pixel coordinates");
+    if (!info.georeference.georeferenced()) events.say_warning(scene + " has no georeferencing; outputs use pixel coordinates");
     if (!setup.margin) setup.margin = choose_auto_margin(setup, scene, scaling, events);
     TileGridOptions grid_options;
     grid_options.tile_size = setup.tile_size;
-    grid_options.margin = *setup.margin;
+    std::string margin_note;
+    grid_options.margin = capped_margin(*setup.margin, info.width, info.height, setup.deepest_stride, margin_note);
+    if (!margin_note.empty()) events.say_warning(scene + ": " + margin_note);
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
-    OutputStaging staging(outcome.output_folder);
-    SceneLayers layers(staging, grid, setup.strides, config.normalize == NormalizeScope::Tile);
+    OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
+    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, *setup.margin),
+                       restart);
+    try {
+        outcome = produce_scene(setup, scene, events, info, scaling, grid, staging, resume, phases, std::move(outcome));
+    } catch (const RunInterrupted&) {
+        throw;
+    } catch (const std::exception& error) {
+        if (!resume.keep_for_next_attempt()) throw;
+        throw std::runtime_error(std::string(error.what()) + " (the tiles finished so far are kept in " +
+                                 resume.folder() + ": the same command resumes from them)");
+    }
+    resume.finish();
+    return outcome;
+}
+
+/// Pass 1 (resumed where an earlier attempt stopped), pass 2 and every output of one scene.
+SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
+                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
+                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome) {
+    const RunConfig& config = setup.config;
+    const GeoReference& geo = info.georeference;
+    PassSeconds seconds;
+    SceneLayers layers(resume, grid, setup.strides, config.normalize == NormalizeScope::Tile);
+    if (resume.resumed_tiles() > 0) {
+        events.say_note(scene + ": resuming: " + std::to_string(resume.resumed_tiles()) + " of " +
+                        std::to_string(grid.tile_count()) + " tiles were finished by an earlier run");
+    }
     phases.end("setup");
 
     const int64_t o = config.output_scale;
     Quicklook quicklook(ceil_div(info.width, o), ceil_div(info.height, o), o);
-    const Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, layers, quicklook, events);
+    const Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, layers, quicklook, resume, events);
     phases.end("pass1");
 
     SaliencyProduct product(staging, scene_product(setup, layers, geo, info.width, info.height));
@@ -148,11 +181,13 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     if (annotations && o == 1) on_cars = cars.to_json(annotations->cars.size(), setup.layers());
     outcome.report = run_report(setup, {scene, info.width, info.height, geo, grid.tile_count()}, scaling, pass1,
                                 phases, seconds, on_cars, counting);
+    outcome.report["tiling"]["margin"] = grid_options.margin;
+    if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
     staging.commit();
 
     outcome.ok = true;
-    outcome.margin = *setup.margin;
+    outcome.margin = grid_options.margin;
     outcome.tiles_total = grid.tile_count();
     outcome.tiles_processed = pass1.processed;
     outcome.tiles_skipped = pass1.skipped;
@@ -167,32 +202,119 @@ bool RunOutcome::all_ok() const {
     return std::all_of(scenes.begin(), scenes.end(), [](const SceneOutcome& s) { return s.ok; });
 }
 
-RunOutcome run_scenes(const RunConfig& config, const RunEvents& events) {
+struct SceneRunner::Process {
     // GDAL's block cache would otherwise grow to 5% of RAM (1.2 GB here) with the blocks of large
     // inputs and outputs. A small fixed cache keeps memory flat as scenes grow: small scenes never
     // fill a large one while large scenes (overview building above all) always do. Writes are
     // whole blocks flushed row by row, so 16 MB costs only some re-decoding of input blocks that
     // neighbouring tiles share.
-    ensure_gdal_registered();
-    GDALSetCacheMax64(16LL * 1024 * 1024);
-    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(cores));
-    set_torch_threads(config.threads);
-    RunSetup setup(config);
-
-    RunOutcome outcome;
-    for (const std::string& scene : config.scenes) {
-        try {
-            outcome.scenes.push_back(run_one_scene(setup, scene, events));
-        } catch (const std::exception& error) {
-            SceneOutcome failed = named_outcome(config, scene);
-            failed.error = error.what();
-            outcome.scenes.push_back(std::move(failed));
-        }
-        if (events.scene_done) events.scene_done(outcome.scenes.back());
+    explicit Process(const RunConfig& config)
+        : parallelism(tbb::global_control::max_allowed_parallelism, prepare(config)) {}
+    static std::size_t prepare(const RunConfig& config) {
+        ensure_gdal_registered();
+        GDALSetCacheMax64(16LL * 1024 * 1024);
+        return static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency()));
     }
-    if (setup.counting) write_count_summary(config, outcome.scenes);
+    tbb::global_control parallelism;
+};
+
+SceneRunner::SceneRunner(const RunConfig& config, bool restart)
+    : process_(std::make_unique<Process>(config)), setup_(std::make_unique<RunSetup>(config)), restart_(restart) {}
+
+SceneRunner::~SceneRunner() = default;
+
+SceneOutcome SceneRunner::run(const std::string& scene, const RunEvents& events) {
+    SceneOutcome outcome;
+    try {
+        const std::string problem = scene_folder_problems({scene}).front();
+        if (!problem.empty()) throw std::invalid_argument(problem);
+        outcome = run_one_scene(*setup_, scene, events, restart_);
+    } catch (const RunInterrupted&) {
+        throw;
+    } catch (const std::exception& error) {
+        outcome = named_outcome(setup_->config, scene);
+        outcome.error = error.what();
+    }
+    if (events.scene_done) events.scene_done(outcome);
     return outcome;
+}
+
+void SceneRunner::write_batch_outputs(const std::vector<SceneOutcome>& outcomes) const {
+    // A batch in which every scene failed has no results: no counts.csv that looks like one.
+    const bool any_ok = std::any_of(outcomes.begin(), outcomes.end(), [](const SceneOutcome& s) { return s.ok; });
+    if (setup_->counting && any_ok) write_count_summary(setup_->config, outcomes);
+}
+
+RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool restart) {
+    SceneRunner runner(config, restart);
+    // One single-process run at a time per output_dir (its batch files and scene folders). MPI
+    // ranks and shards of one run share output_dir and rely on the per-scene-folder locks of
+    // OutputStaging instead.
+    std::error_code made;
+    fs::create_directories(config.output_dir, made);
+    if (made) throw std::runtime_error(config.output_dir + ": cannot create output_dir: " + made.message());
+    const OutputLock run_lock(config.output_dir, ".satsal-lock", "satsal run");
+    const std::vector<std::string> folder_problems = scene_folder_problems(config.scenes);
+    RunOutcome outcome;
+    for (std::size_t i = 0; i < config.scenes.size(); ++i) {
+        if (folder_problems[i].empty()) {
+            outcome.scenes.push_back(runner.run(config.scenes[i], events));
+            continue;
+        }
+        SceneOutcome failed = named_outcome(config, config.scenes[i]);
+        failed.error = folder_problems[i];
+        if (events.scene_done) events.scene_done(failed);
+        outcome.scenes.push_back(std::move(failed));
+    }
+    runner.write_batch_outputs(outcome.scenes);
+    return outcome;
+}
+
+nlohmann::ordered_json outcome_to_json(const SceneOutcome& o) {
+    nlohmann::ordered_json j;
+    j["scene"] = o.scene;
+    j["name"] = o.name;
+    j["output_folder"] = o.output_folder;
+    j["ok"] = o.ok;
+    j["error"] = o.error;
+    j["tiles_total"] = o.tiles_total;
+    j["tiles_processed"] = o.tiles_processed;
+    j["tiles_skipped"] = o.tiles_skipped;
+    j["margin"] = o.margin;
+    j["seconds"] = o.seconds;
+    j["megapixels_per_second"] = std::isfinite(o.megapixels_per_second) ? o.megapixels_per_second : 0.0;
+    j["count_predicted"] = o.count_predicted;
+    j["count_true"] = o.count_true;
+    return j;
+}
+
+SceneOutcome outcome_from_json(const nlohmann::ordered_json& j) {
+    SceneOutcome o;
+    auto field = [&](const char* name, auto& member) {
+        if (!j.is_object() || !j.contains(name)) {
+            throw std::invalid_argument(std::string("scene outcome has no '") + name + "' field");
+        }
+        try {
+            j.at(name).get_to(member);
+        } catch (const nlohmann::json::exception&) {
+            throw std::invalid_argument(std::string("scene outcome field '") + name + "' has the wrong type: " +
+                                        j.at(name).dump().substr(0, 60));
+        }
+    };
+    field("scene", o.scene);
+    field("name", o.name);
+    field("output_folder", o.output_folder);
+    field("ok", o.ok);
+    field("error", o.error);
+    field("tiles_total", o.tiles_total);
+    field("tiles_processed", o.tiles_processed);
+    field("tiles_skipped", o.tiles_skipped);
+    field("margin", o.margin);
+    field("seconds", o.seconds);
+    field("megapixels_per_second", o.megapixels_per_second);
+    field("count_predicted", o.count_predicted);
+    field("count_true", o.count_true);
+    return o;
 }
 
 }  // namespace satsal

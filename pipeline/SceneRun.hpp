@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,44 @@ struct RunOutcome {
 /// outcome) and the others still run. Throws only for problems that stop every scene (the model
 /// cannot load, a weight count that does not match the taps, a tile size that is not a multiple
 /// of the stride).
-RunOutcome run_scenes(const RunConfig& config, const RunEvents& events = {});
+/// Runs every scene of the config; a failing scene is reported (events.scene_done and its
+/// outcome) and the others still run. A scene an earlier run left unfinished resumes where it
+/// stopped (pipeline/SceneResume.hpp); `restart` discards such progress instead. Throws for
+/// problems that stop every scene (the model cannot load, ...), and RunInterrupted when a stop
+/// was requested (request_stop): finished tiles are kept, the batch stops.
+RunOutcome run_scenes(const RunConfig& config, const RunEvents& events = {}, bool restart = false);
+
+struct RunSetup;
+
+/// One scene at a time with the model loaded once: what run_scenes does, for callers that hand
+/// out scenes themselves (MPI ranks take scenes on demand). Construction sets the process-wide
+/// GDAL cache, TBB parallelism and LibTorch threads, and loads the model (throws for problems
+/// that stop every scene, as run_scenes does).
+class SceneRunner {
+public:
+    explicit SceneRunner(const RunConfig& config, bool restart = false);
+    ~SceneRunner();
+    SceneRunner(const SceneRunner&) = delete;
+    SceneRunner& operator=(const SceneRunner&) = delete;
+
+    /// Runs one scene; a failure is returned in the outcome (ok = false, error), not thrown,
+    /// except RunInterrupted. Calls events.scene_done before returning.
+    SceneOutcome run(const std::string& scene, const RunEvents& events);
+    /// Batch outputs over every scene of the run (counting runs: <output_dir>/counts.csv and
+    /// count-summary.json); nothing for saliency runs.
+    void write_batch_outputs(const std::vector<SceneOutcome>& outcomes) const;
+
+private:
+    struct Process;
+    std::unique_ptr<Process> process_;
+    std::unique_ptr<RunSetup> setup_;
+    bool restart_ = false;
+};
+
+/// A scene's outcome without its run report (run.json is on disk), as JSON and back: MPI ranks
+/// send outcomes to rank 0, shards leave them for `satsal summarize`.
+nlohmann::ordered_json outcome_to_json(const SceneOutcome& outcome);
+/// Throws std::invalid_argument naming the missing or mistyped field.
+SceneOutcome outcome_from_json(const nlohmann::ordered_json& json);
 
 }  // namespace satsal

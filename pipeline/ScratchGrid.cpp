@@ -1,6 +1,7 @@
 #include "pipeline/ScratchGrid.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,11 +12,20 @@
 
 namespace satsal {
 
-ScratchGrid::ScratchGrid(std::string path, int64_t width, int64_t height)
+ScratchGrid::ScratchGrid(std::string path, int64_t width, int64_t height, bool keep_existing)
     : path_(std::move(path)), width_(width), height_(height) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | (keep_existing ? 0 : O_TRUNC) | O_CLOEXEC, 0600);
     if (fd_ < 0) {
         throw std::runtime_error(path_ + ": cannot create scratch file: " + std::strerror(errno));
+    }
+    struct stat info {};
+    if (keep_existing && ::fstat(fd_, &info) == 0 && info.st_size != 0 && info.st_size != width_ * height_ * 4) {
+        ::close(fd_);
+        fd_ = -1;
+        throw std::runtime_error(path_ + ": the kept layer grid holds " + std::to_string(info.st_size) +
+                                 " bytes, expected " + std::to_string(width_ * height_ * 4) +
+                                 " for " + std::to_string(width_) + " x " + std::to_string(height_) +
+                                 ": start over with --restart");
     }
     // Tile cores partition every layer grid, so each value is written exactly once in pass 1;
     // the file only needs its size.
@@ -29,7 +39,8 @@ ScratchGrid::~ScratchGrid() {
 }
 
 ScratchGrid::ScratchGrid(ScratchGrid&& other) noexcept
-    : path_(std::move(other.path_)), fd_(other.fd_), width_(other.width_), height_(other.height_) {
+    : path_(std::move(other.path_)), fd_(other.fd_), width_(other.width_), height_(other.height_),
+      dirty_(other.dirty_) {
     other.fd_ = -1;
 }
 
@@ -59,6 +70,7 @@ void ScratchGrid::write(const Window& target, const float* source, int64_t sourc
             done += static_cast<std::size_t>(n);
         }
     }
+    dirty_ = true;
 }
 
 void ScratchGrid::read(const Window& window, float* out) const {
@@ -77,6 +89,12 @@ void ScratchGrid::read(const Window& window, float* out) const {
             done += static_cast<std::size_t>(n);
         }
     }
+}
+
+void ScratchGrid::sync() {
+    if (!dirty_) return;
+    if (::fdatasync(fd_) != 0) throw std::runtime_error(path_ + ": cannot sync scratch file: " + std::strerror(errno));
+    dirty_ = false;
 }
 
 }  // namespace satsal

@@ -18,8 +18,10 @@ namespace satsal {
 
 class ScratchGrid {
 public:
-    /// Creates (truncates) `path` sized width x height (zeros until written).
-    ScratchGrid(std::string path, int64_t width, int64_t height);
+    /// Creates (truncates) `path` sized width x height (zeros until written). With
+    /// `keep_existing`, an existing file of exactly that size is opened as it is (a resumed run
+    /// keeps what earlier attempts wrote); another size is an error naming the file.
+    ScratchGrid(std::string path, int64_t width, int64_t height, bool keep_existing = false);
     ~ScratchGrid();
     ScratchGrid(ScratchGrid&& other) noexcept;
     ScratchGrid& operator=(ScratchGrid&&) = delete;
@@ -34,6 +36,8 @@ public:
     void write(const Window& target, const float* source, int64_t source_stride);
     /// Reads `window` (inside the grid) into `out` (window.width * window.height floats).
     void read(const Window& window, float* out) const;
+    /// Makes every write so far durable (fdatasync) if there was one since the last sync.
+    void sync();
 
 private:
     void check(const Window& window, const char* what) const;
@@ -41,6 +45,7 @@ private:
     int fd_ = -1;
     int64_t width_;
     int64_t height_;
+    bool dirty_ = false;
 };
 
 }  // namespace satsal

@@ -34,6 +34,11 @@ SeamMeasurement seam_errors(const TappedModel& model, const SeamProbe& probe, in
                             int64_t margin, int64_t max_margin, const TapStatistic& statistic,
                             int batch_size) {
     const int64_t stride = model.deepest_stride();
+    if (tile_size < 1 || margin < 0 || max_margin < 0) {
+        throw std::invalid_argument("seams: tile size " + std::to_string(tile_size) + " must be positive and margin " +
+                                    std::to_string(margin) + " (probe margin " + std::to_string(max_margin) +
+                                    ") must be >= 0");
+    }
     if (tile_size % stride || margin % stride || max_margin % stride || margin > max_margin) {
         throw std::invalid_argument("seams: tile size " + std::to_string(tile_size) + ", margin " +
                                     std::to_string(margin) + " and probe margin " +

@@ -28,6 +28,7 @@ class RasterReader;
 struct TileJob {
     Tile tile;
     bool empty = false;          // every core pixel is nodata: no forward pass
+    bool resumed = false;        // done by an earlier attempt (pipeline/SceneResume.hpp)
     std::vector<float> input;    // standardized [bands][side][side]; empty when skipped
     std::vector<uint8_t> valid;  // [side][side] validity of the input window; empty: all valid
 };

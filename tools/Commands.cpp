@@ -3,19 +3,24 @@
 #include "model/TappedModel.hpp"
 #include "pipeline/Bench.hpp"
 #include "pipeline/PipelineBench.hpp"
+#include "hpc/Mpi.hpp"
+#include "hpc/Shard.hpp"
+#include "io/PathPolicy.hpp"
 #include "io/RasterReader.hpp"
 #include "io/RunConfig.hpp"
 #include "io/SyntheticScene.hpp"
-#include "io/CowcAnnotations.hpp"
-#include "io/CowcList.hpp"
-#include "io/CowcPatches.hpp"
-#include "io/CowcSynthetic.hpp"
-#include "model/CountingConfig.hpp"
-#include "model/CountingEval.hpp"
-#include "model/CountingMetrics.hpp"
-#include "model/CountingTrainer.hpp"
+#include "cowc/Annotations.hpp"
+#include "cowc/CountingList.hpp"
+#include "cowc/PatchCutting.hpp"
+#include "cowc/Synthetic.hpp"
+#include "cowc/CountingConfig.hpp"
+#include "cowc/CountingEval.hpp"
+#include "cowc/CountingMetrics.hpp"
+#include "cowc/CountingTrainer.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/Explain.hpp"
+#include "pipeline/RunReport.hpp"
+#include "pipeline/SceneResume.hpp"
 #include "pipeline/SceneRun.hpp"
 #include "pipeline/Seams.hpp"
 #include "pipeline/Version.hpp"
@@ -25,7 +30,9 @@
 
 #include <boost/program_options.hpp>
 
+#include <csignal>
 #include <cstdio>
+#include <optional>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -56,6 +63,8 @@ const Command commands[] = {
     {"cowc-patches", "cut COWC counting patch sets (and list files) from annotated scenes", cowc_patches},
     {"train-count", "train a COWC counting network in C++ from a config file", train_count},
     {"eval-count", "score a counting model on a COWC counting patch set", eval_count},
+    {"slurm", "write an sbatch job-array script that splits a config's scenes over Slurm tasks", slurm},
+    {"summarize", "merge the results of a batch's shards (Slurm array tasks) once all are done", summarize},
     {"bench", "benchmarks: `bench smoe|forward|fidelity|pipeline|memory`", bench},
 };
 
@@ -66,9 +75,17 @@ void print_usage(std::FILE* out) {
     for (const auto& command : commands) std::fprintf(out, "  %-10s %s\n", command.name, command.summary);
 }
 
+std::string statistic_choices() {
+    std::string out;
+    for (const auto& name : statistic_names()) out += (out.empty() ? "" : "|") + name;
+    return out;
+}
+
+}  // namespace
+
 /// Parses argv (after the command name) into `variables`; returns false when --help was given.
 bool parse(const std::string& usage, const po::options_description& options, int argc, char** argv,
-           po::variables_map& variables, const po::positional_options_description* positional = nullptr) {
+           po::variables_map& variables, const po::positional_options_description* positional) {
     po::options_description all(options);
     all.add_options()("help,h", "show this help");
     po::command_line_parser parser(argc, argv);
@@ -86,6 +103,8 @@ bool parse(const std::string& usage, const po::options_description& options, int
     }
     return true;
 }
+
+namespace {
 
 // --precision / --device, shared by every command that runs a model.
 struct PrecisionArguments {
@@ -133,12 +152,6 @@ RunEvents terminal_events(bool quiet) {
     return events;
 }
 
-std::string statistic_choices() {
-    std::string out;
-    for (const auto& name : statistic_names()) out += (out.empty() ? "" : "|") + name;
-    return out;
-}
-
 }  // namespace
 
 int dispatch(int argc, char** argv) {
@@ -171,7 +184,7 @@ int explain(int argc, char** argv) {
         ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
         ("statistic", po::value(&statistic)->default_value("smoe"), statistic_choices().c_str())
         ("eps", po::value(&options.statistic_options.eps)->default_value(1e-6), "added to activations before logarithms")
-        ("norm", po::value(&norm)->default_value("gauss"), "gauss|gamma|range")
+        ("norm", po::value(&norm)->default_value("gauss"), "gauss|gamma|gamma-moments|range")
         ("weights", po::value(&options.weights)->default_value("equal"), "equal|ramp|prior|w1,w2,...")
         ("resize", po::value(&resize), "feed the network WxH instead of the native size")
         ("mean", po::value(&mean), "per-channel mean on [0,1] pixels (default ImageNet 0.485,0.456,0.406)")
@@ -209,17 +222,26 @@ int explain(int argc, char** argv) {
 int info(int argc, char** argv) {
     std::string model_path, taps;
     int threads = 0;
+    bool build = false;
     po::options_description described("info options");
     described.add_options()
-        ("model", po::value(&model_path)->required(), "TorchScript model (.pt)")
+        ("model", po::value(&model_path), "TorchScript model (.pt)")
+        ("build", po::bool_switch(&build), "what this satsal was built with (library versions, MPI)")
         ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
         ("threads", po::value(&threads)->default_value(0), "LibTorch intra-op threads (0: all cores)");
     po::positional_options_description positional;
     positional.add("model", 1);
     po::variables_map variables;
-    if (!parse("usage: satsal info MODEL [--taps a,b,c]", described, argc, argv, variables, &positional)) {
+    if (!parse("usage: satsal info MODEL [--taps a,b,c]\n       satsal info --build", described, argc, argv, variables,
+               &positional)) {
         return 0;
     }
+    if (build) {
+        std::cout << versions_text() << "\nMPI: " << (hpc::mpi_built() ? "yes, " : "no, ") << hpc::mpi_library_version()
+                  << "\n";
+        if (model_path.empty()) return 0;
+    }
+    if (model_path.empty()) throw std::invalid_argument("satsal info: name a MODEL, or ask for --build (see --help)");
     set_torch_threads(threads);
     TappedModel model(model_path, parse_name_list(taps));
     std::cout << model.describe();
@@ -231,7 +253,7 @@ namespace {
 int bench_smoe_command(int argc, char** argv) {
     SmoeBenchOptions options;
     std::string taps, statistic, precision;
-    bool json = false, no_optimize = false;
+    bool json = false, optimize = false;
     po::options_description described("bench smoe options");
     described.add_options()
         ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
@@ -243,12 +265,12 @@ int bench_smoe_command(int argc, char** argv) {
         ("warmup", po::value(&options.warmup)->default_value(3), "untimed repetitions first")
         ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
         ("precision", po::value(&precision)->default_value("auto"), "fp32|bf16|auto (see satsal explain --help)")
-        ("no-optimize", po::bool_switch(&no_optimize), "plain TorchScript children-run (no freezing / oneDNN graph)")
+        ("optimize", po::bool_switch(&optimize), "frozen + optimize_for_inference segments cut at the taps")
         ("json", po::bool_switch(&json), "print JSON instead of text");
     po::variables_map variables;
     if (!parse("usage: satsal bench smoe --model M.pt [options]", described, argc, argv, variables)) return 0;
     options.precision = parse_precision(precision);
-    options.optimize = !no_optimize;
+    options.optimize = optimize;
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     const SmoeBenchResult result = bench_smoe(options);
@@ -368,11 +390,16 @@ int bench(int argc, char** argv) {
 int run(int argc, char** argv) {
     std::string config_path;
     std::vector<std::string> overrides;
-    bool print_config = false, quiet = false;
+    std::string shard_text;
+    bool print_config = false, quiet = false, restart = false;
     po::options_description described("run options");
     described.add_options()
         ("config", po::value(&config_path)->required(), "INI config file (see configs/ and README)")
         ("set", po::value(&overrides)->composing(), "override a key: --set key=value (repeatable)")
+        ("shard", po::value(&shard_text), "run only shard I of N of the scenes (round-robin): --shard I/N; "
+                                          "inside a Slurm array task the shard comes from SLURM_ARRAY_TASK_*")
+        ("restart", po::bool_switch(&restart), "discard what an interrupted earlier run of a scene finished "
+                                               "(by default the same command resumes it)")
         ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
         ("precision", po::value<std::string>(), "fp32|bf16|auto: the same as --set precision=...")
         ("device", po::value<std::string>(), "cpu|cuda|cuda:N: the same as --set device=...")
@@ -380,7 +407,7 @@ int run(int argc, char** argv) {
     po::positional_options_description positional;
     positional.add("config", 1);
     po::variables_map variables;
-    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--print-config] [--quiet]\n\nconfig keys:\n" +
+    if (!parse("usage: satsal run CONFIG [--set key=value ...] [--shard I/N] [--restart] [--print-config] [--quiet]\n\nconfig keys:\n" +
                    run_config_reference(),
                described, argc, argv, variables, &positional)) {
         return 0;
@@ -390,11 +417,39 @@ int run(int argc, char** argv) {
     }
     RunConfig config = load_run_config(config_path, overrides);
     if (quiet) config.quiet = true;
+    const std::optional<hpc::Shard> shard =
+        shard_text.empty() ? hpc::shard_from_slurm_environment() : hpc::parse_shard("--shard", shard_text);
+    if (shard) {
+        const size_t all = config.scenes.size();
+        config.scenes = hpc::shard_scenes(config.scenes, *shard);
+        if (!config.quiet) {
+            std::fprintf(stderr, "satsal run: shard %s: %zu of %zu scenes\n", shard->text().c_str(),
+                         config.scenes.size(), all);
+        }
+    }
     if (print_config) {
         std::cout << to_ini(config);
         return 0;
     }
-    const RunOutcome outcome = run_scenes(config, terminal_events(config.quiet));
+    // SIGTERM (Slurm's warning, a job's end) and SIGINT stop the run at the next tile: the tiles in
+    // flight are finished and journaled, and the same command resumes. A second signal kills.
+    struct sigaction stop {};
+    stop.sa_handler = [](int) { request_stop(); };
+    stop.sa_flags = SA_RESETHAND;
+    sigemptyset(&stop.sa_mask);
+    sigaction(SIGTERM, &stop, nullptr);
+    sigaction(SIGINT, &stop, nullptr);
+    try {
+        if (hpc::launched_under_mpi()) return run_with_mpi(config, terminal_events(config.quiet), restart);
+        if (shard) return run_shard(config, *shard, terminal_events(config.quiet), restart);
+        return report_outcome(run_scenes(config, terminal_events(config.quiet), restart));
+    } catch (const RunInterrupted& stopped) {
+        std::fprintf(stderr, "satsal run: interrupted: %s\n", stopped.what());
+        return exit_interrupted;
+    }
+}
+
+int report_outcome(const RunOutcome& outcome) {
     int failed = 0;
     for (const auto& scene : outcome.scenes) failed += scene.ok ? 0 : 1;
     if (failed) {
@@ -426,6 +481,10 @@ int seams(int argc, char** argv) {
     if (!parse("usage: satsal seams --model M.pt --image IMG [--tile-size 256] [--margin 64]", described, argc,
                argv, variables)) {
         return 0;
+    }
+    if (tile_size < 1 || margin < 0) {
+        throw std::invalid_argument("seams: --tile-size " + std::to_string(tile_size) + " must be >= 1 and --margin " +
+                                    std::to_string(margin) + " must be >= 0");
     }
     set_torch_threads(threads);
     const TapStatistic parsed{parse_statistic(statistic), {}};
@@ -463,6 +522,21 @@ int seams(int argc, char** argv) {
         }
     }
     return 0;
+}
+
+/// --angles: comma-separated whole degrees in [0, 360) (the COWC code checks multiples of 15).
+std::vector<int> parse_angles(const std::string& text) {
+    std::vector<int> out;
+    for (const auto& item : parse_name_list(text)) {
+        const bool digits = !item.empty() && item.size() <= 3 && item.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || std::stoi(item) >= 360) {
+            throw std::invalid_argument("--angles: '" + printable(item) +
+                                        "' is not a whole number of degrees in [0, 360); expected e.g. 0,15,30");
+        }
+        out.push_back(std::stoi(item));
+    }
+    if (out.empty()) throw std::invalid_argument("--angles: no angle given; expected e.g. 0,15,30");
+    return out;
 }
 
 int make_scene(int argc, char** argv) {
@@ -544,7 +618,7 @@ int make_cowc(int argc, char** argv) {
     options.write_patches = variables.count("no-patches") == 0;
     options.write_geotiffs = variables.count("no-geotiffs") == 0;
     options.patch_angles.clear();
-    for (const auto& angle : parse_name_list(angles)) options.patch_angles.push_back(std::stoi(angle));
+    options.patch_angles = parse_angles(angles);
     options.on_scene = [](const cowc::SyntheticCowcSceneInfo& scene, int index, int total) {
         std::fprintf(stderr, "satsal make-cowc: scene %d/%d %s (%s): %zu cars, %zu negatives, %zu patches\n",
                      index + 1, total, scene.name.c_str(), scene.split.c_str(), scene.cars, scene.negatives,
@@ -575,7 +649,7 @@ int cowc_patches(int argc, char** argv) {
         return 0;
     }
     options.angles.clear();
-    for (const auto& angle : parse_name_list(angles)) options.angles.push_back(std::stoi(angle));
+    options.angles = parse_angles(angles);
     const cowc::CountingPatchSetResult result = cowc::cut_counting_patch_set(scenes, out_root, options, bz2);
     std::fprintf(stderr, "satsal cowc-patches: %zu patches, list %s\n", result.entries.size(), result.list_path.c_str());
     return 0;

@@ -23,6 +23,7 @@ wrapper computes exactly torchvision's DenseNet forward from the same submodules
 truncated-normal statistics.
 """
 import argparse
+import os
 import re
 import sys
 from typing import List, Tuple
@@ -130,6 +131,8 @@ def export(model: nn.Module, arch: str, output: str) -> torch.jit.ScriptModule:
         model = DenseNetTaps(model).eval()
     scripted = torch.jit.script(model)
     scripted.eval()
+    if os.path.dirname(output):
+        os.makedirs(os.path.dirname(output), exist_ok=True)  # e.g. build/models/ in a fresh build
     torch.jit.save(scripted, output)
     return scripted
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the untrained starting point of satsal's COWC counting network as TorchScript.
 
-Training happens in C++ (`satsal train-count CONFIG`, model/CountingTrainer.cpp); this script only
+Training happens in C++ (`satsal train-count CONFIG`, cowc/CountingTrainer.cpp); this script only
 defines the architecture and saves it with a seeded random initialisation, so that the exact
 starting point of the shipped demo model can be reproduced.
 
@@ -14,7 +14,7 @@ as for a torchvision ResNet. Counting is classification: the output has one logi
 Input: 1x3x224x224, RGB on [0,1] normalised with the ImageNet mean/std (the COWC margin colour
 (123,117,104) is the ImageNet mean times 255, so the canvas border normalises to ~0). The central
 192 px of a 256 px COWC patch is pasted centred in a 224 canvas filled with that colour
-(model/CountingLayout.hpp).
+(cowc/CountingLayout.hpp).
 
 Usage (Debian's python3-torch, /usr/bin/python3):
     /usr/bin/python3 tools/make_count_model.py --out models/cowc-count-init.pt \

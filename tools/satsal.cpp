@@ -36,7 +36,11 @@ int main(int argc, char** argv) {
     try {
         return satsal::cli::dispatch(argc, argv);
     } catch (const std::exception& error) {
-        std::fprintf(stderr, "satsal: error: %s\n", error.what());
+        // LibTorch appends its C++ stack trace to messages; users need the first part only.
+        std::string message = error.what();
+        const auto trace = message.find("\nException raised from");
+        if (trace != std::string::npos) message.resize(trace);
+        std::fprintf(stderr, "satsal: error: %s\n", message.c_str());
         return 1;
     }
 }

@@ -1,5 +1,6 @@
 // GeoReference arithmetic, RasterReader (info, windows, masks, percentiles, errors), load_rgb01,
-// write_png.
+// write_png (zlib levels, from a dataset), byte reads, write_text_file and create_parent_directory.
+#include "io/AtomicFile.hpp"
 #include "io/IoError.hpp"
 #include "io/PngWriter.hpp"
 #include "io/RasterReader.hpp"
@@ -7,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -320,4 +322,73 @@ TEST_CASE("write_png: RGB round trip through a temporary name", "[io][png]") {
     CHECK_THAT(error_of([&] { write_png(dir.file("missing/x.png"), 7, 5, 3, rgb.data()); }),
                Catch::Contains("directory '" + dir.file("missing") + "' does not exist"));
     CHECK_THROWS_AS(write_png(dir.file("bad.png"), 7, 5, 5, rgb.data()), IoError);
+}
+
+TEST_CASE("RasterReader: bytes, pixel-interleaved, clamped as GDAL converts", "[io][reader][bytes]") {
+    TempDir dir;
+    const std::string path = dir.file("wide.tif");
+    // Band b of pixel (x, y) = (b - 2) * 150 + 10 * x + y: band 1 goes negative, band 3 above 255.
+    const auto value = [](int b, int x, int y) { return (b - 2) * 150.0 + 10 * x + y; };
+    test::write_test_tiff(path, 12, 6, 3, GDT_Int16, GeoReference{}, value);
+    RasterReader reader(path);
+    const int x0 = 2, y0 = 1, w = 9, h = 4;
+    std::vector<uint8_t> bytes(3u * w * h);
+    reader.read_window_bytes_into({3, 1, 2}, x0, y0, w, h, bytes.data());
+    const int order[3] = {3, 1, 2};
+    for (int y = 0; y < h; ++y) {
+        for (int x = 0; x < w; ++x) {
+            for (int c = 0; c < 3; ++c) {
+                const double v = std::clamp(value(order[c], x0 + x, y0 + y), 0.0, 255.0);
+                CHECK(int(bytes[(static_cast<std::size_t>(y) * w + x) * 3 + c]) == int(v));
+            }
+        }
+    }
+    reader.release_cached_blocks();  // the reader stays usable
+    uint8_t one = 0;
+    reader.read_window_bytes_into({2}, 11, 5, 1, 1, &one);
+    CHECK(int(one) == 115);
+    CHECK_THAT(error_of([&] { reader.read_window_bytes_into({1}, 10, 0, 3, 1, bytes.data()); }),
+               Catch::Contains(path) && Catch::Contains("outside the raster (12x6)"));
+}
+
+TEST_CASE("write_png: zlib level and streaming from a dataset", "[io][png]") {
+    TempDir dir;
+    std::vector<uint8_t> rgb(64 * 48 * 3);
+    for (std::size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 2654435761u) >> 24);
+    write_png(dir.file("default.png"), 64, 48, 3, rgb.data());
+    write_png(dir.file("six.png"), 64, 48, 3, rgb.data(), 6);
+    write_png(dir.file("one.png"), 64, 48, 3, rgb.data(), 1);
+    const auto size = [](const std::string& p) { return std::filesystem::file_size(p); };
+    // GDAL's default level is 6: the same bytes; level 1 compresses this noise less.
+    CHECK(size(dir.file("default.png")) == size(dir.file("six.png")));
+    CHECK(size(dir.file("one.png")) > size(dir.file("six.png")));
+    CHECK_THAT(error_of([&] { write_png(dir.file("ten.png"), 64, 48, 3, rgb.data(), 10); }),
+               Catch::Contains("zlib level must be 1..9"));
+
+    RasterReader source(dir.file("one.png"));
+    GDALDatasetUniquePtr dataset(GDALDataset::Open(dir.file("one.png").c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
+    REQUIRE(dataset);
+    write_png_from(dir.file("copy.png"), *dataset, 9);
+    CHECK_FALSE(std::filesystem::exists(dir.file("copy.png.partial")));
+    RasterReader copy(dir.file("copy.png"));
+    CHECK(copy.read_window({1, 2, 3}, 0, 0, 64, 48) == source.read_window({1, 2, 3}, 0, 0, 64, 48));
+}
+
+TEST_CASE("write_text_file and create_parent_directory", "[io][atomic]") {
+    TempDir dir;
+    const std::string path = dir.file("a/b/notes.txt");
+    CHECK_THAT(error_of([&] { write_text_file(path, "x"); }), Catch::Contains("does not exist"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("a")));
+    create_parent_directory(path);
+    CHECK(std::filesystem::is_directory(dir.file("a/b")));
+    const std::string text("line 1\nbytes \0\x01\xff\n", 17);
+    write_text_file(path, text);
+    CHECK_FALSE(std::filesystem::exists(path + ".partial"));
+    std::ifstream in(path, std::ios::binary);
+    const std::string back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(back == text);
+    std::filesystem::create_directories(dir.file("file_parent"));
+    { std::ofstream(dir.file("file_parent/plain")) << "x"; }
+    CHECK_THAT(error_of([&] { create_parent_directory(dir.file("file_parent/plain/child.txt")); }),
+               Catch::Contains("cannot create the directory '" + dir.file("file_parent/plain") + "'"));
 }

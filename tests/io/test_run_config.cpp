@@ -258,7 +258,7 @@ TEST_CASE("bad values name the file, line, key and what was expected", "[run_con
     CHECK(error_for("seam_tolerance = 0") == where + "bad value for 'seam_tolerance': expected a number in (0, 1] (e.g. 0.01), got '0'");
     CHECK(error_for("pad = mirror") == where + "bad value for 'pad': expected one of reflect, mean, zero, got 'mirror'");
     CHECK(error_for("statistic = entropy") == where + "bad value for 'statistic': expected one of smoe, std, mean, max, shannon, lognormal-mean, lognormal-ent, truncnormal-mean, truncnormal-std, truncnormal-ent, gamma-scale, got 'entropy'");
-    CHECK(error_for("norm = cdf") == where + "bad value for 'norm': expected one of gauss, gamma, range, got 'cdf'");
+    CHECK(error_for("norm = cdf") == where + "bad value for 'norm': expected one of gauss, gamma, gamma-moments, range, got 'cdf'");
     CHECK(error_for("weights = 1,x,3") == where + "bad value for 'weights': expected equal, ramp, prior or non-negative numbers separated by commas, not all zero, got '1,x,3'");
     CHECK(error_for("weights = 0,0") == where + "bad value for 'weights': expected equal, ramp, prior or non-negative numbers separated by commas, not all zero, got '0,0'");
     CHECK(error_for("normalize = image") == where + "bad value for 'normalize': expected one of scene, tile, got 'image'");

@@ -2,6 +2,7 @@
 // stderr for config errors, failing scenes in a batch and explain errors.
 #include "test_support.hpp"
 
+#include "io/OutputLock.hpp"
 #include "io/SyntheticScene.hpp"
 
 #include <catch2/catch.hpp>
@@ -166,8 +167,9 @@ TEST_CASE("satsal run: a run killed while writing leaves no final-named file", "
         ::execl(SATSAL_BINARY, "satsal", "run", config.c_str(), "--quiet", static_cast<char*>(nullptr));
         ::_exit(127);
     }
-    // Wait until pass 2 writes its rasters inside the staging folder, then kill without warning.
-    const std::string staging = folder + "/.satsal-partial-" + std::to_string(pid);
+    // Wait until pass 2 writes its rasters inside the staging folder (beside the scene's folder,
+    // which appears only when complete), then kill without warning.
+    const std::string staging = dir.file("out/.satsal-staging-big-" + std::to_string(pid));
     bool writing = false;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!writing && std::chrono::steady_clock::now() < deadline) {
@@ -180,11 +182,72 @@ TEST_CASE("satsal run: a run killed while writing leaves no final-named file", "
     REQUIRE(writing);
     INFO("the run must still have been running when it was killed");
     REQUIRE(WIFSIGNALED(status));
-    const std::vector<std::string> left = folder_entries(folder);
+    // No scene folder at all; only the killed run's hidden staging folders and its lock file remain
+    // in output_dir (nothing can remove them after SIGKILL; the lock died with the process).
+    CHECK_FALSE(std::filesystem::exists(folder));
+    const std::vector<std::string> left = folder_entries(dir.file("out"));
     INFO("left behind: " << join_names(left));
-    for (const char* name : {"saliency.tif", "lovi.tif", "saliency.h5", "run.json", "quicklook.png"}) {
-        CHECK(std::find(left.begin(), left.end(), name) == left.end());
+    for (const auto& name : left) CHECK(name.rfind(".satsal-", 0) == 0);
+    CHECK(satsal::lock_is_free(dir.file("out/.satsal-lock")));
+
+    // The next run into the folder removes the orphans (their lock is free) and succeeds.
+    const pid_t again = ::fork();
+    REQUIRE(again >= 0);
+    if (again == 0) {
+        const int null = ::open("/dev/null", O_WRONLY);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        ::execl(SATSAL_BINARY, "satsal", "run", config.c_str(), "--quiet", static_cast<char*>(nullptr));
+        ::_exit(127);
     }
-    // Only the killed run's staging folder remains (nothing can remove it after SIGKILL).
-    CHECK(left == std::vector<std::string>{".satsal-partial-" + std::to_string(pid)});
+    ::waitpid(again, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const std::vector<std::string> after = folder_entries(dir.file("out"));
+    INFO("after the rerun: " << join_names(after));
+    CHECK(after == std::vector<std::string>{"big"});
+}
+
+TEST_CASE("tools/compare_outputs.sh: two runs are identical; a changed pixel and a missing file are listed",
+          "[pipeline][cli][compare]") {
+    TempDir dir;
+    const std::string scene = dir.file("scene.tif");
+    write_tiff(scene, 160, 96, 3, GDT_Byte, texture_value);
+    const std::string config = write_config(dir, "run.ini", {scene}, {"tile_size = 64", "margin = 32"});
+    for (const char* out : {"a", "b"}) {
+        const CommandResult run = run_satsal("run " + quoted(config) + " --set output_dir=" + quoted(dir.file(out)), dir);
+        INFO(run.err);
+        REQUIRE(run.exit_code == 0);
+    }
+    const std::string script = std::string(SATSAL_SOURCE_DIR) + "/tools/compare_outputs.sh";
+    auto compare = [&](CommandResult& result) {
+        const std::string out = dir.file("compare.out");
+        const int status = std::system(("bash " + quoted(script) + " " + quoted(dir.file("a/scene")) + " " +
+                                        quoted(dir.file("b/scene")) + " >" + quoted(out) + " 2>&1")
+                                           .c_str());
+        result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        result.out = read_text(out);
+    };
+    CommandResult same;
+    compare(same);
+    INFO(same.out);
+    CHECK(same.exit_code == 0);
+    CHECK_THAT(same.out, Catch::Contains("5 files identical in data"));
+
+    {  // One pixel of b's combined map changes; b loses its quicklook.
+        GDALDatasetUniquePtr tiff(GDALDataset::Open(dir.file("b/scene/saliency.tif").c_str(), GDAL_OF_UPDATE | GDAL_OF_RASTER));
+        REQUIRE(tiff);
+        float value = 0;
+        REQUIRE(tiff->GetRasterBand(1)->RasterIO(GF_Read, 70, 40, 1, 1, &value, 1, 1, GDT_Float32, 0, 0) == CE_None);
+        value += 0.25f;
+        REQUIRE(tiff->GetRasterBand(1)->RasterIO(GF_Write, 70, 40, 1, 1, &value, 1, 1, GDT_Float32, 0, 0) == CE_None);
+    }
+    fs::remove(dir.file("b/scene/quicklook.png"));
+    CommandResult changed;
+    compare(changed);
+    INFO(changed.out);
+    CHECK(changed.exit_code == 1);
+    CHECK_THAT(changed.out, Catch::Contains("saliency.tif: pixel data differ") &&
+                                Catch::Contains("A only: quicklook.png") &&
+                                !Catch::Contains("lovi.tif") && !Catch::Contains("saliency.h5"));
 }

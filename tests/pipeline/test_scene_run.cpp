@@ -5,6 +5,7 @@
 #include "io/RunConfig.hpp"
 #include "io/SyntheticScene.hpp"
 #include "pipeline/SceneRun.hpp"
+#include "saliency/Normalize.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -805,5 +806,47 @@ TEST_CASE("run: the tiny torchvision-layout CNNs run whole scenes (auto taps, st
         CHECK(*lowest >= 0.0);
         CHECK(*highest <= 1.0);
         CHECK(*highest - *lowest > 0.1);
+    }
+}
+
+TEST_CASE("run: norm = gamma fits each layer over the whole scene (nodata excluded), as on one map",
+          "[pipeline][run][normalize][gamma]") {
+    // The gamma fit needs sum ln(x - min + 2e-7) over the scene, i.e. the scene minimum first: a
+    // second read of the raw layer grids after pass 1. Tiled scene statistics must give what
+    // normalizing each whole raw layer (as saliency.h5 stores it) gives.
+    TempDir dir;
+    SyntheticSceneOptions options;
+    options.path = dir.file("corner.tif");
+    options.width = 320;
+    options.height = 256;
+    options.nodata_corner = true;
+    options.block_size = 64;
+    write_synthetic_scene(options);
+    const std::string out = dir.file("out");
+    const RunOutcome outcome = run_scenes(
+        make_config(dir, footprint_model(), {options.path}, out, {"tile_size = 64", "margin = 32", "norm = gamma"}));
+    INFO(outcome.scenes.at(0).error);
+    REQUIRE(outcome.all_ok());
+    const std::string h5 = scene_folder(out, "corner") + "/saliency.h5";
+    CHECK(h5_string_attribute(h5, "normalization") == "gamma");
+    for (int k = 1; k <= 5; ++k) {
+        const std::string name = "L" + std::to_string(k);
+        INFO("layer " << name);
+        const H5Array raw = read_h5(h5, "/layers/" + name);
+        const H5Array got = read_h5(h5, "/layers_normalized/" + name);
+        REQUIRE(got.dims == raw.dims);
+        Map map(raw.dims[1], raw.dims[0]);
+        for (std::size_t i = 0; i < raw.values.size(); ++i) map.values[i] = static_cast<float>(raw.values[i]);
+        normalize(Normalization::Gamma, map);
+        int64_t nan_mismatch = 0, nan_count = 0;
+        double worst = 0;
+        for (std::size_t i = 0; i < map.values.size(); ++i) {
+            nan_count += std::isnan(got.values[i]) ? 1 : 0;
+            if (std::isnan(map.values[i]) != std::isnan(got.values[i])) ++nan_mismatch;
+            else if (!std::isnan(map.values[i])) worst = std::max(worst, std::fabs(map.values[i] - got.values[i]));
+        }
+        if (k <= 3) CHECK(nan_count > 0);
+        CHECK(nan_mismatch == 0);
+        CHECK(worst < 1e-6);
     }
 }

@@ -1,0 +1,110 @@
+#include "cowc/CountingEval.hpp"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <ATen/Parallel.h>
+
+#include "cowc/CountingList.hpp"
+#include "cowc/CountingInference.hpp"
+#include "cowc/CountingPatchSet.hpp"
+#include "io/IoError.hpp"
+#include "io/PathPolicy.hpp"
+#include "model/TappedModel.hpp"
+
+namespace satsal::counting {
+namespace {
+
+/// A JSON string literal, escaped by nlohmann-json (bytes that are not UTF-8 become U+FFFD).
+std::string json_string(const std::string& text) {
+    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
+    if (options.batch_size < 1) throw std::invalid_argument("eval-count: batch size must be >= 1");
+    const auto start = std::chrono::steady_clock::now();
+    const int threads = options.threads > 0 ? options.threads
+                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(threads);
+
+    CountingEvaluation evaluation;
+    torch::jit::Module module = load_counting_model(options.model, evaluation.classes);
+    const c10::Device device = checked_device(options.device);
+    const PrecisionChoice choice = resolve_precision(options.precision, detect_cpu_features());
+    evaluation.precision = precision_name(choice.precision);
+    evaluation.precision_reason = choice.reason;
+    if (choice.precision == Precision::Bf16) module.to(at::kBFloat16);  // predict_counts follows the weights
+    if (!device.is_cpu()) module.to(device);
+    const std::vector<cowc::CountingListEntry> entries = cowc::read_counting_list(options.list);
+    if (entries.empty()) throw IoError("counting list '" + options.list + "' names no patches");
+    // Every entry is checked before any patch is evaluated, so a bad last line fails at once.
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const cowc::CountingListEntry& e = entries[i];
+        if (e.count >= evaluation.classes) {
+            throw std::runtime_error("counting list '" + options.list + "': entry " + std::to_string(i + 1) + " '" +
+                                     e.relative_path() + " " + std::to_string(e.count) + "': count is outside the model's " +
+                                     std::to_string(evaluation.classes) + " classes (0.." +
+                                     std::to_string(evaluation.classes - 1) + ")");
+        }
+        const std::string path = join_under_root(options.root, e.relative_path(), "counting list entry");
+        const std::string problem = input_file_problem(path);
+        if (!problem.empty()) {
+            throw std::runtime_error("COWC counting patch '" + path + "' " + problem + "; entry " + std::to_string(i + 1) +
+                                     " (listed in '" + options.list + "' as '" + e.relative_path() + " " +
+                                     std::to_string(e.count) + "')");
+        }
+    }
+    const bool progress = entries.size() >= 20000;
+    std::size_t next_report = entries.size() / 10;
+
+    // Chunks of whole batches keep memory bounded (256 patches = 50 MB of pixels).
+    const std::size_t chunk = static_cast<std::size_t>(options.batch_size) *
+                              std::max<std::size_t>(1, 256 / static_cast<std::size_t>(options.batch_size));
+    for (std::size_t first = 0; first < entries.size(); first += chunk) {
+        const std::vector<cowc::CountingListEntry> part(
+            entries.begin() + static_cast<std::ptrdiff_t>(first),
+            entries.begin() + static_cast<std::ptrdiff_t>(std::min(entries.size(), first + chunk)));
+        const CountingPatchSet patches =
+            CountingPatchSet::load_entries(part, options.list, options.root, evaluation.classes, threads);
+        const std::vector<int> predicted = predict_counts(module, patches, {}, options.batch_size);
+        evaluation.truth.insert(evaluation.truth.end(), patches.counts().begin(), patches.counts().end());
+        evaluation.predicted.insert(evaluation.predicted.end(), predicted.begin(), predicted.end());
+        if (progress && evaluation.predicted.size() >= next_report && evaluation.predicted.size() < entries.size()) {
+            std::fprintf(stderr, "eval-count: %zu of %zu patches\n", evaluation.predicted.size(), entries.size());
+            next_report += entries.size() / 10;
+        }
+    }
+    evaluation.metrics = compute_counting_metrics(evaluation.truth, evaluation.predicted);
+    evaluation.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    evaluation.images_per_second = evaluation.truth.size() / std::max(evaluation.seconds, 1e-9);
+    return evaluation;
+}
+
+CountingEvaluation evaluate_counting(const std::string& model, const std::string& list, const std::string& root) {
+    CountingEvalOptions options;
+    options.model = model;
+    options.list = list;
+    options.root = root;
+    return evaluate_counting(options);
+}
+
+std::string counting_evaluation_json(const CountingEvaluation& evaluation, const CountingEvalOptions& options) {
+    std::ostringstream out;
+    char timing[128];
+    std::snprintf(timing, sizeof timing, "\"seconds\": %.3f, \"images_per_second\": %.2f", evaluation.seconds,
+                  evaluation.images_per_second);
+    out << "{\"model\": " << json_string(options.model) << ", \"list\": " << json_string(options.list)
+        << ", \"root\": " << json_string(options.root) << ", \"classes\": " << evaluation.classes
+        << ", \"precision\": " << json_string(evaluation.precision)
+        << ", \"precision_reason\": " << json_string(evaluation.precision_reason) << ", " << timing
+        << ", \"metrics\": " << counting_metrics_json(evaluation.metrics) << "}";
+    return out.str();
+}
+
+}  // namespace satsal::counting

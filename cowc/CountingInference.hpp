@@ -1,0 +1,37 @@
+#pragma once
+// LibTorch side of the counting network: batches in the COWC input layout, model loading with a
+// shape check, and arg-max count prediction. Used by the trainer, the evaluator and scene counting.
+//
+// Thread rules: a torch::jit::Module is not shared between threads that run it; LibTorch's
+// intra-op threads are set by the caller (at::set_num_threads).
+#include <torch/script.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "cowc/CountingLayout.hpp"
+#include "cowc/CountingPatchSet.hpp"
+
+namespace satsal::counting {
+
+/// A [indices.size(), 3, 224, 224] float batch in the counting layout. `transforms` is empty
+/// (identity for all) or holds one transform per index.
+at::Tensor make_count_batch(const CountingPatchSet& patches, const std::vector<std::size_t>& indices,
+                            const std::vector<PatchTransform>& transforms = {});
+
+/// Loads a TorchScript counting model on the CPU in eval mode and probes it with one zero input:
+/// the output must be [1, K] logits with K >= 2. Returns K in `classes`. Throws
+/// std::runtime_error naming the file when it is not TorchScript or its output has another shape.
+torch::jit::Module load_counting_model(const std::string& path, int& classes);
+
+/// Number of count classes (logits) of a loaded model, from one zero input in eval mode (the
+/// module's training flag is restored). Throws std::runtime_error when the output is not [1, K].
+int probe_count_classes(torch::jit::Module& module, const std::string& name);
+
+/// Arg-max counts for `indices` (all patches when empty), in batches of `batch_size`, without
+/// gradients. Puts the module in eval mode and leaves it there.
+std::vector<int> predict_counts(torch::jit::Module& module, const CountingPatchSet& patches,
+                                const std::vector<std::size_t>& indices, int batch_size);
+
+}  // namespace satsal::counting

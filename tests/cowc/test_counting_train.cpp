@@ -1,0 +1,311 @@
+// Training, checkpoint resume, batch-norm statistics and evaluation of the counting network on a
+// tiny patch set drawn by the test (tests/fixtures/counting/count-tiny-init.pt: 4 classes,
+// widths 4/8/8/8, made by tools/make_count_model.py --classes 4 --widths 4,8,8,8 --seed 7).
+// LibTorch first: its glog-style CHECK macro must be replaced by Catch's, not the other way round.
+#include <torch/script.h>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "cowc/CountingEval.hpp"
+#include "cowc/CountingInference.hpp"
+#include "cowc/CountingTrainer.hpp"
+#include "test_counting_support.hpp"
+
+using namespace satsal::counting;
+using satsal::counting::test::TempDir;
+using satsal::counting::test::write_patch_set;
+
+namespace {
+
+const std::string kTinyModel = std::string(SATSAL_FIXTURES_DIR) + "/counting/count-tiny-init.pt";
+
+CountTrainOptions tiny_options(const TempDir& dir, const std::string& list, std::ostream& log) {
+    CountTrainOptions o;
+    o.list = list;
+    o.root = dir.str();
+    o.init_model = kTinyModel;
+    o.output = dir / "trained.pt";
+    o.classes = 4;
+    o.epochs = 4;
+    o.batch_size = 8;
+    o.learning_rate = 0.05;
+    o.optimizer = "adam";
+    o.weight_decay = 0;
+    o.warmup_fraction = 0;
+    o.threads = 1;  // bit-for-bit repeatable runs
+    o.holdout_fraction = 0.2;
+    o.log_every = 2;
+    o.log = &log;
+    return o;
+}
+
+double max_difference(const torch::jit::Module& a, const torch::jit::Module& b) {
+    auto pa = a.named_parameters(true), pb = b.named_parameters(true);
+    double worst = 0;
+    auto ib = pb.begin();
+    for (const auto& item : pa) {
+        worst = std::max(worst, (item.value - (*ib).value).abs().max().item<double>());
+        ++ib;
+    }
+    return worst;
+}
+
+}  // namespace
+
+TEST_CASE("a tiny training run reduces the loss and writes a TorchScript model", "[counting][train]") {
+    TempDir dir("train");
+    const std::string list = write_patch_set(dir.str(), "train", "COWC_train_list_64_class.txt", 4, 5, 11);
+    std::ostringstream log;
+    CountTrainOptions o = tiny_options(dir, list, log);
+    o.epochs = 10;
+    o.batch_size = 4;
+    const CountTrainResult r = train_counting_model(o);
+
+    CHECK(r.finished);
+    CHECK(r.train_patches == 16);  // 20 listed, 20% held out
+    CHECK(r.holdout_patches == 4);
+    CHECK(r.memory_bytes == 20u * 256 * 256 * 3);
+    REQUIRE(r.history.size() == 10);
+    CHECK(r.steps_run == 40);  // 4 steps of 4 per epoch
+    INFO(log.str());
+    CHECK(r.history.back().mean_loss < 0.8 * r.history.front().mean_loss);
+    INFO("first epoch loss " << r.history.front().mean_loss << ", last " << r.history.back().mean_loss);
+    CHECK(r.has_holdout);
+    CHECK(r.holdout.n == 4);
+    // Progress lines carry throughput, loss and running accuracy.
+    CHECK(std::regex_search(log.str(), std::regex(R"(epoch 1/10 step 2/4 \(2/40\) [0-9.]+ img/s loss [0-9.]+ acc [0-9.]+)")));
+
+    // The output is TorchScript in eval mode and yields logits for 4 classes.
+    int classes = 0;
+    torch::jit::Module trained = load_counting_model(o.output, classes);
+    CHECK(classes == 4);
+    CHECK_FALSE(trained.is_training());
+}
+
+TEST_CASE("training mode updates the batch-norm running statistics of the scripted model", "[counting][train]") {
+    torch::jit::Module module = torch::jit::load(kTinyModel);
+    const at::Tensor before = module.attr("bn1").toModule().attr("running_mean").toTensor().clone();
+    CHECK(before.abs().max().item<double>() == 0.0);
+    module.train();
+    at::manual_seed(3);
+    module.forward({at::rand({4, 3, 224, 224})});
+    const at::Tensor after = module.attr("bn1").toModule().attr("running_mean").toTensor();
+    CHECK(after.abs().max().item<double>() > 1e-4);
+    // In eval mode the statistics stay put.
+    module.eval();
+    const at::Tensor frozen = after.clone();
+    module.forward({at::rand({4, 3, 224, 224})});
+    CHECK(module.attr("bn1").toModule().attr("running_mean").toTensor().equal(frozen));
+}
+
+TEST_CASE("a run stopped after an epoch resumes from its checkpoint and ends where an uninterrupted run ends",
+          "[counting][train][checkpoint]") {
+    TempDir dir("resume");
+    const std::string list = write_patch_set(dir.str(), "train", "COWC_train_list_64_class.txt", 4, 5, 12);
+    std::ostringstream log;
+
+    CountTrainOptions straight = tiny_options(dir, list, log);
+    straight.epochs = 3;
+    straight.output = dir / "straight.pt";
+    const CountTrainResult whole = train_counting_model(straight);
+    REQUIRE(whole.finished);
+
+    CountTrainOptions first = straight;
+    first.output = dir / "resumed.pt";
+    first.checkpoint = dir / "run.ckpt";
+    first.stop_after_epochs = 1;
+    const CountTrainResult part = train_counting_model(first);
+    CHECK_FALSE(part.finished);
+    CHECK(part.completed_epochs == 1);
+    CHECK(std::filesystem::exists(first.checkpoint));
+    CHECK_FALSE(std::filesystem::exists(first.output));
+
+    CountTrainOptions second = first;
+    second.stop_after_epochs = 0;
+    const CountTrainResult rest = train_counting_model(second);
+    CHECK(rest.start_epoch == 1);
+    CHECK(rest.start_step == 0);
+    CHECK(rest.finished);
+    CHECK(rest.steps_run == 4);  // epochs 2 and 3 only
+    REQUIRE(rest.history.size() == 2);
+    CHECK(rest.history.front().epoch == 2);
+    CHECK(log.str().find("resuming from '" + first.checkpoint + "' at epoch 2, step 0") != std::string::npos);
+
+    const torch::jit::Module a = torch::jit::load(straight.output);
+    const torch::jit::Module b = torch::jit::load(second.output);
+    CHECK(max_difference(a, b) < 1e-5);
+    // The same loss sequence: the resumed epochs saw the same batches with the same optimizer state.
+    CHECK(rest.history.back().mean_loss == Approx(whole.history.back().mean_loss).epsilon(1e-4));
+
+    SECTION("a checkpoint from a run with another batch size is refused, naming the key") {
+        CountTrainOptions other = second;
+        other.batch_size = 4;
+        CHECK_THROWS_WITH(train_counting_model(other),
+                          "checkpoint '" + first.checkpoint +
+                              "' was written with batch_size = 8, this run has 4: restore that setting or delete "
+                              "the checkpoint to start afresh");
+    }
+}
+
+TEST_CASE("a run killed inside an epoch resumes at the step after its checkpoint", "[counting][train][checkpoint]") {
+    TempDir dir("midepoch");
+    const std::string list = write_patch_set(dir.str(), "train", "COWC_train_list_64_class.txt", 4, 5, 13);
+    std::ostringstream log;
+    CountTrainOptions straight = tiny_options(dir, list, log);
+    straight.epochs = 2;
+    straight.output = dir / "straight.pt";
+    REQUIRE(train_counting_model(straight).finished);
+
+    CountTrainOptions killed = straight;
+    killed.output = dir / "resumed.pt";
+    killed.checkpoint = dir / "mid.ckpt";
+    killed.stop_after_steps = 3;  // 2 steps per epoch: stops after step 1 of epoch 2
+    const CountTrainResult part = train_counting_model(killed);
+    CHECK_FALSE(part.finished);
+    CHECK(part.steps_run == 3);
+    CHECK(part.completed_epochs == 1);
+
+    killed.stop_after_steps = 0;
+    const CountTrainResult rest = train_counting_model(killed);
+    CHECK(rest.start_epoch == 1);
+    CHECK(rest.start_step == 1);
+    CHECK(rest.steps_run == 1);
+    CHECK(rest.finished);
+    CHECK(max_difference(torch::jit::load(straight.output), torch::jit::load(killed.output)) < 1e-5);
+
+    // A finished run's checkpoint points past the last epoch: running again does no steps.
+    const CountTrainResult again = train_counting_model(killed);
+    CHECK(again.start_epoch == 2);
+    CHECK(again.steps_run == 0);
+    CHECK(again.finished);
+}
+
+TEST_CASE("init_model and classes must agree", "[counting][train]") {
+    TempDir dir("classes");
+    const std::string list = write_patch_set(dir.str(), "train", "list.txt", 3, 1, 1);
+    std::ostringstream log;
+    CountTrainOptions o = tiny_options(dir, list, log);
+    o.classes = 65;
+    CHECK_THROWS_WITH(train_counting_model(o), "init_model '" + kTinyModel +
+                                                   "' has 4 count classes (logits) but classes = 65");
+}
+
+TEST_CASE("a count beyond the model's classes names the list and the patch", "[counting][train]") {
+    TempDir dir("beyond");
+    const std::string list = write_patch_set(dir.str(), "train", "list.txt", 5, 1, 1);
+    std::ostringstream log;
+    const CountTrainOptions o = tiny_options(dir, list, log);
+    CHECK_THROWS_WITH(train_counting_model(o), "counting list '" + list +
+                                                   "': 'Synth_Test/train/04.00100.00204.000.png 4': count 4 is "
+                                                   "outside the model's 4 classes (0..3)");
+}
+
+TEST_CASE("shuffles, augmentations and the learning-rate schedule are pure functions", "[counting][train]") {
+    CHECK(epoch_order(5, 2, 100) == epoch_order(5, 2, 100));
+    CHECK(epoch_order(5, 2, 100) != epoch_order(5, 3, 100));
+    auto sorted = epoch_order(5, 2, 100);
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < sorted.size(); ++i) CHECK(sorted[i] == i);
+
+    int flips = 0;
+    std::set<int> angles;
+    for (std::size_t p = 0; p < 2000; ++p) {
+        const PatchTransform t = sample_transform(9, 1, p, 15, true);
+        CHECK(t.rotation_degrees % 15 == 0);
+        angles.insert(t.rotation_degrees);
+        flips += t.flip;
+    }
+    CHECK(angles.size() == 24);
+    CHECK(flips > 900);
+    CHECK(flips < 1100);
+    CHECK(sample_transform(9, 1, 0, 0, false).is_identity());
+
+    CHECK(learning_rate_at(0, 100, 0.1, 0.1) == Approx(0.01));
+    CHECK(learning_rate_at(9, 100, 0.1, 0.1) == Approx(0.1));
+    CHECK(learning_rate_at(10, 100, 0.1, 0.1) == Approx(0.1));
+    CHECK(learning_rate_at(55, 100, 0.1, 0.1) == Approx(0.05));
+    CHECK(learning_rate_at(100, 100, 0.1, 0.1) == Approx(0.0).margin(1e-12));
+}
+
+TEST_CASE("soft targets are a normalised Gaussian over counts centred on the true count", "[counting][train]") {
+    const at::Tensor t = soft_targets(torch::tensor({2, 0}, torch::kLong), 5, 1.0);
+    REQUIRE(t.sizes() == c10::IntArrayRef({2, 5}));
+    const double e1 = std::exp(-0.5), e2 = std::exp(-2.0), e3 = std::exp(-4.5), e4 = std::exp(-8.0);
+    const double z = 1 + 2 * e1 + 2 * e2;
+    CHECK(t[0][2].item<double>() == Approx(1 / z));
+    CHECK(t[0][1].item<double>() == Approx(e1 / z));
+    CHECK(t[0][4].item<double>() == Approx(e2 / z));
+    const double z0 = 1 + e1 + e2 + e3 + e4;
+    CHECK(t[1][0].item<double>() == Approx(1 / z0));
+    CHECK(t[1][3].item<double>() == Approx(e3 / z0));
+    CHECK(t.sum(1)[1].item<double>() == Approx(1.0));
+}
+
+TEST_CASE("training with soft targets also reduces the loss", "[counting][train]") {
+    TempDir dir("soft");
+    const std::string list = write_patch_set(dir.str(), "train", "list.txt", 4, 5, 14);
+    std::ostringstream log;
+    CountTrainOptions o = tiny_options(dir, list, log);
+    o.epochs = 10;
+    o.batch_size = 4;
+    o.label_sigma = 0.75;
+    const CountTrainResult r = train_counting_model(o);
+    INFO(log.str());
+    CHECK(r.history.back().mean_loss < 0.85 * r.history.front().mean_loss);
+}
+
+TEST_CASE("evaluate_counting scores a model with known predictions", "[counting][eval]") {
+    TempDir dir("eval");
+    const std::string list = write_patch_set(dir.str(), "test", "COWC_test_list_64_class.txt", 4, 2, 21);
+    // A TorchScript model that always says "2 cars".
+    torch::jit::Module fake("FakeCounter");
+    fake.define(R"(
+def forward(self, x):
+    logits = torch.zeros([x.size(0), 4])
+    logits[:, 2] = 1.0
+    return logits
+)");
+    const std::string model = dir / "fake.pt";
+    fake.save(model);
+
+    CountingEvalOptions options;
+    options.model = model;
+    options.list = list;
+    options.root = dir.str();
+    options.batch_size = 3;  // a partial last batch
+    options.threads = 1;
+    const CountingEvaluation e = evaluate_counting(options);
+    CHECK(e.classes == 4);
+    CHECK(e.truth == std::vector<int>{0, 1, 2, 3, 0, 1, 2, 3});
+    CHECK(e.predicted == std::vector<int>(8, 2));
+    CHECK(e.metrics.exact_accuracy == Approx(0.25));
+    CHECK(e.metrics.within_one_accuracy == Approx(0.75));
+    CHECK(e.metrics.mean_absolute_error == Approx(1.0));  // |2-0| + |2-1| + 0 + |2-3| = 4 per 4
+    const std::string json = counting_evaluation_json(e, options);
+    CHECK(json.find("\"classes\": 4") != std::string::npos);
+    CHECK(json.find("\"mean_absolute_error\": 1,") != std::string::npos);
+
+    SECTION("a model whose output is not [1, K] logits is refused") {
+        torch::jit::Module bad("Bad");
+        bad.define("def forward(self, x):\n    return x\n");
+        bad.save(dir / "bad.pt");
+        options.model = dir / "bad.pt";
+        CHECK_THROWS_WITH(evaluate_counting(options),
+                          "counting model '" + options.model +
+                              "': expected logits [1, K] (K >= 2 count classes) for a 1x3x224x224 input, got "
+                              "[1, 3, 224, 224]");
+    }
+    SECTION("a missing patch names the file and the list") {
+        std::filesystem::remove(dir / "Synth_Test/test/03.00101.00203.000.png");
+        CHECK_THROWS_WITH(evaluate_counting(options),
+                          Catch::Contains("Synth_Test/test/03.00101.00203.000.png") &&
+                              Catch::Contains("(listed in '" + list + "' as 'Synth_Test/test/03.00101.00203.000.png 3')"));
+    }
+}

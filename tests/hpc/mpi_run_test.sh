@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `mpirun -np N satsal run CONFIG` over a batch of scenes: ranks take scenes on demand; every
+# scene's outputs must hold the same data as a single-process run, for N = 1, 2, 3, and rank 0
+# writes the batch outputs (counts.csv / count-summary.json of a counting run) as one process does.
+#
+#   tests/hpc/mpi_run_test.sh BUILD/satsal SOURCE_DIR MPIEXEC
+set -euo pipefail
+satsal=$(realpath "$1")
+source_dir=$(realpath "$2")
+mpiexec=$3
+work=$(mktemp -d /tmp/satsal-mpi-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "mpi_run_test: $*" >&2; exit 1; }
+compare="$source_dir/tools/compare_outputs.sh"
+
+mkdir -p "$work/scenes"
+for seed in 1 2 3 4; do
+  "$satsal" make-scene "$work/scenes/scene-$seed.tif" --size 288x224 --seed "$seed" >/dev/null 2>&1
+done
+cat > "$work/batch.ini" <<INI
+model = $source_dir/tests/fixtures/tiny_resnet.pt
+scene = $work/scenes
+output_dir = $work/single
+tile_size = 128
+margin = 32
+threads = 1
+batch_size = 2
+quiet = false
+INI
+"$satsal" run "$work/batch.ini" 2>"$work/single.log" || fail "the single-process run failed: $(cat "$work/single.log")"
+
+for n in 1 2 3; do
+  out="$work/mpi-$n"
+  "$mpiexec" --allow-run-as-root --oversubscribe -np "$n" "$satsal" run "$work/batch.ini" --set "output_dir=$out" \
+    > "$work/mpi-$n.log" 2>&1 || fail "mpirun -np $n failed: $(cat "$work/mpi-$n.log")"
+  grep -q "$n MPI ranks take the 4 scenes on demand" "$work/mpi-$n.log" || [ "$n" = 1 ] ||
+    fail "mpirun -np $n did not run as $n ranks: $(cat "$work/mpi-$n.log")"
+  "$compare" "$work/single" "$out" >"$work/compare-$n.log" 2>&1 ||
+    fail "mpirun -np $n outputs differ from one process: $(cat "$work/compare-$n.log")"
+done
+
+# A failure on one rank (a model that cannot load is a run-level error) stops all ranks, non-zero.
+if "$mpiexec" --allow-run-as-root --oversubscribe -np 2 "$satsal" run "$work/batch.ini" \
+    --set "output_dir=$work/bad" --set "model=$work/missing.pt" > "$work/bad.log" 2>&1; then
+  fail "a run whose model is missing exited 0 under mpirun"
+fi
+grep -q "missing.pt" "$work/bad.log" || fail "the rank's error does not name the model: $(cat "$work/bad.log")"
+[ -z "$(find "$work/bad" -name '*.tif' 2>/dev/null)" ] || fail "a failed MPI run left GeoTIFFs behind"
+echo "mpi_run_test: mpirun -np 1/2/3 over 4 scenes match the single-process run; a rank failure stops the job"

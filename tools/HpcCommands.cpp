@@ -1,0 +1,269 @@
+// `satsal slurm`: cluster job scripts (hpc/).
+#include "tools/Commands.hpp"
+
+#include "hpc/Mpi.hpp"
+#include "hpc/Shard.hpp"
+#include "hpc/SlurmScript.hpp"
+#include "io/AtomicFile.hpp"
+#include "io/RunConfig.hpp"
+#include "pipeline/CountOutputs.hpp"
+#include "pipeline/SceneRun.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace satsal::cli {
+namespace {
+
+std::string this_executable() {
+    std::error_code error;
+    const fs::path self = fs::read_symlink("/proc/self/exe", error);
+    if (error) throw std::runtime_error("cannot find the satsal binary's path (/proc/self/exe): " + error.message());
+    return self.string();
+}
+
+std::string shard_record_path(const std::string& output_dir, const hpc::Shard& shard) {
+    return (fs::path(output_dir) / "satsal-shards" /
+            ("shard-" + std::to_string(shard.index) + "-of-" + std::to_string(shard.count) + ".json"))
+        .string();
+}
+
+int failed_count(const std::vector<SceneOutcome>& outcomes) {
+    int failed = 0;
+    for (const auto& outcome : outcomes) failed += outcome.ok ? 0 : 1;
+    return failed;
+}
+
+}  // namespace
+
+int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events, bool restart) {
+    std::vector<SceneOutcome> outcomes;
+    if (!config.scenes.empty()) {  // more shards than scenes: this one only records that it is done
+        SceneRunner runner(config, restart);
+        for (const std::string& scene : config.scenes) outcomes.push_back(runner.run(scene, events));
+    }
+    nlohmann::ordered_json record;
+    record["shard"] = shard.text();
+    record["output_dir"] = fs::absolute(config.output_dir).lexically_normal().string();
+    record["scenes"] = nlohmann::ordered_json::array();
+    for (const auto& outcome : outcomes) record["scenes"].push_back(outcome_to_json(outcome));
+    const std::string path = shard_record_path(config.output_dir, shard);
+    fs::create_directories(fs::path(path).parent_path());
+    write_text_file(path, record.dump(2) + "\n");
+    const int failed = failed_count(outcomes);
+    if (failed) std::fprintf(stderr, "satsal run: shard %s: %d of %zu scenes failed\n", shard.text().c_str(), failed, outcomes.size());
+    return failed ? 1 : 0;
+}
+
+int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart) {
+    if (!hpc::mpi_built()) {
+        std::fprintf(stderr, "satsal run: started by an MPI launcher, but this satsal was built without MPI: every "
+                             "rank would run the whole batch. Install libopenmpi-dev and rebuild (tools/setup.sh), "
+                             "or run without mpirun.\n");
+        return 2;
+    }
+    hpc::MpiSession mpi;
+    if (config.threads == 0) {
+        // The node's cores are shared by its ranks.
+        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        config.threads = std::max(1, cores / hpc::local_ranks_from_environment());
+    }
+    const int rank = mpi.rank();
+    RunEvents events;
+    events.warning = terminal.warning;
+    events.scene_done = [rank, quiet = config.quiet](const SceneOutcome& scene) {
+        if (!scene.ok) {
+            std::fprintf(stderr, "satsal: rank %d: scene failed: %s: %s\n", rank, scene.scene.c_str(), scene.error.c_str());
+        } else if (!quiet) {
+            std::fprintf(stderr, "satsal: rank %d: %s: %lld tiles, %.1f s, %.2f MP/s -> %s\n", rank, scene.scene.c_str(),
+                         static_cast<long long>(scene.tiles_total), scene.seconds, scene.megapixels_per_second,
+                         scene.output_folder.c_str());
+        }
+    };
+    if (rank == 0 && !config.quiet) {
+        std::fprintf(stderr, "satsal run: %d MPI ranks take the %zu scenes on demand, %d threads each\n", mpi.size(),
+                     config.scenes.size(), config.threads);
+    }
+    std::unique_ptr<SceneRunner> runner;
+    try {
+        runner = std::make_unique<SceneRunner>(config, restart);
+    } catch (const std::exception& error) {
+        mpi.abort_all(error.what());
+    }
+    const std::vector<std::string> results = mpi.distribute(static_cast<int>(config.scenes.size()), [&](int i) {
+        return outcome_to_json(runner->run(config.scenes[static_cast<size_t>(i)], events)).dump();
+    });
+    if (rank != 0) return 0;
+    std::vector<SceneOutcome> outcomes;
+    for (const std::string& text : results) outcomes.push_back(outcome_from_json(nlohmann::ordered_json::parse(text)));
+    runner->write_batch_outputs(outcomes);
+    const int failed = failed_count(outcomes);
+    if (failed) std::fprintf(stderr, "satsal run: %d of %zu scenes failed\n", failed, outcomes.size());
+    return failed ? 1 : 0;
+}
+
+int summarize(int argc, char** argv) {
+    std::string output_dir;
+    po::options_description described("summarize options");
+    described.add_options()("output-dir", po::value(&output_dir)->required(), "the run's output_dir");
+    po::positional_options_description positional;
+    positional.add("output-dir", 1);
+    po::variables_map variables;
+    if (!parse("usage: satsal summarize OUTPUT_DIR\n\n"
+               "Merges what the shards of a batch wrote (OUTPUT_DIR/satsal-shards/shard-I-of-N.json) once all are done:\n"
+               "scenes.csv (status and throughput of every scene), and for counting runs counts.csv and\n"
+               "count-summary.json as one process writes them.",
+               described, argc, argv, variables, &positional)) {
+        return 0;
+    }
+    const fs::path folder = fs::path(output_dir) / "satsal-shards";
+    if (!fs::is_directory(folder)) {
+        throw std::runtime_error(folder.string() + " does not exist: no shard of a `satsal run --shard` (or Slurm array) "
+                                 "batch has finished in " + output_dir);
+    }
+    std::map<int, std::vector<SceneOutcome>> shards;
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator(folder)) {
+        const std::string name = entry.path().filename().string();
+        int index = 0, of = 0;
+        char tail = 0;
+        if (std::sscanf(name.c_str(), "shard-%d-of-%d.jso%c", &index, &of, &tail) != 3 || tail != 'n') continue;
+        if (count != 0 && of != count) {
+            throw std::runtime_error(folder.string() + " holds shards of batches split " + std::to_string(count) + " and " +
+                                     std::to_string(of) + " ways: remove the stale ones");
+        }
+        count = of;
+        std::ifstream in(entry.path());
+        nlohmann::ordered_json record;
+        try {
+            record = nlohmann::ordered_json::parse(in);
+            for (const auto& scene : record.at("scenes")) shards[index].push_back(outcome_from_json(scene));
+        } catch (const std::exception& error) {
+            throw std::runtime_error(entry.path().string() + " is not a shard record: " + error.what());
+        }
+    }
+    if (count == 0) throw std::runtime_error(folder.string() + " holds no shard-I-of-N.json record");
+    std::string missing;
+    for (int i = 0; i < count; ++i) {
+        if (!shards.count(i)) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
+    }
+    if (!missing.empty()) {
+        std::fprintf(stderr, "satsal summarize: %d of %d shards have not finished (missing: %s); run it again when they have\n",
+                     count - static_cast<int>(shards.size()), count, missing.c_str());
+        return 1;
+    }
+    // Scenes back in config order: shard i holds scenes i, i + N, ... (hpc/Shard.hpp).
+    std::vector<SceneOutcome> outcomes;
+    for (size_t k = 0;; ++k) {
+        const int shard = static_cast<int>(k % static_cast<size_t>(count));
+        const size_t position = k / static_cast<size_t>(count);
+        if (position >= shards[shard].size()) break;
+        outcomes.push_back(shards[shard][position]);
+    }
+    size_t total = 0;
+    for (const auto& [index, scenes] : shards) total += scenes.size();
+    if (outcomes.size() != total) throw std::runtime_error("shard records in " + folder.string() + " do not fit one round-robin split");
+
+    std::string csv = "scene,status,error,tiles,tiles_skipped,seconds,megapixels_per_second,output_folder\n";
+    bool counting = false;
+    for (const auto& o : outcomes) {
+        std::string error = o.error;
+        for (char& c : error) if (c == ',' || c == '\n') c = ';';
+        char numbers[128];
+        std::snprintf(numbers, sizeof numbers, "%lld,%lld,%.3f,%.4f", static_cast<long long>(o.tiles_total),
+                      static_cast<long long>(o.tiles_skipped), o.seconds, o.megapixels_per_second);
+        csv += o.scene + "," + (o.ok ? "ok" : "failed") + "," + error + "," + numbers + "," + o.output_folder + "\n";
+        counting = counting || o.count_predicted >= 0;
+    }
+    write_text_file((fs::path(output_dir) / "scenes.csv").string(), csv);
+    if (counting) {
+        RunConfig where;
+        where.output_dir = output_dir;
+        write_count_summary(where, outcomes);
+    }
+    const int failed = failed_count(outcomes);
+    std::fprintf(stderr, "satsal summarize: %zu scenes from %d shards, %d failed -> %s%s\n", outcomes.size(), count, failed,
+                 (fs::path(output_dir) / "scenes.csv").string().c_str(), counting ? ", counts.csv, count-summary.json" : "");
+    return failed ? 1 : 0;
+}
+
+int slurm(int argc, char** argv) {
+    std::string config_path, out, partition, time, account, job_name;
+    std::vector<std::string> overrides;
+    int array = 0, cpus = 2;
+    po::options_description described("slurm options");
+    described.add_options()
+        ("config", po::value(&config_path)->required(), "run config (its scenes are split over the array)")
+        ("array", po::value(&array), "array tasks N (default: one per scene, at most 1000)")
+        ("cpus-per-task", po::value(&cpus)->default_value(2), "cores per task (satsal's threads)")
+        ("partition", po::value(&partition), "Slurm partition (default: the cluster's)")
+        ("time", po::value(&time), "time limit per allocation, e.g. 2:00:00 (a task is requeued when it ends)")
+        ("account", po::value(&account), "Slurm account")
+        ("job-name", po::value(&job_name), "job name (default: satsal-<config name>)")
+        ("set", po::value(&overrides)->composing(), "override a config key in every task: --set key=value")
+        ("out,o", po::value(&out), "write the script here (default: standard output)");
+    po::positional_options_description positional;
+    positional.add("config", 1);
+    po::variables_map variables;
+    if (!parse("usage: satsal slurm CONFIG [--array N] [--cpus-per-task C] [--partition P] [--time T] "
+               "[--account A] [--set key=value ...] [--out job.sh]\n\n"
+               "Writes an sbatch script: a job array whose task i runs `satsal run CONFIG --shard i/N`,\n"
+               "requeued with a warning signal before its time limit; `satsal summarize OUTPUT_DIR`\n"
+               "merges the shards' results when all tasks are done.",
+               described, argc, argv, variables, &positional)) {
+        return 0;
+    }
+    // Loading validates the config and resolves its scenes now, not on the cluster.
+    const RunConfig config = load_run_config(config_path, overrides);
+    const int scenes = static_cast<int>(config.scenes.size());
+    if (!variables.count("array")) array = std::min(scenes, 1000);
+    if (array > scenes) {
+        std::fprintf(stderr, "satsal slurm: --array %d is more than the %d scenes of %s: %d tasks would have nothing to do\n",
+                     array, scenes, config_path.c_str(), array - scenes);
+        return 2;
+    }
+    hpc::SlurmOptions options;
+    options.config = fs::absolute(config_path).lexically_normal().string();
+    options.satsal = this_executable();
+    options.job_name = job_name.empty() ? "satsal-" + fs::path(config_path).stem().string() : job_name;
+    options.array_tasks = array;
+    options.cpus_per_task = cpus;
+    options.partition = partition;
+    options.time = time;
+    options.account = account;
+    options.log_folder = (fs::absolute(config.output_dir) / "slurm-logs").lexically_normal().string();
+    for (const std::string& set : overrides) {
+        // Relative paths in --set resolve against the current folder: pass them on absolute.
+        const auto equals = set.find('=');
+        const std::string key = set.substr(0, equals), value = set.substr(equals + 1);
+        const bool path_key = key == "model" || key == "scene" || key == "output_dir" || key == "annotations";
+        options.overrides.push_back(path_key && !value.empty() ? key + "=" + fs::absolute(value).string() : set);
+    }
+    const std::string script = hpc::slurm_array_script(options);
+    fs::create_directories(options.log_folder);
+    if (out.empty()) {
+        std::cout << script;
+    } else {
+        write_text_file(out, script);
+        fs::permissions(out, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec, fs::perm_options::add);
+        std::fprintf(stderr, "satsal slurm: wrote %s: %d array tasks over %d scenes, logs in %s\n", out.c_str(), array,
+                     scenes, options.log_folder.c_str());
+    }
+    return 0;
+}
+
+}  // namespace satsal::cli
