@@ -90,8 +90,8 @@ SceneOutcome named_outcome(const RunConfig& config, const std::string& scene) {
 }
 
 SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
-                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
-                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome);
+                           const BandScaling& scaling, const TileGrid& grid, const std::string& margin_note,
+                           OutputStaging& staging, SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome);
 
 SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, bool restart) {
     const RunConfig& config = setup.config;
@@ -112,10 +112,11 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
     OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
-    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, *setup.margin),
+    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin),
                        restart);
     try {
-        outcome = produce_scene(setup, scene, events, info, scaling, grid, staging, resume, phases, std::move(outcome));
+        outcome = produce_scene(setup, scene, events, info, scaling, grid, margin_note, staging, resume, phases,
+                                std::move(outcome));
     } catch (const RunInterrupted&) {
         throw;
     } catch (const std::exception& error) {
@@ -129,8 +130,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
 
 /// Pass 1 (resumed where an earlier attempt stopped), pass 2 and every output of one scene.
 SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
-                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
-                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome) {
+                           const BandScaling& scaling, const TileGrid& grid, const std::string& margin_note,
+                           OutputStaging& staging, SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome) {
     const RunConfig& config = setup.config;
     const GeoReference& geo = info.georeference;
     PassSeconds seconds;
@@ -181,13 +182,13 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     if (annotations && o == 1) on_cars = cars.to_json(annotations->cars.size(), setup.layers());
     outcome.report = run_report(setup, {scene, info.width, info.height, geo, grid.tile_count()}, scaling, pass1,
                                 phases, seconds, on_cars, counting);
-    outcome.report["tiling"]["margin"] = grid_options.margin;
+    outcome.report["tiling"]["margin"] = grid.margin();
     if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
     staging.commit();
 
     outcome.ok = true;
-    outcome.margin = grid_options.margin;
+    outcome.margin = grid.margin();
     outcome.tiles_total = grid.tile_count();
     outcome.tiles_processed = pass1.processed;
     outcome.tiles_skipped = pass1.skipped;
