@@ -14,6 +14,7 @@
 #include "cowc/CountingPatchSet.hpp"
 #include "io/IoError.hpp"
 #include "io/PathPolicy.hpp"
+#include "model/TappedModel.hpp"
 
 namespace satsal::counting {
 namespace {
@@ -34,6 +35,12 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
 
     CountingEvaluation evaluation;
     torch::jit::Module module = load_counting_model(options.model, evaluation.classes);
+    const c10::Device device = checked_device(options.device);
+    const PrecisionChoice choice = resolve_precision(options.precision, detect_cpu_features());
+    evaluation.precision = precision_name(choice.precision);
+    evaluation.precision_reason = choice.reason;
+    if (choice.precision == Precision::Bf16) module.to(at::kBFloat16);  // predict_counts follows the weights
+    if (!device.is_cpu()) module.to(device);
     const std::vector<cowc::CountingListEntry> entries = cowc::read_counting_list(options.list);
     if (entries.empty()) throw IoError("counting list '" + options.list + "' names no patches");
     // Every entry is checked before any patch is evaluated, so a bad last line fails at once.
@@ -93,7 +100,9 @@ std::string counting_evaluation_json(const CountingEvaluation& evaluation, const
     std::snprintf(timing, sizeof timing, "\"seconds\": %.3f, \"images_per_second\": %.2f", evaluation.seconds,
                   evaluation.images_per_second);
     out << "{\"model\": " << json_string(options.model) << ", \"list\": " << json_string(options.list)
-        << ", \"root\": " << json_string(options.root) << ", \"classes\": " << evaluation.classes << ", " << timing
+        << ", \"root\": " << json_string(options.root) << ", \"classes\": " << evaluation.classes
+        << ", \"precision\": " << json_string(evaluation.precision)
+        << ", \"precision_reason\": " << json_string(evaluation.precision_reason) << ", " << timing
         << ", \"metrics\": " << counting_metrics_json(evaluation.metrics) << "}";
     return out.str();
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cowc/CountingMetrics.hpp"
+#include "model/Precision.hpp"
 
 namespace satsal::counting {
 
@@ -19,6 +20,8 @@ struct CountingEvalOptions {
     std::string root;     ///< patch set root; list paths are relative to it
     int batch_size = 32;  ///< patches per forward pass
     int threads = 0;      ///< LibTorch intra-op and decoding threads; 0 = all cores
+    Precision precision = Precision::Fp32;  ///< bf16: weights and batches in bfloat16 (Precision.hpp)
+    std::string device = "cpu";
 };
 
 struct CountingEvaluation {
@@ -28,6 +31,7 @@ struct CountingEvaluation {
     std::vector<int> predicted;  ///< list order
     double seconds = 0;          ///< wall time, decoding included
     double images_per_second = 0;
+    std::string precision, precision_reason;  ///< the precision used and why
 };
 
 /// Throws IoError naming the file for an unreadable list or patch and when a true count is outside
@@ -37,7 +41,7 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options);
 /// `evaluate_counting({model, list, root})` with the defaults above.
 CountingEvaluation evaluate_counting(const std::string& model, const std::string& list, const std::string& root);
 
-/// JSON summary: {"model", "list", "root", "classes", "seconds", "images_per_second", "metrics": {...}}.
+/// JSON summary: {"model", "list", "root", "classes", "precision", "seconds", "images_per_second", "metrics": {...}}.
 std::string counting_evaluation_json(const CountingEvaluation& evaluation, const CountingEvalOptions& options);
 
 }  // namespace satsal::counting

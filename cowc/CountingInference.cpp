@@ -76,13 +76,26 @@ std::vector<int> predict_counts(torch::jit::Module& module, const CountingPatchS
     }
     module.eval();
     at::NoGradGuard no_grad;
+    // Batches follow the weights: bf16 weights get bf16 channels-last batches (oneDNN), CUDA ones CUDA.
+    at::ScalarType weight_type = at::kFloat;
+    c10::Device weight_device(c10::kCPU);
+    for (const auto& parameter : module.parameters()) {
+        weight_type = parameter.scalar_type();
+        weight_device = parameter.device();
+        break;
+    }
     std::vector<int> predicted;
     predicted.reserve(chosen->size());
     for (std::size_t start = 0; start < chosen->size(); start += static_cast<std::size_t>(batch_size)) {
         const std::size_t end = std::min(chosen->size(), start + static_cast<std::size_t>(batch_size));
         const std::vector<std::size_t> slice(chosen->begin() + static_cast<std::ptrdiff_t>(start),
                                              chosen->begin() + static_cast<std::ptrdiff_t>(end));
-        const at::Tensor logits = module.forward({make_count_batch(patches, slice)}).toTensor();
+        at::Tensor batch = make_count_batch(patches, slice);
+        if (weight_type != at::kFloat || !weight_device.is_cpu()) {
+            batch = batch.to(weight_device, weight_type);
+            if (weight_type == at::kBFloat16) batch = batch.contiguous(at::MemoryFormat::ChannelsLast);
+        }
+        const at::Tensor logits = module.forward({batch}).toTensor().to(at::kCPU, at::kFloat);
         const at::Tensor best = logits.argmax(1).to(at::kLong).contiguous();
         const int64_t* p = best.data_ptr<int64_t>();
         for (int64_t i = 0; i < best.size(0); ++i) predicted.push_back(static_cast<int>(p[i]));

@@ -1,5 +1,7 @@
 #include "io/RunConfig.hpp"
 
+#include "model/Precision.hpp"
+
 #include <glob.h>
 
 #include <algorithm>
@@ -43,6 +45,19 @@ std::optional<std::vector<std::string>> split_list(const std::string& text) {
 constexpr std::size_t kMaxListItems = 64;  // bands, mean, std, taps: more is a typo, not a model
 
 // ---- value types of run configs -----------------------------------------------------------------
+
+ValueType<std::string> device_type() {
+    ValueType<std::string> type;
+    type.parse = [](const std::string& text, const Origin&) -> std::string {
+        try {
+            return parse_device(lower(text)).text();
+        } catch (const std::invalid_argument&) {
+            expected("cpu, cuda or cuda:N", text);
+        }
+    };
+    type.format = [](const std::string& device) { return device; };
+    return type;
+}
 
 ValueType<std::vector<std::string>> tap_names() {
     ValueType<std::vector<std::string>> type;
@@ -210,6 +225,9 @@ config::Schema<RunConfig> make_schema() {
     s.add("threads", &C::threads, config::thread_count(), "0",
           "LibTorch intra-op threads; 0 = all cores; at most 4 x the cores (and 256)");
     s.add("batch_size", &C::batch_size, integer(1, kMaxBatchSize), "4", "tiles per forward pass, 1..256");
+    s.add("precision", &C::precision, word({"fp32", "bf16", "auto"}), "auto",
+          "fp32 | bf16 | auto (bf16 where the CPU has AVX512-BF16 or AMX and it is faster, else fp32)");
+    s.add("device", &C::device, device_type(), "cpu", "cpu | cuda | cuda:N (cuda needs satsal built against a CUDA LibTorch)");
     s.add_list("scene", &C::scenes, path(),
                "scene raster, directory of rasters (.tif .tiff .png .jp2 .vrt .img) or glob; repeatable", required);
     s.add("output_dir", &C::output_dir, path(), "", "outputs go to <output_dir>/<scene name>/", required);

@@ -64,6 +64,8 @@ struct RunConfig {
     std::vector<std::string> taps;     // tap module names; empty = find them automatically (`auto`)
     int threads;                       // LibTorch intra-op threads; 0 = all cores
     int batch_size;                    // tiles per forward pass
+    std::string precision;             // fp32 | bf16 | auto (model/Precision.hpp)
+    std::string device;                // cpu | cuda | cuda:N
 
     // --- inputs and outputs ------------------------------------------------------------------
     std::vector<std::string> scenes;   // raster files; before resolve_run_config, the specs as

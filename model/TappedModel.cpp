@@ -2,7 +2,11 @@
 
 #include "io/PathPolicy.hpp"
 
+#include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+#include <ATen/Context.h>
 
 #include "model/Sha256.hpp"
 
@@ -327,7 +331,14 @@ std::string not_torchscript_message(const std::string& path, const std::string& 
 
 }  // namespace
 
-TappedModel::TappedModel(const std::string& path, std::vector<std::string> tap_names, bool want_pre_activation)
+TappedModel::TappedModel(const std::string& path, std::vector<std::string> tap_names, bool want_pre_activation,
+                         const InferenceOptions& inference)
+    : TappedModel(LoadTag{}, path, std::move(tap_names), want_pre_activation) {
+    prepare_inference(inference);
+}
+
+TappedModel::TappedModel(LoadTag, const std::string& path, std::vector<std::string> tap_names,
+                         bool want_pre_activation)
     : path_(path), want_pre_(want_pre_activation) {
     std::string bytes = read_model_file(path);
     sha256_ = sha256_hex(bytes);
@@ -360,6 +371,7 @@ TappedModel::TappedModel(const std::string& path, std::vector<std::string> tap_n
         notes_.clear();
         tuple_tap_index_.clear();
         const torch::Tensor probe = probe_input(probe_size);
+        probe_size_ = probe_size;
         const std::string probe_text = "a 1x3x" + std::to_string(probe_size) + "x" + std::to_string(probe_size) + " probe";
         try {
             c10::NoGradGuard no_grad;
@@ -699,11 +711,12 @@ ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify,
     return result;
 }
 
-ForwardResult TappedModel::run_tuple(const torch::Tensor& batch, bool grad) const {
+ForwardResult TappedModel::run_tuple(const Module& module, const torch::Tensor& batch, bool grad) const {
     c10::AutoGradMode grad_mode(grad);
     c10::IValue out;
+    Module handle = module;  // Module::forward is not const
     try {
-        out = want_pre_ ? module_.get_method("forward_with_pre_activation")({batch}) : module_.forward({batch});
+        out = want_pre_ ? handle.get_method("forward_with_pre_activation")({batch}) : handle.forward({batch});
     } catch (const std::exception& e) {
         throw std::runtime_error("model '" + path_ + "': forward of a " + shape_string(batch.sizes()) +
                                  " batch failed: " + torch_message(e));
@@ -723,7 +736,9 @@ ForwardResult TappedModel::forward(const torch::Tensor& batch) const {
         throw std::invalid_argument("model '" + path_ + "': expected a [N, C, H, W] batch, got " +
                                     shape_string(batch.sizes()));
     }
-    return tuple_module_ ? run_tuple(batch) : run_children(batch, false);
+    const torch::Tensor x = to_compute(batch);
+    if (tuple_module_) return finish(run_tuple(optimized_tuple_ ? *optimized_tuple_ : module_, x));
+    return finish(segments_.empty() ? run_children(x, false) : run_segments(x));
 }
 
 ForwardResult TappedModel::forward_with_grad(const torch::Tensor& batch) const {
@@ -731,19 +746,207 @@ ForwardResult TappedModel::forward_with_grad(const torch::Tensor& batch) const {
         throw std::invalid_argument("model '" + path_ + "': expected a [N, C, H, W] batch, got " +
                                     shape_string(batch.sizes()));
     }
-    return tuple_module_ ? run_tuple(batch, true) : run_children(batch, false, true);
+    return tuple_module_ ? run_tuple(module_, batch, true) : run_children(batch, false, true);
 }
 
 torch::Tensor TappedModel::forward_plain(const torch::Tensor& batch) const {
     c10::NoGradGuard no_grad;
+    if (optimize_ && !optimized_plain_) {
+        if (optimized_tuple_) {
+            optimized_plain_ = *optimized_tuple_;
+        } else if (!segments_.empty()) {
+            // The whole module frozen and optimized: the baseline the tapped run is compared with.
+            Module frozen = torch::jit::freeze(module_);
+            optimized_plain_ = torch::jit::optimize_for_inference(frozen);
+        }
+    }
+    Module handle = optimized_plain_ ? *optimized_plain_ : module_;
     c10::IValue out;
     try {
-        out = module_.forward({batch});
+        try {
+            out = handle.forward({to_compute(batch)});
+        } catch (const std::exception&) {
+            if (!optimized_plain_ || optimized_tuple_ || optimization_.find("frozen only") != std::string::npos) throw;
+            // oneDNN graphs refuse some shapes (adaptive pooling to a size that does not divide the
+            // input); the frozen module without oneDNN conversion runs them. Said in optimization().
+            optimization_ += "; forward_plain: optimize_for_inference failed on a " + shape_string(batch.sizes()) +
+                             " batch, the whole module runs frozen only";
+            optimized_plain_ = torch::jit::freeze(module_);
+            handle = *optimized_plain_;
+            out = handle.forward({to_compute(batch)});
+        }
     } catch (const std::exception& e) {
         throw std::runtime_error("model '" + path_ + "': forward of a " + shape_string(batch.sizes()) +
                                  " batch failed: " + torch_message(e));
     }
-    return out.isTuple() ? out.toTuple()->elements()[0].toTensor() : out.toTensor();
+    const torch::Tensor output = out.isTuple() ? out.toTuple()->elements()[0].toTensor() : out.toTensor();
+    return output.to(torch::kCPU, torch::kFloat);
+}
+
+torch::Tensor TappedModel::to_compute(const torch::Tensor& batch) const {
+    torch::Tensor x = batch;
+    if (precision_ == Precision::Bf16) {
+        x = x.to(device_, torch::kBFloat16);
+    } else if (!device_.is_cpu()) {
+        x = x.to(device_);
+    }
+    if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    return x;
+}
+
+ForwardResult TappedModel::finish(ForwardResult result) const {
+    result.output = result.output.to(torch::kCPU, torch::kFloat);
+    if (!device_.is_cpu()) {
+        for (auto* tensors : {&result.taps, &result.pre_activation}) {
+            for (auto& t : *tensors) t = t.to(torch::kCPU);
+        }
+    }
+    return result;
+}
+
+ForwardResult TappedModel::run_segments(const torch::Tensor& batch) const {
+    c10::NoGradGuard no_grad;
+    ForwardResult result;
+    result.taps.resize(taps_.size());
+    torch::Tensor x = batch;
+    for (size_t i = 0; i < segments_.size(); ++i) {
+        const Segment& segment = segments_[i];
+        try {
+            if (segment.clone_input) x = x.clone();  // x is the batch or a captured tap
+            x = call_module(segment.module, x, "segment " + std::to_string(i + 1));
+        } catch (const std::exception& e) {
+            // The plain children-run names the module that fails (and throws); if it does not
+            // fail, report the segment.
+            run_children(batch, false);
+            throw std::runtime_error("model '" + path_ + "': running optimized segment " + std::to_string(i + 1) +
+                                     " on a " + shape_string(x.sizes()) + " tensor failed: " + torch_message(e));
+        }
+        for (const size_t slot : segment.tap_slots) result.taps[slot] = x;
+    }
+    result.output = x;
+    return result;
+}
+
+InferenceOptions make_inference_options(const std::string& precision, const std::string& device) {
+    InferenceOptions options;
+    options.precision = parse_precision(precision);
+    parse_device(device);
+    options.device = device;
+    return options;
+}
+
+c10::Device checked_device(const std::string& name) {
+    const DeviceSpec device = parse_device(name);
+    if (!device.cuda) return c10::Device(c10::kCPU);
+    if (!at::hasCUDA()) {
+        throw std::runtime_error("device '" + device.text() + "' requested, but this satsal was built against a "
+                                 "CPU-only LibTorch (" TORCH_VERSION ", no CUDA support compiled in); use "
+                                 "device = cpu, or rebuild satsal against a CUDA LibTorch (cmake -DTorch_DIR=...)");
+    }
+    const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+    if (count == 0 || device.index >= count) {
+        throw std::runtime_error("device '" + device.text() + "' requested, but LibTorch sees " +
+                                 std::to_string(count) + " CUDA device(s)");
+    }
+    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(std::max(0, device.index)));
+}
+
+void TappedModel::prepare_inference(const InferenceOptions& inference) {
+    device_ = checked_device(inference.device);
+    const DeviceSpec device = parse_device(inference.device);
+    const PrecisionChoice choice =
+        device.cuda && inference.precision == Precision::Auto
+            ? PrecisionChoice{Precision::Fp32, "auto on CUDA: fp32 (bf16 on GPUs is not measured here)"}
+            : resolve_precision(inference.precision, detect_cpu_features());
+    precision_ = choice.precision;
+    precision_reason_ = choice.reason;
+    channels_last_ = precision_ == Precision::Bf16 || inference.channels_last;
+
+    // The plain run on the probe in the target precision, to check the optimized one against.
+    if (precision_ == Precision::Bf16) module_.to(torch::kBFloat16);
+    if (!device_.is_cpu()) module_.to(device_);
+    optimize_ = inference.optimize;
+    if (!inference.optimize) {
+        optimization_ = "none (requested)";
+    } else if (want_pre_) {
+        optimize_ = false;
+        optimization_ = "none: pre-activation taps recompute residual blocks from unfolded batch norms";
+    } else if (!device_.is_cpu()) {
+        optimize_ = false;
+        optimization_ = "none: frozen oneDNN graphs are a CPU optimization";
+    } else if (precision_ == Precision::Bf16) {
+        // Freezing folds batch norms into bf16 convolution weights in bf16 arithmetic: measured on the
+        // test fixtures, the SMOE maps then move about twice as far from fp32 as with plain bf16.
+        optimize_ = false;
+        optimization_ = "none: freezing would fold batch norms in bf16 (less accurate); bf16 runs unfrozen";
+    } else {
+        build_optimized_run();
+    }
+}
+
+void TappedModel::build_optimized_run() {
+    c10::NoGradGuard no_grad;
+    const torch::Tensor probe = to_compute(probe_input(probe_size_).repeat({2, 1, 1, 1}));
+    try {
+        ForwardResult reference, optimized;
+        if (tuple_module_) {
+            reference = finish(run_tuple(module_, probe));
+            Module frozen = torch::jit::freeze(module_);
+            optimized_tuple_ = torch::jit::optimize_for_inference(frozen);
+            optimized = finish(run_tuple(*optimized_tuple_, probe));
+            optimization_ = "frozen + optimize_for_inference, whole tuple module";
+        } else {
+            reference = finish(run_children(probe, false));
+            // Cut the children-run after every step that yields a tap.
+            size_t first = 0;
+            for (size_t i = 0; i < steps_.size(); ++i) {
+                if (steps_[i].tap_slots.empty() && i + 1 < steps_.size()) continue;
+                const size_t index = segments_.size();
+                // In the model's own compilation unit, where its submodules' methods live.
+                Module segment(c10::QualifiedName("__torch__.satsal.Segment" + std::to_string(index)),
+                               module_._ivalue()->compilation_unit(), /*shouldMangle=*/true);
+                std::string source = "def forward(self, x):\n";
+                for (size_t k = first; k <= i; ++k) {
+                    const std::string name = "s" + std::to_string(k - first);
+                    segment.register_module(name, steps_[k].module);
+                    if (steps_[k].flatten_before) source += "    x = torch.flatten(x, 1)\n";
+                    source += "    x = self." + name + ".forward(x)\n";  // define() sees self as a plain object
+                }
+                source += "    return x\n";
+                segment.define(source);
+                segment.eval();
+                Module frozen = torch::jit::freeze(segment);
+                Segment built;
+                // The head after the last tap (pooling, classifier) is only frozen: oneDNN's
+                // adaptive pooling refuses output sizes that do not divide the input.
+                const bool head = steps_[i].tap_slots.empty();
+                built.module = head ? frozen : torch::jit::optimize_for_inference(frozen);
+                built.clone_input = steps_[first].modifies_input;
+                built.tap_slots = steps_[i].tap_slots;
+                segments_.push_back(std::move(built));
+                first = i + 1;
+            }
+            optimized = finish(run_segments(probe));
+            optimization_ = "frozen + optimize_for_inference, " + std::to_string(segments_.size()) + " segments";
+        }
+        // fp32: conv-bn folding moves values by ~1e-6 relative; bf16 rounds folded weights again.
+        const double tolerance = precision_ == Precision::Bf16 ? 0.1 : 1e-3;
+        const auto check = [&](const torch::Tensor& a, const torch::Tensor& b, const std::string& what) {
+            const torch::Tensor fa = a.to(torch::kDouble), fb = b.to(torch::kDouble);
+            const double scale = std::max(1.0, fb.abs().max().item<double>());
+            const double difference = a.sizes() == b.sizes() ? (fa - fb).abs().max().item<double>() : -1.0;
+            if (difference < 0 || difference > tolerance * scale) {
+                throw std::runtime_error(what + " differs from the plain run (" + difference_text(fa, fb) + ")");
+            }
+        };
+        check(optimized.output, reference.output, "the output");
+        for (size_t k = 0; k < taps_.size(); ++k) check(optimized.taps[k], reference.taps[k], "tap '" + taps_[k].name + "'");
+    } catch (const std::exception& e) {
+        segments_.clear();
+        optimized_tuple_.reset();
+        optimize_ = false;
+        optimization_ = "none: freezing/optimizing failed on the probe: " + torch_message(e);
+    }
 }
 
 std::vector<std::string> TappedModel::tap_names() const {
@@ -763,6 +966,9 @@ TappedModel TappedModel::clone() const {
     copy.module_ = module_.clone();
     copy.module_.eval();
     copy.bind_modules();
+    for (auto& segment : copy.segments_) segment.module = segment.module.clone();
+    if (copy.optimized_tuple_) copy.optimized_tuple_ = copy.optimized_tuple_->clone();
+    copy.optimized_plain_.reset();
     return copy;
 }
 

@@ -21,10 +21,33 @@
 // relu, layer1..layer4; VGG the ReLU before each max-pool inside `features`. Channels and strides are
 // measured by probing with a 1x3xPxP input (P = 64, doubled up to 512 if needed) at load.
 //
+// Precision and device (InferenceOptions): the taps are found and verified in fp32 on the CPU at
+// load, exactly as described above; then the module is moved to the chosen precision/device.
+//  * fp32: float32 weights, NCHW activations.
+//  * bf16: bfloat16 weights (a module.to(bfloat16)), inputs converted to bf16 channels-last, so
+//    oneDNN runs bf16 convolutions (AMX / AVX512-BF16 where present). Taps come out as bf16
+//    tensors in the channels-last layout the network produced (the SMOE kernel reads them in
+//    place); the output is returned as float32.
+//  * optimize (opt-in): the children-run is cut after each tap into segments, each compiled
+//    into one TorchScript module, frozen (torch::jit::freeze: conv-bn folding, constants) and
+//    passed through torch::jit::optimize_for_inference (oneDNN layouts inside the segment);
+//    tuple modules are frozen and optimized whole. At load the optimized run must reproduce the
+//    plain one on the probe (max difference <= 1e-3 of the output's scale in fp32); if it does not,
+//    the plain children-run is used and optimization() says why. bf16 models are not frozen
+//    (folding batch norms in bf16 moves the maps further from fp32). Models loaded for pre-activation
+//    taps (truncated-normal statistics) are not optimized (the residual recomputation needs the
+//    unfolded batch norms).
+//  * device cuda[:N] needs a CUDA LibTorch; on a CPU-only build the constructor throws
+//    ("this satsal was built against a CPU-only LibTorch ..."). Taps and outputs are returned on
+//    the CPU.
+// Inputs are always float32 [N, C, H, W] on the CPU from the caller.
+//
 // Thread rule: one TappedModel per thread. forward()/forward_plain() are const but run the module;
 // use clone() to give each inference worker its own instance. LibTorch's intra-op thread count is
 // process-wide (set_torch_threads).
 #include <torch/script.h>
+
+#include "model/Precision.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -45,6 +68,14 @@ struct ForwardResult {
     std::vector<torch::Tensor> pre_activation;  // same order; filled only if requested at load
 };
 
+struct InferenceOptions {
+    Precision precision = Precision::Fp32;  // Auto is resolved at load (see Precision.hpp)
+    std::string device = "cpu";             // cpu | cuda | cuda:N
+    bool optimize = false;                  // frozen + optimize_for_inference segments (opt-in: no
+                                            // clear gain measured on this project's machine)
+    bool channels_last = false;             // fp32 inputs channels-last too (bf16 always is)
+};
+
 class TappedModel {
 public:
     // Loads a TorchScript file (eval mode). tap_names empty => auto-detect. want_pre_activation also
@@ -55,10 +86,11 @@ public:
     // state dict), unknown tap (lists the available names), non-4-D tap, no pre-activation for a tap,
     // children-run that does not reproduce the forward.
     explicit TappedModel(const std::string& path, std::vector<std::string> tap_names = {},
-                         bool want_pre_activation = false);
+                         bool want_pre_activation = false, const InferenceOptions& inference = {});
 
     // Runs the network under NoGradGuard, in eval mode, and captures the taps. The returned tensors
-    // are ordinary (non-inference) tensors owned by the caller. batch: float [N, C, H, W].
+    // are ordinary (non-inference) tensors owned by the caller. batch: float [N, C, H, W] on the CPU.
+    // Output float32; taps in the compute precision (bf16 channels-last under bf16), on the CPU.
     ForwardResult forward(const torch::Tensor& batch) const;
     // The module's own forward (first tuple element for tuple modules): the benchmark baseline.
     torch::Tensor forward_plain(const torch::Tensor& batch) const;
@@ -80,6 +112,14 @@ public:
     bool has_pre_activation() const { return want_pre_; }
     // Names accepted as taps (4-D outputs reachable by children-running, or the tuple's tap names).
     const std::vector<std::string>& available_taps() const { return available_; }
+    // The precision in use (never Auto) and why it was chosen, e.g. "auto: fp32, the CPU has no
+    // usable native BF16 (avx512f)".
+    Precision precision() const { return precision_; }
+    const std::string& precision_reason() const { return precision_reason_; }
+    std::string device() const { return device_.str(); }
+    // What graph optimization is in use: "frozen + optimize_for_inference, 6 segments", "none
+    // (requested)", or "none: <why it was not used>".
+    const std::string& optimization() const { return optimization_; }
     // An independent deep copy (own parameters) for another inference worker.
     TappedModel clone() const;
     // One line per tap: "L<k> <name>: <channels> channels, stride <s>", then "note: ..." lines for
@@ -105,10 +145,24 @@ private:
         std::optional<ResidualParts> residual;   // set when pre_residual_slots is not empty
     };
 
+    struct LoadTag {};
+    // A segment of the optimized children-run: one compiled module running consecutive steps.
+    struct Segment {
+        torch::jit::Module module;
+        bool clone_input = false;      // its first module writes into its input
+        std::vector<size_t> tap_slots;  // taps equal to its output
+    };
+
     TappedModel() = default;
+    TappedModel(LoadTag, const std::string& path, std::vector<std::string> tap_names, bool want_pre_activation);
+    void prepare_inference(const InferenceOptions& inference);
+    void build_optimized_run();
+    torch::Tensor to_compute(const torch::Tensor& batch) const;  // device, dtype, layout of the run
+    ForwardResult run_segments(const torch::Tensor& batch) const;
+    ForwardResult finish(ForwardResult result) const;  // output to float32 CPU, taps to the CPU
     void bind_modules();  // (re)resolves Step::module and residual parts from paths in module_
     ForwardResult run_children(const torch::Tensor& batch, bool verify, bool grad = false) const;
-    ForwardResult run_tuple(const torch::Tensor& batch, bool grad = false) const;
+    ForwardResult run_tuple(const torch::jit::Module& module, const torch::Tensor& batch, bool grad = false) const;
 
     std::string path_;
     std::string sha256_;
@@ -121,7 +175,27 @@ private:
     std::vector<TapInfo> taps_;
     std::vector<std::string> available_;
     std::vector<std::string> notes_;
+
+    Precision precision_ = Precision::Fp32;
+    std::string precision_reason_ = "fp32 (default)";
+    c10::Device device_ = c10::Device(c10::kCPU);
+    bool optimize_ = false;
+    bool channels_last_ = false;
+    int64_t probe_size_ = 64;  // the probe size that worked at load
+    mutable std::string optimization_ = "none (requested)";  // forward_plain may append a note
+    std::vector<Segment> segments_;               // optimized children-run, empty if not used
+    std::optional<torch::jit::Module> optimized_tuple_;  // optimized tuple module
+    mutable std::optional<torch::jit::Module> optimized_plain_;  // forward_plain, built on first use
 };
+
+// InferenceOptions from config/command-line text (precision fp32|bf16|auto, device cpu|cuda[:N]).
+// Throws std::invalid_argument naming a bad value.
+InferenceOptions make_inference_options(const std::string& precision, const std::string& device);
+
+// The torch device for a device name (cpu | cuda | cuda:N). Throws std::invalid_argument for a bad
+// name and std::runtime_error when CUDA is asked of a CPU-only LibTorch build ("this satsal was built
+// against a CPU-only LibTorch ...") or the device does not exist.
+c10::Device checked_device(const std::string& name);
 
 // Sets LibTorch's intra-op threads (at::set_num_threads); 0 => all cores
 // (std::thread::hardware_concurrency). Negative values throw std::invalid_argument.

@@ -158,6 +158,8 @@ nlohmann::ordered_json ExplainResult::to_json() const {
     json["weights"] = weights;
     nlohmann::ordered_json& timings = json["seconds"];
     timings["load_model"] = load_seconds;
+    json["precision"] = precision;
+    json["precision_reason"] = precision_reason;
     timings["read_image"] = read_seconds;
     timings["forward"] = forward_seconds;
     timings["statistic"] = statistic_seconds;
@@ -194,9 +196,14 @@ ExplainResult explain(const ExplainOptions& options) {
     set_torch_threads(options.threads);
 
     auto start = Clock::now();
+    InferenceOptions inference;
+    inference.precision = options.precision;
+    inference.device = options.device;
     TappedModel model(options.model_path, options.taps,
-                      statistic_uses_pre_activation(options.statistic));
+                      statistic_uses_pre_activation(options.statistic), inference);
     result.load_seconds = seconds_since(start);
+    result.precision = precision_name(model.precision());
+    result.precision_reason = model.precision_reason();
     const std::vector<double> weights = parse_weights(options.weights, model.taps().size());
 
     start = Clock::now();

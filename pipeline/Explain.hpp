@@ -2,6 +2,7 @@
 // `satsal explain`: one image through a TorchScript CNN, SMOE taps, and the paper's outputs.
 // Library entry point; tools/satsal.cpp only parses arguments into ExplainOptions.
 #include "methods/MethodOptions.hpp"
+#include "model/Precision.hpp"
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"
 
@@ -29,6 +30,8 @@ struct ExplainOptions {
     std::array<float, 3> std{0.229f, 0.224f, 0.225f};
     int threads = 0;  // 0: all cores
     MethodOptions method;  // --method smoe (default) or a gradient-based method (methods/)
+    Precision precision = Precision::Auto;  // see model/Precision.hpp
+    std::string device = "cpu";
 };
 
 struct ExplainTapShape {
@@ -44,6 +47,7 @@ struct ExplainResult {
     int64_t width = 0, height = 0;
     std::vector<ExplainTapShape> taps;
     std::vector<double> weights;
+    std::string precision, precision_reason;  // the precision used and why
     // Seconds per stage.
     double load_seconds = 0, read_seconds = 0, forward_seconds = 0, statistic_seconds = 0,
            combine_seconds = 0, write_seconds = 0, method_seconds = 0;

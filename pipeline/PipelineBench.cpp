@@ -76,7 +76,7 @@ PipelineBenchResult bench_pipeline(const RunConfig& config_in, const RunEvents& 
 
     // The bare network on as many tiles of the same size, same batch and threads.
     set_torch_threads(config.threads);
-    TappedModel model(config.model, config.taps);
+    TappedModel model(config.model, config.taps, false, make_inference_options(config.precision, config.device));
     RasterReader reader(config.scenes[0]);
     result.width = reader.width();
     result.height = reader.height();

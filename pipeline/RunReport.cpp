@@ -92,6 +92,9 @@ nlohmann::ordered_json run_report(const RunSetup& setup, const SceneFacts& scene
     report["config"] = to_ini(config);
     report["model"] = config.model;
     report["model_sha256"] = setup.model_sha256;
+    report["precision"] = setup.precision;
+    report["precision_reason"] = setup.precision_reason;
+    report["graph_optimization"] = setup.graph_optimization;
     report["taps"] = setup.tap_names;
     report["strides"] = setup.strides;
     report["weights"] = setup.weights;

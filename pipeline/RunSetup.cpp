@@ -21,7 +21,8 @@ TapStatistic statistic_of(const RunConfig& config) {
 /// LibTorch's intra-op threads are set before the model is loaded (auto-detection probes it).
 std::unique_ptr<TappedModel> load_model(const RunConfig& config, bool pre_activation) {
     set_torch_threads(config.threads);
-    return std::make_unique<TappedModel>(config.model, config.taps, pre_activation);
+    return std::make_unique<TappedModel>(config.model, config.taps, pre_activation,
+                                         make_inference_options(config.precision, config.device));
 }
 
 }  // namespace
@@ -32,6 +33,9 @@ RunSetup::RunSetup(const RunConfig& c)
       model(load_model(c, statistic.needs_pre_activation())),
       tap_names(model->tap_names()),
       model_sha256(model->sha256()),
+      precision(precision_name(model->precision())),
+      precision_reason(model->precision_reason()),
+      graph_optimization(model->optimization()),
       normalization(c.norm),
       weights(resolve_weights(c.weights, model->taps().size())),
       margin(c.margin) {

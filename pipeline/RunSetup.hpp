@@ -27,6 +27,7 @@ struct RunSetup {
     std::unique_ptr<TappedModel> model;
     std::vector<std::string> tap_names;
     std::string model_sha256;
+    std::string precision, precision_reason, graph_optimization;  // as the model resolved them (run.json)
     Normalization normalization;
     std::vector<double> weights;
     // Strides of the scene-level layer grids. In saliency runs these are the taps' strides. In

@@ -35,13 +35,20 @@ namespace {
 constexpr int64_t kChunk = 4096;  // pixels per chunk
 constexpr int64_t kFold = 32;     // channels between renormalizations of the mantissa product
 
-// The hot loops are compiled twice, for baseline x86-64 (SSE2) and for AVX2, and the loader picks
-// one at start-up (GCC function multi-versioning): twice the lanes where the CPU has them, and
-// still a portable binary.
+// The hot loops are compiled three times, for baseline x86-64 (SSE2), AVX2 and AVX-512, and the
+// loader picks one at start-up (GCC function multi-versioning): more lanes where the CPU has
+// them, and still a portable binary. The loop bodies are templates over the element type
+// (float32 or bfloat16), force-inlined into the cloned entry points so each clone gets its own
+// vectorization.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define SATSAL_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#define SATSAL_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define SATSAL_VECTOR_CLONES
+#endif
+#if defined(__GNUC__)
+#define SATSAL_INLINE inline __attribute__((always_inline))
+#else
+#define SATSAL_INLINE inline
 #endif
 
 inline uint32_t bits_of(float value) {
@@ -56,13 +63,18 @@ inline float float_of(uint32_t bits) {
     return value;
 }
 
+// Element loads: float32 as is; bfloat16 is the upper half of a float32, so widening is a shift
+// (exact).
+SATSAL_INLINE float load(const float* p, int64_t i) { return p[i]; }
+SATSAL_INLINE float load(const uint16_t* p, int64_t i) { return float_of(static_cast<uint32_t>(p[i]) << 16); }
+
 // Adds one channel's row of n pixels to the chunk accumulators; returns the OR of the raw bits.
-SATSAL_VECTOR_CLONES
-uint32_t accumulate_row(const float* __restrict row, int64_t n, float eps, float* __restrict sum,
-                        int32_t* __restrict exponent_sum, float* __restrict mantissa_product) {
+template <typename T>
+SATSAL_INLINE uint32_t accumulate_row_t(const T* __restrict row, int64_t n, float eps, float* __restrict sum,
+                                        int32_t* __restrict exponent_sum, float* __restrict mantissa_product) {
     uint32_t or_bits = 0;
     for (int64_t i = 0; i < n; ++i) {
-        const float x = row[i];
+        const float x = load(row, i);
         or_bits |= bits_of(x);
         sum[i] += x;
         const uint32_t v = bits_of(x + eps);
@@ -74,14 +86,14 @@ uint32_t accumulate_row(const float* __restrict row, int64_t n, float eps, float
 
 // The same for four rows at once: the accumulators are loaded and stored once per four
 // channels, which is what bounds the single-row loop (three stores per element).
-SATSAL_VECTOR_CLONES
-uint32_t accumulate_four_rows(const float* __restrict r0, const float* __restrict r1,
-                              const float* __restrict r2, const float* __restrict r3, int64_t n,
-                              float eps, float* __restrict sum, int32_t* __restrict exponent_sum,
-                              float* __restrict mantissa_product) {
+template <typename T>
+SATSAL_INLINE uint32_t accumulate_four_rows_t(const T* __restrict r0, const T* __restrict r1,
+                                              const T* __restrict r2, const T* __restrict r3, int64_t n,
+                                              float eps, float* __restrict sum, int32_t* __restrict exponent_sum,
+                                              float* __restrict mantissa_product) {
     uint32_t or_bits = 0;
     for (int64_t i = 0; i < n; ++i) {
-        const float x0 = r0[i], x1 = r1[i], x2 = r2[i], x3 = r3[i];
+        const float x0 = load(r0, i), x1 = load(r1, i), x2 = load(r2, i), x3 = load(r3, i);
         or_bits |= bits_of(x0) | bits_of(x1) | bits_of(x2) | bits_of(x3);
         sum[i] += (x0 + x1) + (x2 + x3);
         const uint32_t v0 = bits_of(x0 + eps), v1 = bits_of(x1 + eps);
@@ -95,6 +107,119 @@ uint32_t accumulate_four_rows(const float* __restrict r0, const float* __restric
         mantissa_product[i] *= m01 * m23;
     }
     return or_bits;
+}
+
+SATSAL_VECTOR_CLONES
+uint32_t accumulate_row(const float* row, int64_t n, float eps, float* sum, int32_t* exponent_sum,
+                        float* mantissa_product) {
+    return accumulate_row_t(row, n, eps, sum, exponent_sum, mantissa_product);
+}
+SATSAL_VECTOR_CLONES
+uint32_t accumulate_row(const uint16_t* row, int64_t n, float eps, float* sum, int32_t* exponent_sum,
+                        float* mantissa_product) {
+    return accumulate_row_t(row, n, eps, sum, exponent_sum, mantissa_product);
+}
+SATSAL_VECTOR_CLONES
+uint32_t accumulate_four_rows(const float* r0, const float* r1, const float* r2, const float* r3, int64_t n,
+                              float eps, float* sum, int32_t* exponent_sum, float* mantissa_product) {
+    return accumulate_four_rows_t(r0, r1, r2, r3, n, eps, sum, exponent_sum, mantissa_product);
+}
+SATSAL_VECTOR_CLONES
+uint32_t accumulate_four_rows(const uint16_t* r0, const uint16_t* r1, const uint16_t* r2, const uint16_t* r3,
+                              int64_t n, float eps, float* sum, int32_t* exponent_sum, float* mantissa_product) {
+    return accumulate_four_rows_t(r0, r1, r2, r3, n, eps, sum, exponent_sum, mantissa_product);
+}
+
+// Channels-last (NHWC): the channels of one pixel are contiguous, so the lanes run over channels
+// (kLanes at a time) and are reduced per pixel at the end. Writes, per pixel, the float sum (in
+// double), the exponent sum (unbiased) and the mantissa product in [1, 2).
+constexpr int kLanes = 16;
+
+template <typename T>
+SATSAL_INLINE uint32_t accumulate_pixels_t(const T* __restrict data, int64_t channels, int64_t pixel_stride,
+                                           int64_t n, float eps, double* __restrict total,
+                                           int32_t* __restrict exponent_total, float* __restrict mantissa_total) {
+    uint32_t or_bits = 0;
+    const int64_t blocks = channels / kLanes;
+    for (int64_t p = 0; p < n; ++p) {
+        const T* column = data + p * pixel_stride;
+        float sum[kLanes], mantissa[kLanes];
+        int32_t exponent[kLanes];
+        uint32_t lane_or[kLanes];
+        for (int l = 0; l < kLanes; ++l) {
+            sum[l] = 0.0f;
+            mantissa[l] = 1.0f;
+            exponent[l] = 0;
+            lane_or[l] = 0;
+        }
+        double pixel_total = 0.0;
+        int32_t pixel_exponent = 0;
+        int64_t block = 0;
+        while (block < blocks) {
+            const int64_t end = std::min(blocks, block + kFold);
+            for (; block < end; ++block) {
+                const T* values = column + block * kLanes;
+                for (int l = 0; l < kLanes; ++l) {
+                    const float x = load(values, l);
+                    lane_or[l] |= bits_of(x);
+                    sum[l] += x;
+                    const uint32_t v = bits_of(x + eps);
+                    exponent[l] += static_cast<int32_t>(v >> 23) - 127;
+                    mantissa[l] *= float_of((v & 0x007FFFFFu) | 0x3F800000u);
+                }
+            }
+            // fold: a product of <= 32 mantissas is < 2^32; the float partial sums go to double
+            // (a tree over the lanes, so it vectorizes)
+            for (int l = 0; l < kLanes; ++l) {
+                const uint32_t m = bits_of(mantissa[l]);
+                exponent[l] += static_cast<int32_t>(m >> 23) - 127;
+                mantissa[l] = float_of((m & 0x007FFFFFu) | 0x3F800000u);
+            }
+            for (int half = kLanes / 2; half >= 1; half /= 2) {
+                for (int l = 0; l < half; ++l) sum[l] += sum[l + half];
+            }
+            pixel_total += static_cast<double>(sum[0]);
+            for (int l = 0; l < kLanes; ++l) sum[l] = 0.0f;
+        }
+        // Remaining channels (fewer than kLanes) go to the first lanes.
+        for (int64_t c = blocks * kLanes, l = 0; c < channels; ++c, ++l) {
+            const float x = load(column, c);
+            lane_or[l] |= bits_of(x);
+            pixel_total += static_cast<double>(x);
+            const uint32_t v = bits_of(x + eps);
+            exponent[l] += static_cast<int32_t>(v >> 23) - 127;
+            mantissa[l] *= float_of((v & 0x007FFFFFu) | 0x3F800000u);  // in [1, 4) now
+        }
+        // Lanes into one product, pairwise (a tree, so it vectorizes): two values in [1, 4) multiply
+        // to less than 16, and every level folds back to [1, 2).
+        for (int half = kLanes / 2; half >= 1; half /= 2) {
+            for (int l = 0; l < half; ++l) {
+                const uint32_t m = bits_of(mantissa[l] * mantissa[l + half]);
+                exponent[l] += exponent[l + half] + static_cast<int32_t>(m >> 23) - 127;
+                mantissa[l] = float_of((m & 0x007FFFFFu) | 0x3F800000u);
+                lane_or[l] |= lane_or[l + half];
+            }
+        }
+        // the first level of the tree multiplies two lanes that may both be in [1, 4): < 16, fine
+        or_bits |= lane_or[0];
+        pixel_exponent = exponent[0];
+        const float product = mantissa[0];
+        total[p] = pixel_total;
+        exponent_total[p] = pixel_exponent;
+        mantissa_total[p] = product;
+    }
+    return or_bits;
+}
+
+SATSAL_VECTOR_CLONES
+uint32_t accumulate_pixels(const float* data, int64_t channels, int64_t pixel_stride, int64_t n, float eps,
+                           double* total, int32_t* exponent_total, float* mantissa_total) {
+    return accumulate_pixels_t(data, channels, pixel_stride, n, eps, total, exponent_total, mantissa_total);
+}
+SATSAL_VECTOR_CLONES
+uint32_t accumulate_pixels(const uint16_t* data, int64_t channels, int64_t pixel_stride, int64_t n, float eps,
+                           double* total, int32_t* exponent_total, float* mantissa_total) {
+    return accumulate_pixels_t(data, channels, pixel_stride, n, eps, total, exponent_total, mantissa_total);
 }
 
 // Moves the float partial sums into double and the mantissa product's exponent into the
@@ -117,32 +242,34 @@ std::string shape_text(int64_t channels, int64_t pixels) {
     return text.str();
 }
 
-}  // namespace
-
-void smoe_scale(const float* data, int64_t channels, int64_t pixels, int64_t channel_stride,
-                float* out, double eps) {
-    if (channels < 1 || pixels < 0 || channel_stride < pixels) {
-        std::ostringstream message;
-        message << "SMOE Scale: bad tap layout (channels " << channels << ", pixels " << pixels
-                << ", channel stride " << channel_stride << ")";
-        throw std::invalid_argument(message.str());
+// SMOE from the per-pixel sums: mean from the float total, mean log2 from the exponent sum and the
+// mantissa product in [1, 2). Returns false if an output is not finite.
+bool finish_pixels(int64_t n, double inverse_channels, double eps, const double* total,
+                   const int32_t* exponent_sum, const float* mantissa_product, float* out) {
+    bool finite = true;
+    for (int64_t i = 0; i < n; ++i) {
+        const double mean = total[i] * inverse_channels + eps;
+        const double mean_log =
+            (static_cast<double>(exponent_sum[i]) + std::log2(mantissa_product[i])) * inverse_channels;
+        const double smoe = mean * (std::log2(mean) - mean_log);
+        finite &= std::isfinite(smoe);
+        // Never negative in exact arithmetic (AM >= GM); rounding may dip below 0 when all
+        // channels are equal.
+        out[i] = static_cast<float>(smoe < 0.0 ? 0.0 : smoe);
     }
+    return finite;
+}
+
+// Channel-major rows (NCHW): chunks of pixels, channels streaming past the chunk accumulators.
+template <typename T>
+void smoe_rows(const T* data, int64_t channels, int64_t pixels, int64_t channel_stride, float* out,
+               double eps, uint32_t& or_bits, bool& non_finite_output) {
     const float eps_f = static_cast<float>(eps);
-    if (!std::isfinite(eps) || !(eps_f >= FLT_MIN)) {
-        std::ostringstream message;
-        message << "SMOE Scale needs a finite eps >= " << FLT_MIN
-                << " (the smallest normal float), got " << eps;
-        throw std::invalid_argument(message.str());
-    }
-
     const int64_t chunk = std::min(kChunk, std::max<int64_t>(pixels, 1));
     std::vector<float> sum(chunk), mantissa_product(chunk);
     std::vector<int32_t> exponent_sum(chunk);
     std::vector<double> total(chunk);
-    uint32_t or_bits = 0;
-    bool non_finite_output = false;
     const double inverse_channels = 1.0 / static_cast<double>(channels);
-
     for (int64_t p0 = 0; p0 < pixels; p0 += chunk) {
         const int64_t n = std::min(chunk, pixels - p0);
         std::fill_n(sum.data(), n, 0.0f);
@@ -153,7 +280,7 @@ void smoe_scale(const float* data, int64_t channels, int64_t pixels, int64_t cha
             const int64_t c1 = std::min(channels, c0 + kFold);
             int64_t c = c0;
             for (; c + 4 <= c1; c += 4) {
-                const float* row = data + c * channel_stride + p0;
+                const T* row = data + c * channel_stride + p0;
                 or_bits |= accumulate_four_rows(row, row + channel_stride, row + 2 * channel_stride,
                                                 row + 3 * channel_stride, n, eps_f, sum.data(),
                                                 exponent_sum.data(), mantissa_product.data());
@@ -165,36 +292,102 @@ void smoe_scale(const float* data, int64_t channels, int64_t pixels, int64_t cha
             fold(n, static_cast<int32_t>(c1 - c0), sum.data(), total.data(), exponent_sum.data(),
                  mantissa_product.data());
         }
-        for (int64_t i = 0; i < n; ++i) {
-            // After the last fold the product is in [1, 2): its log2 is in [0, 1).
-            const double mean = total[i] * inverse_channels + eps;
-            const double mean_log =
-                (static_cast<double>(exponent_sum[i]) + std::log2(mantissa_product[i])) *
-                inverse_channels;
-            const double smoe = mean * (std::log2(mean) - mean_log);
-            non_finite_output |= !std::isfinite(smoe);
-            // Never negative in exact arithmetic (AM >= GM); rounding may dip below 0 when all
-            // channels are equal.
-            out[p0 + i] = static_cast<float>(smoe < 0.0 ? 0.0 : smoe);
+        non_finite_output |= !finish_pixels(n, inverse_channels, eps, total.data(), exponent_sum.data(),
+                                            mantissa_product.data(), out + p0);
+    }
+}
+
+// Pixel-major columns (NHWC, channels-last).
+template <typename T>
+void smoe_columns(const T* data, int64_t channels, int64_t pixels, int64_t pixel_stride, float* out,
+                  double eps, uint32_t& or_bits, bool& non_finite_output) {
+    constexpr int64_t kPixelChunk = 256;
+    const float eps_f = static_cast<float>(eps);
+    double total[kPixelChunk];
+    int32_t exponent_sum[kPixelChunk];
+    float mantissa_product[kPixelChunk];
+    const double inverse_channels = 1.0 / static_cast<double>(channels);
+    for (int64_t p0 = 0; p0 < pixels; p0 += kPixelChunk) {
+        const int64_t n = std::min(kPixelChunk, pixels - p0);
+        or_bits |= accumulate_pixels(data + p0 * pixel_stride, channels, pixel_stride, n, eps_f, total,
+                                     exponent_sum, mantissa_product);
+        non_finite_output |=
+            !finish_pixels(n, inverse_channels, eps, total, exponent_sum, mantissa_product, out + p0);
+    }
+}
+
+template <typename T>
+double value_at(const TapView& tap, int64_t c, int64_t p) {
+    return load(static_cast<const T*>(tap.data), c * tap.channel_stride + p * tap.pixel_stride);
+}
+
+double value_at(const TapView& tap, int64_t c, int64_t p) {
+    return tap.type == TapElement::BFloat16 ? value_at<uint16_t>(tap, c, p) : value_at<float>(tap, c, p);
+}
+
+}  // namespace
+
+InvalidValueCounts count_invalid_values(const TapView& tap) {
+    InvalidValueCounts counts;
+    for (int64_t c = 0; c < tap.channels; ++c) {
+        for (int64_t p = 0; p < tap.pixels; ++p) {
+            const double x = value_at(tap, c, p);
+            if (std::isnan(x)) ++counts.nan;
+            else if (std::isinf(x)) ++counts.infinite;
+            else if (x < 0) ++counts.negative;
         }
+    }
+    return counts;
+}
+
+void smoe_scale(const TapView& tap, float* out, double eps) {
+    // (one channel: any channel stride is fine)
+    const bool rows = tap.pixel_stride == 1 && (tap.channels == 1 || tap.channel_stride >= tap.pixels);
+    const bool columns = tap.channel_stride == 1 && tap.pixel_stride >= tap.channels;
+    if (tap.data == nullptr || tap.channels < 1 || tap.pixels < 0 || !(rows || columns)) {
+        std::ostringstream message;
+        message << "SMOE Scale: bad tap layout (channels " << tap.channels << ", pixels " << tap.pixels
+                << ", channel stride " << tap.channel_stride << ", pixel stride " << tap.pixel_stride
+                << "); expected rows of pixels (pixel stride 1) or channels-last columns (channel stride 1)";
+        throw std::invalid_argument(message.str());
+    }
+    const float eps_f = static_cast<float>(eps);
+    if (!std::isfinite(eps) || !(eps_f >= FLT_MIN)) {
+        std::ostringstream message;
+        message << "SMOE Scale needs a finite eps >= " << FLT_MIN
+                << " (the smallest normal float), got " << eps;
+        throw std::invalid_argument(message.str());
+    }
+    uint32_t or_bits = 0;
+    bool non_finite_output = false;
+    if (tap.type == TapElement::BFloat16) {
+        const auto* data = static_cast<const uint16_t*>(tap.data);
+        if (rows) smoe_rows(data, tap.channels, tap.pixels, tap.channel_stride, out, eps, or_bits, non_finite_output);
+        else smoe_columns(data, tap.channels, tap.pixels, tap.pixel_stride, out, eps, or_bits, non_finite_output);
+    } else {
+        const auto* data = static_cast<const float*>(tap.data);
+        if (rows) smoe_rows(data, tap.channels, tap.pixels, tap.channel_stride, out, eps, or_bits, non_finite_output);
+        else smoe_columns(data, tap.channels, tap.pixels, tap.pixel_stride, out, eps, or_bits, non_finite_output);
     }
 
     if ((or_bits & 0x80000000u) == 0 && !non_finite_output) return;
     // Slow path: find out what was wrong.
-    check_invalid_values(Statistic::Smoe,
-                         count_invalid_values(data, channels, pixels, channel_stride),
-                         shape_text(channels, pixels));
+    check_invalid_values(Statistic::Smoe, count_invalid_values(tap), shape_text(tap.channels, tap.pixels));
     // Only -0.0 (harmless) or float overflow of a partial sum (values near FLT_MAX) got here:
     // recompute the tap with the double-precision reference (rare, so no effort to be fast).
     if (!non_finite_output) return;
     StatisticOptions options;
     options.eps = eps;
-    std::vector<double> column(static_cast<std::size_t>(channels));
-    for (int64_t p = 0; p < pixels; ++p) {
-        for (int64_t c = 0; c < channels; ++c) column[c] = data[c * channel_stride + p];
-        out[p] = static_cast<float>(
-            column_statistic(Statistic::Smoe, column.data(), channels, options));
+    std::vector<double> column(static_cast<std::size_t>(tap.channels));
+    for (int64_t p = 0; p < tap.pixels; ++p) {
+        for (int64_t c = 0; c < tap.channels; ++c) column[c] = value_at(tap, c, p);
+        out[p] = static_cast<float>(column_statistic(Statistic::Smoe, column.data(), tap.channels, options));
     }
+}
+
+void smoe_scale(const float* data, int64_t channels, int64_t pixels, int64_t channel_stride,
+                float* out, double eps) {
+    smoe_scale(TapView{data, TapElement::Float32, channels, pixels, channel_stride, 1}, out, eps);
 }
 
 void smoe_scale(const float* chw, int64_t channels, int64_t pixels, float* out, double eps) {

@@ -74,6 +74,28 @@ void reduce_channels(Statistic statistic, const float* data, int64_t channels, i
 void reduce_channels(Statistic statistic, const float* chw, int64_t channels, int64_t pixels,
                      float* out, const StatisticOptions& options = {});
 
+/// Element type of a tap in memory. BFloat16 is the upper 16 bits of a float32 (stored as uint16).
+enum class TapElement { Float32, BFloat16 };
+
+/// One image's tap (or a pixel range of it) in memory, in either layout: value (c, p) is element
+/// c * channel_stride + p * pixel_stride from data.
+///   rows (NCHW):            pixel_stride == 1, channel_stride >= pixels
+///   columns (NHWC, channels-last): channel_stride == 1, pixel_stride >= channels
+struct TapView {
+    const void* data = nullptr;
+    TapElement type = TapElement::Float32;
+    int64_t channels = 0;
+    int64_t pixels = 0;
+    int64_t channel_stride = 0;
+    int64_t pixel_stride = 1;
+};
+InvalidValueCounts count_invalid_values(const TapView& tap);
+
+/// The fused SMOE Scale kernel (saliency/SmoeScale.cpp) on float32 or bfloat16 taps in either
+/// layout, read in place (bfloat16 widens exactly to float32; the arithmetic is the float32
+/// kernel's). Same contract as the float overloads below.
+void smoe_scale(const TapView& tap, float* out, double eps = 1e-6);
+
 /// The fused SMOE Scale kernel (saliency/SmoeScale.cpp): one pass over the channels with only
 /// small per-pixel-chunk accumulators and the output; no full-size temporaries. Same contract
 /// as reduce_channels. Exact up to float rounding (relative error ~1e-7 of the map's scale).

@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -14,6 +15,61 @@ std::string sizes_text(const at::Tensor& tensor) {
     std::ostringstream text;
     for (int64_t d = 0; d < tensor.dim(); ++d) text << (d ? " x " : "") << tensor.size(d);
     return text.str();
+}
+
+// SMOE Scale read in place from a float32 or bfloat16 tap, contiguous NCHW or channels-last:
+// no converted copy of the tap. Empty for any other dtype or layout.
+std::optional<at::Tensor> smoe_in_place(const at::Tensor& tap, const StatisticOptions& options) {
+    const bool bf16 = tap.scalar_type() == at::kBFloat16;
+    if (!bf16 && tap.scalar_type() != at::kFloat) return std::nullopt;
+    const bool rows = tap.is_contiguous();
+    if (!rows && !tap.is_contiguous(at::MemoryFormat::ChannelsLast)) return std::nullopt;
+    const int64_t images = tap.size(0), channels = tap.size(1);
+    const int64_t pixels = tap.size(2) * tap.size(3);
+    if (channels < 1) return std::nullopt;  // the general path reports it
+    at::Tensor output = at::empty({images, tap.size(2), tap.size(3)}, at::kFloat);
+    if (images == 0 || pixels == 0) return output;
+
+    // Work units of whole images split into pixel ranges of at least ~256 K values, so small taps
+    // stay on one thread and a batch spreads over all intra-op threads.
+    const int64_t wanted = std::max<int64_t>(1024, (262144 / channels + 1023) / 1024 * 1024);
+    const int64_t range = std::min(pixels, wanted);
+    const int64_t ranges_per_image = (pixels + range - 1) / range;
+    const auto* base = static_cast<const char*>(tap.data_ptr());
+    const int64_t element_size = bf16 ? 2 : 4;
+    float* out = output.data_ptr<float>();
+    at::parallel_for(0, images * ranges_per_image, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t unit = begin; unit < end; ++unit) {
+            const int64_t n = unit / ranges_per_image;
+            const int64_t p0 = (unit % ranges_per_image) * range;
+            TapView view;
+            view.type = bf16 ? TapElement::BFloat16 : TapElement::Float32;
+            view.channels = channels;
+            view.pixels = std::min(range, pixels - p0);
+            view.channel_stride = rows ? pixels : 1;
+            view.pixel_stride = rows ? 1 : channels;
+            view.data = base + (n * channels * pixels + p0 * view.pixel_stride) * element_size;
+            try {
+                smoe_scale(view, out + n * pixels + p0, options.eps);
+            } catch (const std::domain_error&) {
+                // The kernel saw only its pixel range; report the whole tap.
+                TapView whole = view;
+                whole.data = base;
+                whole.pixels = pixels;
+                InvalidValueCounts counts;
+                for (int64_t i = 0; i < images; ++i) {
+                    whole.data = base + i * channels * pixels * element_size;
+                    const InvalidValueCounts one = count_invalid_values(whole);
+                    counts.negative += one.negative;
+                    counts.nan += one.nan;
+                    counts.infinite += one.infinite;
+                }
+                check_invalid_values(Statistic::Smoe, counts, sizes_text(tap));
+                throw;
+            }
+        }
+    });
+    return output;
 }
 
 }  // namespace
@@ -27,6 +83,9 @@ at::Tensor channel_statistic(Statistic statistic, const at::Tensor& nchw,
     if (!nchw.device().is_cpu()) {
         throw std::invalid_argument(statistic_title(statistic) + " runs on CPU tensors; the tap is on " +
                                     nchw.device().str());
+    }
+    if (statistic == Statistic::Smoe) {
+        if (auto direct = smoe_in_place(nchw, options)) return *direct;
     }
     const at::Tensor input = nchw.to(at::kFloat).contiguous();
     const int64_t images = input.size(0);

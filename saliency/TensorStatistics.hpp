@@ -14,7 +14,9 @@
 namespace satsal {
 
 /// Per-pixel statistic over the channels of a tap [N, C, H, W] (any float dtype or layout: it is
-/// made contiguous float32 first; a contiguous float32 CPU tensor is used in place). Returns
+/// made contiguous float32 first; a contiguous float32 CPU tensor is used in place). SMOE Scale
+/// reads float32 and bfloat16 taps in place in both contiguous NCHW and channels-last (NHWC)
+/// layouts, without a converted copy. Returns
 /// float32 [N, H, W]. Throws std::invalid_argument for a tensor that is not 4-D, on another
 /// device, or has no channels; std::domain_error (from the kernels, with the whole tap's counts
 /// and shape "[N x C x H x W]") for NaN/inf, or negative values where the statistic needs

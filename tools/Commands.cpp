@@ -67,7 +67,7 @@ const Command commands[] = {
     {"eval-count", "score a counting model on a COWC counting patch set", eval_count},
     {"slurm", "write an sbatch job-array script that splits a config's scenes over Slurm tasks", slurm},
     {"summarize", "merge the results of a batch's shards (Slurm array tasks) once all are done", summarize},
-    {"bench", "benchmarks: `bench smoe`, `bench pipeline`, `bench memory`, `bench methods`", bench},
+    {"bench", "benchmarks: `bench smoe|forward|fidelity|pipeline|memory|methods`", bench},
 };
 
 void print_usage(std::FILE* out) {
@@ -156,6 +156,24 @@ void finish_method_options(MethodOptions& options, const std::string& method, co
     else if (target_class != -1) throw std::invalid_argument("--class " + std::to_string(target_class) + ": expected a class index >= 0");
     validate(options);
 }
+// --precision / --device, shared by every command that runs a model.
+struct PrecisionArguments {
+    std::string precision = "auto";
+    std::string device = "cpu";
+    void add_to(po::options_description& described) {
+        described.add_options()
+            ("precision", po::value(&precision)->default_value("auto"),
+             "fp32|bf16|auto: auto is bf16 where the CPU has AVX512-BF16/AMX, else fp32")
+            ("device", po::value(&device)->default_value("cpu"), "cpu|cuda|cuda:N (cuda needs a CUDA LibTorch build)");
+    }
+    InferenceOptions inference() const {
+        InferenceOptions options;
+        options.precision = parse_precision(precision);
+        options.device = device;
+        parse_device(device);  // a bad value fails here, before any model is loaded
+        return options;
+    }
+};
 
 /// What a scene run reports, on stderr: progress, notes and the scene summary unless quiet;
 /// warnings always; failures always.
@@ -225,6 +243,8 @@ int explain(int argc, char** argv) {
         ("threads", po::value(&options.threads)->default_value(0), "LibTorch intra-op threads (0: all cores)")
         ("json", po::bool_switch(&json), "print a JSON summary on stdout");
     add_method_options(described, options.method, method, reduce, target_class);
+    PrecisionArguments precision;
+    precision.add_to(described);
     po::variables_map variables;
     if (!parse("usage: satsal explain --model M.pt --image IMG --out DIR [options]", described, argc,
                argv, variables)) {
@@ -234,6 +254,8 @@ int explain(int argc, char** argv) {
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     options.normalization = parse_normalization(norm);
+    options.precision = precision.inference().precision;
+    options.device = precision.device;
     if (!resize.empty()) options.resize = parse_size("--resize", resize);
     if (!mean.empty()) options.mean = parse_triplet("--mean", mean);
     if (!std_dev.empty()) options.std = parse_triplet("--std", std_dev);
@@ -284,8 +306,8 @@ namespace {
 
 int bench_smoe_command(int argc, char** argv) {
     SmoeBenchOptions options;
-    std::string taps, statistic;
-    bool json = false;
+    std::string taps, statistic, precision;
+    bool json = false, optimize = false;
     po::options_description described("bench smoe options");
     described.add_options()
         ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
@@ -296,14 +318,64 @@ int bench_smoe_command(int argc, char** argv) {
         ("runs", po::value(&options.runs)->default_value(10), "timed repetitions (at least 10)")
         ("warmup", po::value(&options.warmup)->default_value(3), "untimed repetitions first")
         ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
+        ("precision", po::value(&precision)->default_value("auto"), "fp32|bf16|auto (see satsal explain --help)")
+        ("optimize", po::bool_switch(&optimize), "frozen + optimize_for_inference segments cut at the taps")
         ("json", po::bool_switch(&json), "print JSON instead of text");
     po::variables_map variables;
     if (!parse("usage: satsal bench smoe --model M.pt [options]", described, argc, argv, variables)) return 0;
     checked_threads(options.threads);
+    options.precision = parse_precision(precision);
+    options.optimize = optimize;
     options.taps = parse_name_list(taps);
     options.statistic = parse_statistic(statistic);
     const SmoeBenchResult result = bench_smoe(options);
     std::cout << (json ? result.to_json().dump(2) + "\n" : result.to_text());
+    return 0;
+}
+
+int bench_forward_command(int argc, char** argv) {
+    ForwardBenchOptions options;
+    bool json = false, no_bf16 = false;
+    po::options_description described("bench forward options");
+    described.add_options()
+        ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
+        ("batch", po::value(&options.batch)->default_value(8), "images per forward pass")
+        ("size", po::value(&options.size)->default_value(224), "input width and height")
+        ("runs", po::value(&options.runs)->default_value(5), "timed rounds (every variant once per round)")
+        ("warmup", po::value(&options.warmup)->default_value(2), "untimed rounds first")
+        ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
+        ("no-bf16", po::bool_switch(&no_bf16), "skip the bf16 variants")
+        ("json", po::bool_switch(&json), "print JSON instead of text");
+    po::variables_map variables;
+    if (!parse("usage: satsal bench forward --model M.pt [--batch 8] [--size 224]", described, argc, argv,
+               variables)) {
+        return 0;
+    }
+    options.include_bf16 = !no_bf16;
+    const ForwardBenchResult result = bench_forward(options);
+    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
+    return 0;
+}
+
+int bench_fidelity_command(int argc, char** argv) {
+    FidelityOptions options;
+    bool json = false;
+    po::options_description described("bench fidelity options");
+    described.add_options()
+        ("model", po::value(&options.model_path)->required(), "TorchScript model (.pt)")
+        ("image", po::value(&options.images)->composing(), "input raster (centre crop of --size); repeatable")
+        ("images", po::value(&options.random_images)->default_value(8), "random N(0,1) inputs when no --image")
+        ("size", po::value(&options.size)->default_value(224), "input width and height")
+        ("weights", po::value(&options.weights)->default_value("equal"), "layer weights of the combined map")
+        ("threads", po::value(&options.threads)->default_value(2), "LibTorch intra-op threads (0: all cores)")
+        ("json", po::bool_switch(&json), "print JSON instead of text");
+    po::variables_map variables;
+    if (!parse("usage: satsal bench fidelity --model M.pt [--image IMG ...] [--images 8] [--size 224]", described,
+               argc, argv, variables)) {
+        return 0;
+    }
+    const FidelityResult result = bench_fidelity(options);
+    std::cout << (json ? result.to_json().dump() + "\n" : result.to_text());
     return 0;
 }
 
@@ -386,12 +458,14 @@ int bench_methods_command(int argc, char** argv) {
 }  // namespace
 
 int bench(int argc, char** argv) {
-    const char* usage = "usage: satsal bench smoe|pipeline|memory|methods [options] (--help for each)\n";
+    const char* usage = "usage: satsal bench smoe|forward|fidelity|pipeline|memory|methods [options] (--help for each)\n";
     if (argc < 2) {
         std::fputs(usage, stderr);
         return 2;
     }
     if (std::strcmp(argv[1], "smoe") == 0) return bench_smoe_command(argc - 1, argv + 1);
+    if (std::strcmp(argv[1], "forward") == 0) return bench_forward_command(argc - 1, argv + 1);
+    if (std::strcmp(argv[1], "fidelity") == 0) return bench_fidelity_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "pipeline") == 0) return bench_pipeline_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "memory") == 0) return bench_memory_command(argc - 1, argv + 1);
     if (std::strcmp(argv[1], "methods") == 0) return bench_methods_command(argc - 1, argv + 1);
@@ -413,6 +487,8 @@ int run(int argc, char** argv) {
         ("restart", po::bool_switch(&restart), "discard what an interrupted earlier run of a scene finished "
                                                "(by default the same command resumes it)")
         ("print-config", po::bool_switch(&print_config), "print the resolved config and exit")
+        ("precision", po::value<std::string>(), "fp32|bf16|auto: the same as --set precision=...")
+        ("device", po::value<std::string>(), "cpu|cuda|cuda:N: the same as --set device=...")
         ("quiet,q", po::bool_switch(&quiet), "no progress on stderr")
         ("keys-markdown", po::bool_switch(&keys_markdown), "print the config keys as the README's table and exit");
     po::positional_options_description positional;
@@ -428,6 +504,9 @@ int run(int argc, char** argv) {
         return 0;
     }
     if (config_path.empty()) throw std::invalid_argument("satsal run: no config file given (see --help)");
+    for (const char* key : {"precision", "device"}) {
+        if (variables.count(key)) overrides.push_back(std::string(key) + "=" + variables[key].as<std::string>());
+    }
     RunConfig config = load_run_config_preparing_inputs(config_path, overrides);
     if (quiet) config.quiet = true;
     const std::optional<hpc::Shard> shard =
@@ -488,6 +567,8 @@ int seams(int argc, char** argv) {
         ("batch", po::value(&batch)->default_value(4), "tiles per forward pass")
         ("threads", po::value(&threads)->default_value(0), "LibTorch intra-op threads (0: all cores)")
         ("json", po::bool_switch(&json), "print JSON");
+    PrecisionArguments precision;
+    precision.add_to(described);
     po::variables_map variables;
     if (!parse("usage: satsal seams --model M.pt --image IMG [--tile-size 256] [--margin 64]", described, argc,
                argv, variables)) {
@@ -506,7 +587,7 @@ int seams(int argc, char** argv) {
                                     std::to_string(kMaxBatchSize));
     set_torch_threads(checked_threads(threads));
     const TapStatistic parsed{parse_statistic(statistic), {}};
-    TappedModel model(model_path, parse_name_list(taps), parsed.needs_pre_activation());
+    TappedModel model(model_path, parse_name_list(taps), parsed.needs_pre_activation(), precision.inference());
     RunConfig defaults;  // ImageNet mean/std, natural range of the data type
     const BandScaling scaling = plan_band_scaling(defaults, RasterReader(image));
     // Probe: the centre crop holding a 2 x 2 block of cores with `margin` of real context.
@@ -711,6 +792,8 @@ int eval_count(int argc, char** argv) {
         ("batch", po::value(&options.batch_size)->default_value(32), "patches per forward pass")
         ("threads", po::value(&options.threads)->default_value(0), "threads (0: all cores)")
         ("json", po::bool_switch(&json), "print JSON");
+    PrecisionArguments precision;
+    precision.add_to(described);
     po::variables_map variables;
     if (!parse("usage: satsal eval-count --list LIST --root DIR --model M.pt [--json]", described, argc, argv,
                variables)) {
@@ -719,6 +802,8 @@ int eval_count(int argc, char** argv) {
     checked_threads(options.threads);
     if (options.batch_size < 1 || options.batch_size > 4096)
         throw std::invalid_argument("--batch " + std::to_string(options.batch_size) + ": expected an integer in 1..4096");
+    options.precision = precision.inference().precision;
+    options.device = precision.device;
     const counting::CountingEvaluation evaluation = counting::evaluate_counting(options);
     if (json) {
         std::cout << counting::counting_evaluation_json(evaluation, options) << "\n";

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
@@ -203,4 +204,148 @@ TEST_CASE("SMOE kernel timing on ResNet-50 224x224 taps", "[.bench][smoe]") {
                 static_cast<long long>(floats), hot, floats / hot / 1e6, static_cast<long long>(batch),
                 static_cast<long long>(floats * batch * 4 / 1000000), cold, naive);
     CHECK(hot < naive);
+}
+
+namespace {
+
+// Round-to-nearest-even float32 -> bfloat16 bits (what torch's .to(bfloat16) does for finite values).
+uint16_t to_bf16(float value) {
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    bits += 0x7FFFu + ((bits >> 16) & 1u);
+    return static_cast<uint16_t>(bits >> 16);
+}
+
+float from_bf16(uint16_t bits) {
+    const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+    float value;
+    std::memcpy(&value, &wide, sizeof value);
+    return value;
+}
+
+}  // namespace
+
+TEST_CASE("SMOE kernel on bfloat16 and channels-last taps matches the double reference", "[smoe]") {
+    struct Shape { int64_t channels, pixels; };
+    // lane (16) and fold (32 x 16) boundaries in the channels-last kernel, ResNet-50-like shapes
+    const Shape shapes[] = {{1, 3}, {5, 300}, {15, 257}, {16, 256}, {17, 255}, {64, 12544},
+                            {256, 3136}, {513, 100}, {2048, 49}};
+    for (const Shape& shape : shapes) {
+        const int64_t channels = shape.channels, pixels = shape.pixels;
+        // The reference sees exactly the values the kernel sees: the bf16-rounded tap.
+        std::vector<float> rounded = relu_like(channels, pixels, 21u + static_cast<unsigned>(channels));
+        std::vector<uint16_t> rows(rounded.size()), columns(rounded.size());
+        std::vector<float> float_columns(rounded.size());
+        for (int64_t c = 0; c < channels; ++c) {
+            for (int64_t p = 0; p < pixels; ++p) {
+                const uint16_t b = to_bf16(rounded[c * pixels + p]);
+                rounded[c * pixels + p] = from_bf16(b);
+                rows[c * pixels + p] = b;
+                columns[p * channels + c] = b;
+                float_columns[p * channels + c] = from_bf16(b);
+            }
+        }
+        const std::vector<double> want = smoe_reference(rounded, channels, pixels, pixels, 1e-6);
+        const TapView views[] = {
+            {rows.data(), TapElement::BFloat16, channels, pixels, pixels, 1},
+            {columns.data(), TapElement::BFloat16, channels, pixels, 1, channels},
+            {float_columns.data(), TapElement::Float32, channels, pixels, 1, channels},
+        };
+        const char* names[] = {"bf16 rows", "bf16 channels-last", "float channels-last"};
+        for (int v = 0; v < 3; ++v) {
+            INFO(names[v] << ", " << channels << " x " << pixels);
+            std::vector<float> out(static_cast<std::size_t>(pixels), -1.0f);
+            smoe_scale(views[v], out.data());
+            if (channels == 1) {
+                for (float value : out) CHECK(value == Approx(0.0).margin(1e-6));
+            } else {
+                CHECK(max_error_relative_to_max(out, want) < 1e-5);
+            }
+            CHECK(*std::min_element(out.begin(), out.end()) >= 0.0f);
+        }
+    }
+}
+
+TEST_CASE("SMOE kernel on bfloat16 taps: Table 3 columns and invalid values", "[smoe]") {
+    // Paper Table 3: columns of two alternating values (10 per column); every value is exact in bf16.
+    struct Row { float a, b; double smoe; };
+    const Row table[] = {{0.5f, 1.0f, 0.064}, {1.0f, 2.0f, 0.127}, {2.0f, 4.0f, 0.255}, {2.0f, 3.0f, 0.074},
+                         {0.6125f, 1.8375f, 0.254}};
+    for (const Row& row : table) {
+        std::vector<uint16_t> column(10);
+        for (int c = 0; c < 10; ++c) column[c] = to_bf16(c % 2 ? row.b : row.a);
+        // 0.6125 and 1.8375 are not exact in bf16: compare those with the reference on the rounded values
+        std::vector<float> rounded(10);
+        for (int c = 0; c < 10; ++c) rounded[c] = from_bf16(column[c]);
+        const double reference = smoe_reference(rounded, 10, 1, 1, 1e-6)[0];
+        float out = -1.0f;
+        smoe_scale(TapView{column.data(), TapElement::BFloat16, 10, 1, 1, 10}, &out);
+        INFO(row.a << ", " << row.b);
+        CHECK(out == Approx(reference).epsilon(1e-5));
+        if (from_bf16(to_bf16(row.a)) == row.a && from_bf16(to_bf16(row.b)) == row.b) {
+            CHECK(out == Approx(row.smoe).margin(0.0005));
+        }
+    }
+    std::vector<uint16_t> tap(64 * 40, to_bf16(1.5f));
+    tap[7 * 64 + 3] = to_bf16(-2.0f);
+    std::vector<float> out(40);
+    CHECK_THROWS_WITH(smoe_scale(TapView{tap.data(), TapElement::BFloat16, 64, 40, 1, 64}, out.data()),
+                      "SMOE Scale needs finite non-negative activations: found 1 negative values, 0 NaN and 0 "
+                      "infinite values in a [64 x 40] tap");
+    CHECK_THROWS_AS(smoe_scale(TapView{tap.data(), TapElement::BFloat16, 64, 40, 2, 64}, out.data()),
+                    std::invalid_argument);
+}
+
+TEST_CASE("SMOE kernel timing: float32 / bfloat16, rows / channels-last, ResNet-50 taps", "[.bench][smoe]") {
+    struct Shape { int64_t channels, side; };
+    const Shape shapes[] = {{64, 112}, {256, 56}, {512, 28}, {1024, 14}, {2048, 7}};
+    const int64_t batch = 8;
+    std::vector<std::vector<float>> rows32, columns32;
+    std::vector<std::vector<uint16_t>> rows16, columns16;
+    for (const Shape& s : shapes) {
+        const int64_t pixels = s.side * s.side;
+        const std::vector<float> one = relu_like(s.channels, pixels, 3);
+        std::vector<float> r(batch * s.channels * pixels), c(r.size());
+        std::vector<uint16_t> r16(r.size()), c16(r.size());
+        for (int64_t n = 0; n < batch; ++n)
+            for (int64_t ch = 0; ch < s.channels; ++ch)
+                for (int64_t p = 0; p < pixels; ++p) {
+                    const float v = one[ch * pixels + p];
+                    r[(n * s.channels + ch) * pixels + p] = v;
+                    c[(n * pixels + p) * s.channels + ch] = v;
+                    r16[(n * s.channels + ch) * pixels + p] = to_bf16(v);
+                    c16[(n * pixels + p) * s.channels + ch] = to_bf16(v);
+                }
+        rows32.push_back(std::move(r));
+        columns32.push_back(std::move(c));
+        rows16.push_back(std::move(r16));
+        columns16.push_back(std::move(c16));
+    }
+    std::vector<float> out(batch * 112 * 112);
+    const auto run = [&](bool bf16, bool channels_last) {
+        for (std::size_t k = 0; k < 5; ++k) {
+            const int64_t C = shapes[k].channels, P = shapes[k].side * shapes[k].side;
+            for (int64_t n = 0; n < batch; ++n) {
+                TapView view;
+                view.type = bf16 ? TapElement::BFloat16 : TapElement::Float32;
+                view.channels = C;
+                view.pixels = P;
+                view.channel_stride = channels_last ? 1 : P;
+                view.pixel_stride = channels_last ? C : 1;
+                const std::size_t offset = static_cast<std::size_t>(n * C * P);
+                view.data = bf16 ? static_cast<const void*>((channels_last ? columns16[k] : rows16[k]).data() + offset)
+                                 : static_cast<const void*>((channels_last ? columns32[k] : rows32[k]).data() + offset);
+                smoe_scale(view, out.data() + n * P);
+            }
+        }
+    };
+    std::printf("SMOE Scale on the 5 ResNet-50 taps, batch %lld, one thread, CPU time per image:\n",
+                static_cast<long long>(batch));
+    for (const bool bf16 : {false, true}) {
+        for (const bool channels_last : {false, true}) {
+            const double ms = median_ms([&] { run(bf16, channels_last); }, 7) / batch;
+            std::printf("  %-9s %-14s %.3f ms\n", bf16 ? "bfloat16" : "float32", channels_last ? "channels-last" : "rows (NCHW)",
+                        ms);
+        }
+    }
 }

@@ -52,7 +52,9 @@ TEST_CASE("channel_statistic mean, std and max equal torch's reductions", "[torc
 TEST_CASE("channel_statistic accepts any layout and float dtype", "[torch]") {
     const torch::Tensor x = relu_like({2, 33, 20, 30}, 3);
     const torch::Tensor reference = channel_statistic(Statistic::Smoe, x);
-    CHECK(torch::equal(channel_statistic(Statistic::Smoe, x.contiguous(torch::MemoryFormat::ChannelsLast)), reference));
+    // channels-last is read in place by a kernel that sums in another order: equal to float rounding
+    CHECK(max_error_relative_to_max(channel_statistic(Statistic::Smoe, x.contiguous(torch::MemoryFormat::ChannelsLast)),
+                                    reference.to(torch::kDouble)) < 1e-6);
     CHECK(torch::equal(channel_statistic(Statistic::Smoe, x.transpose(2, 3).contiguous().transpose(2, 3)), reference));
     CHECK(torch::allclose(channel_statistic(Statistic::Smoe, x.to(torch::kDouble)), reference));
     // each image alone gives the same map as in the batch
@@ -61,6 +63,28 @@ TEST_CASE("channel_statistic accepts any layout and float dtype", "[torch]") {
     const torch::Tensor z = torch::randn({1, 16, 5, 5});
     const torch::Tensor t = channel_statistic(Statistic::TruncNormalMean, z);
     CHECK((t > 0).all().item<bool>());
+}
+
+TEST_CASE("channel_statistic SMOE reads bfloat16 taps in both layouts", "[torch]") {
+    at::set_num_threads(2);
+    for (auto sizes : std::vector<std::vector<int64_t>>{{8, 64, 28, 28}, {3, 256, 14, 14}, {2, 2048, 7, 7}, {2, 17, 5, 9}}) {
+        const torch::Tensor bf16 = relu_like(sizes, 7).to(torch::kBFloat16);
+        // the double formula on exactly the bf16 values
+        const torch::Tensor v = bf16.to(torch::kDouble) + 1e-6;
+        const torch::Tensor mean = v.mean(1);
+        const torch::Tensor want = mean * (torch::log2(mean) - torch::log2(v).mean(1));
+        const torch::Tensor rows = channel_statistic(Statistic::Smoe, bf16);
+        const torch::Tensor columns = channel_statistic(Statistic::Smoe, bf16.contiguous(torch::MemoryFormat::ChannelsLast));
+        CHECK(rows.scalar_type() == torch::kFloat);
+        CHECK(max_error_relative_to_max(rows, want) < 1e-5);
+        CHECK(max_error_relative_to_max(columns, want) < 1e-5);
+    }
+    // negative values are found in bf16 channels-last taps too, over the whole tap
+    torch::Tensor x = relu_like({2, 32, 9, 9}, 8);
+    x.index_put_({1, 5, 4, 3}, -0.5);
+    CHECK_THROWS_WITH(channel_statistic(Statistic::Smoe, x.to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast)),
+                      "SMOE Scale needs finite non-negative activations: found 1 negative values, 0 NaN and 0 "
+                      "infinite values in a [2 x 32 x 9 x 9] tap");
 }
 
 TEST_CASE("channel_statistic reports invalid values over the whole tap", "[torch]") {
