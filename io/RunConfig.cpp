@@ -225,7 +225,7 @@ config::Schema<RunConfig> make_schema() {
     s.add("threads", &C::threads, config::thread_count(), "0",
           "LibTorch intra-op threads; 0 = all cores; at most 4 x the cores (and 256)");
     s.add("batch_size", &C::batch_size, integer(1, kMaxBatchSize), "4", "tiles per forward pass, 1..256");
-    s.add("precision", &C::precision, word({"fp32", "bf16", "auto"}), "auto",
+    s.add("precision", &C::precision, config::word({"fp32", "bf16", "auto"}), "auto",
           "fp32 | bf16 | auto (bf16 where the CPU has AVX512-BF16 or AMX and it is faster, else fp32)");
     s.add("device", &C::device, device_type(), "cpu", "cpu | cuda | cuda:N (cuda needs satsal built against a CUDA LibTorch)");
     s.add_list("scene", &C::scenes, path(),
