@@ -63,6 +63,7 @@ SaliencyProductOptions scene_product(const RunSetup& setup, const SceneLayers& l
     product.lovi_tiff = lovi;
     if (config.write_layers) product.layer_tiffs = floats;
     product.h5_deflate_level = 0;
+    product.qgis_styles = true;
     return product;
 }
 
@@ -91,7 +92,8 @@ SceneOutcome named_outcome(const RunConfig& config, const std::string& scene) {
 
 SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
                            const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
-                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome);
+                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome,
+                           const std::string& margin_note);
 
 SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, bool restart) {
     const RunConfig& config = setup.config;
@@ -115,7 +117,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, *setup.margin),
                        restart);
     try {
-        outcome = produce_scene(setup, scene, events, info, scaling, grid, staging, resume, phases, std::move(outcome));
+        outcome = produce_scene(setup, scene, events, info, scaling, grid, staging, resume, phases, std::move(outcome),
+                                margin_note);
     } catch (const RunInterrupted&) {
         throw;
     } catch (const std::exception& error) {
@@ -130,7 +133,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
 /// Pass 1 (resumed where an earlier attempt stopped), pass 2 and every output of one scene.
 SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
                            const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
-                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome) {
+                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome,
+                           const std::string& margin_note) {
     const RunConfig& config = setup.config;
     const GeoReference& geo = info.georeference;
     PassSeconds seconds;
@@ -181,13 +185,13 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     if (annotations && o == 1) on_cars = cars.to_json(annotations->cars.size(), setup.layers());
     outcome.report = run_report(setup, {scene, info.width, info.height, geo, grid.tile_count()}, scaling, pass1,
                                 phases, seconds, on_cars, counting);
-    outcome.report["tiling"]["margin"] = grid_options.margin;
+    outcome.report["tiling"]["margin"] = grid.margin();
     if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
     staging.commit();
 
     outcome.ok = true;
-    outcome.margin = grid_options.margin;
+    outcome.margin = grid.margin();
     outcome.tiles_total = grid.tile_count();
     outcome.tiles_processed = pass1.processed;
     outcome.tiles_skipped = pass1.skipped;
