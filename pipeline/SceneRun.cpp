@@ -91,9 +91,8 @@ SceneOutcome named_outcome(const RunConfig& config, const std::string& scene) {
 }
 
 SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
-                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
-                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome,
-                           const std::string& margin_note);
+                           const BandScaling& scaling, const TileGrid& grid, const std::string& margin_note,
+                           OutputStaging& staging, SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome);
 
 SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, bool restart) {
     const RunConfig& config = setup.config;
@@ -114,11 +113,11 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
     OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
-    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, *setup.margin),
+    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin),
                        restart);
     try {
-        outcome = produce_scene(setup, scene, events, info, scaling, grid, staging, resume, phases, std::move(outcome),
-                                margin_note);
+        outcome = produce_scene(setup, scene, events, info, scaling, grid, margin_note, staging, resume, phases,
+                                std::move(outcome));
     } catch (const RunInterrupted&) {
         throw;
     } catch (const std::exception& error) {
@@ -132,9 +131,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
 
 /// Pass 1 (resumed where an earlier attempt stopped), pass 2 and every output of one scene.
 SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunEvents& events, const RasterInfo& info,
-                           const BandScaling& scaling, const TileGrid& grid, OutputStaging& staging,
-                           SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome,
-                           const std::string& margin_note) {
+                           const BandScaling& scaling, const TileGrid& grid, const std::string& margin_note,
+                           OutputStaging& staging, SceneResume& resume, PhaseTimes& phases, SceneOutcome outcome) {
     const RunConfig& config = setup.config;
     const GeoReference& geo = info.georeference;
     PassSeconds seconds;
