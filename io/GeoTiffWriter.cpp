@@ -71,8 +71,14 @@ GeoTiffWriter::GeoTiffWriter(const std::string& final_path, int width, int heigh
         if (compression == "ZSTD") create_options.SetNameValue("ZSTD_LEVEL", std::to_string(options_.compression_level).c_str());
     }
     if (options_.rgb) {
-        if (band_count != 3 || type != SampleType::Byte) throw IoError(where + ": rgb needs 3 Byte bands");
+        if (band_count != (options_.alpha ? 4 : 3) || type != SampleType::Byte) {
+            throw IoError(where + ": rgb needs 3 Byte bands (4 with alpha)");
+        }
         create_options.SetNameValue("PHOTOMETRIC", "RGB");
+    }
+    if (options_.alpha) {
+        if (band_count < 2) throw IoError(where + ": an alpha band needs at least one other band");
+        create_options.SetNameValue("ALPHA", "UNASSOCIATED");
     }
 
     std::string path = output_.temp_path();
@@ -104,6 +110,7 @@ GeoTiffWriter::GeoTiffWriter(const std::string& final_path, int width, int heigh
         if (options_.nodata) band->SetNoDataValue(*options_.nodata);
         if (!options_.band_descriptions.empty()) band->SetDescription(options_.band_descriptions[b - 1].c_str());
     }
+    if (options_.alpha) dataset_->GetRasterBand(band_count)->SetColorInterpretation(GCI_AlphaBand);
     if (errors.failed()) throw IoError("cannot set up " + where + errors.suffix());
     // Overviews are written as the windows arrive (see write_overviews), from empty overview
     // levels created now: building them at the end makes GDAL hold chunks that grow with the
@@ -254,12 +261,39 @@ void GeoTiffWriter::write_overviews(int band, int x0, int y0, int w, int h, cons
     }
 }
 
+void GeoTiffWriter::set_metadata(const std::string& name, const std::string& value, int band) {
+    const std::string where = "GeoTIFF '" + final_path() + "'";
+    if (!dataset_ || finished_) throw IoError(where + ": set_metadata('" + name + "') after finish or a failure");
+    if (band < 0 || band > band_count_) throw IoError(where + ": set_metadata('" + name + "') on band " + std::to_string(band));
+    GdalErrorCapture errors;
+    GDALMajorObject* object = band == 0 ? static_cast<GDALMajorObject*>(dataset_.get()) : dataset_->GetRasterBand(band);
+    if (object->SetMetadataItem(name.c_str(), value.c_str()) != CE_None || errors.failed()) {
+        throw IoError(where + ": cannot set metadata item '" + name + "'" + errors.suffix());
+    }
+}
+
+// Exact statistics of every band, stored by GDAL as STATISTICS_* band metadata inside the file
+// (the dataset is in update mode). A band without a valid pixel gets none.
+void GeoTiffWriter::embed_statistics() {
+    for (int b = 1; b <= band_count_; ++b) {
+        GdalErrorCapture errors;
+        double minimum = 0, maximum = 0, mean = 0, deviation = 0;
+        const CPLErr err =
+            dataset_->GetRasterBand(b)->ComputeStatistics(FALSE, &minimum, &maximum, &mean, &deviation, nullptr, nullptr);
+        if (err != CE_None && errors.message().find("no valid pixels") == std::string::npos) {
+            throw IoError("cannot compute the statistics of band " + std::to_string(b) + " of GeoTIFF '" +
+                          final_path() + "'" + errors.suffix());
+        }
+    }
+}
+
 void GeoTiffWriter::finish() {
     if (finished_) return;
     const std::string where = "GeoTIFF '" + final_path() + "'";
     if (!dataset_) throw IoError(where + ": finish() after a failure");
     try {
         GdalErrorCapture errors;
+        if (options_.statistics) embed_statistics();
         const std::vector<int> factors = overview_factors(width_, height_);
         if (options_.overviews && !options_.cog && !factors.empty() && (!streamed_overviews_ || overviews_stale_)) {
             // Overview tiles as large as the main ones (GDAL's default is 128).

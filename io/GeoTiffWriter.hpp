@@ -5,7 +5,9 @@
 //
 // Layout: tiled (block_size x block_size), COMPRESS=DEFLATE (or ZSTD/LZW/NONE) with PREDICTOR=2
 // for Byte and 3 for Float32, BIGTIFF=IF_SAFER, pixel interleaved, CRS + geotransform when known,
-// nodata, band descriptions. finish() builds internal overviews at levels 2, 4, 8, ... until the
+// nodata, band descriptions, metadata items, an alpha band when asked. finish() computes exact
+// band statistics (STATISTICS_MINIMUM/MAXIMUM/MEAN/STDDEV in the file, so QGIS writes no
+// .aux.xml; all-nodata bands get none), builds internal overviews at levels 2, 4, 8, ... until the
 // smallest is at most 256 px on its longer side (AVERAGE by default), flushes and checks GDAL's
 // error state (GDAL 3.6 has no error-returning Close), and renames `<final>.partial` to the final
 // name. With `cog = true` the tiled file is staged as `<final>.uncog.partial` and finish() turns
@@ -44,6 +46,8 @@ struct GeoTiffOptions {
     std::string overview_resampling = "AVERAGE";
     bool cog = false;                        ///< finish() writes a Cloud Optimized GeoTIFF
     bool rgb = false;                        ///< 3-band Byte written with PHOTOMETRIC=RGB
+    bool alpha = false;                      ///< the last band is an (unassociated) alpha band
+    bool statistics = true;                  ///< finish() embeds exact band statistics (STATISTICS_*)
 };
 
 class GeoTiffWriter {
@@ -67,6 +71,10 @@ public:
     /// All bands at once from pixel-interleaved data [h][w][band] (e.g. an RGB image).
     void write_window_interleaved(int x0, int y0, int w, int h, const uint8_t* data);
 
+    /// A metadata item of the dataset (band 0) or of a band, e.g. TIFFTAG_SOFTWARE or a free
+    /// key; written into the file (GDAL_METADATA / TIFF tags), kept by the COG conversion.
+    void set_metadata(const std::string& name, const std::string& value, int band = 0);
+
     /// Overviews, flush, error check, optional COG conversion, rename. After an exception the
     /// writer is unusable and its temporary files are deleted.
     void finish();
@@ -87,6 +95,7 @@ private:
                int pixel_space_items, int band_space_items, const char* what);
     void write_overviews(int band, int x0, int y0, int w, int h, const void* data, GDALDataType buffer_type,
                          int pixel_space_items, int band_space_items);
+    void embed_statistics();
     void abandon() noexcept;
 
     AtomicFile output_;                       // the file renamed to the final name

@@ -579,6 +579,12 @@ void Hdf5Writer::set_attribute(const std::string& object, const std::string& nam
     write_numeric_attribute(file_.get(), path, name, values, H5T_STD_I64LE, H5T_NATIVE_INT64, where(path));
 }
 
+void Hdf5Writer::set_float_attribute(const std::string& object, const std::string& name, const std::vector<float>& values) {
+    check_open("set_attribute");
+    const std::string path = object_name_of(object);
+    write_numeric_attribute(file_.get(), path, name, values, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, where(path));
+}
+
 void Hdf5Writer::finish() {
     if (finished_) return;
     check_open("finish");

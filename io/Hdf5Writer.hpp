@@ -86,6 +86,8 @@ public:
     void set_attribute(const std::string& object, const std::string& name, const std::string& value);
     void set_attribute(const std::string& object, const std::string& name, const std::vector<double>& values);
     void set_attribute(const std::string& object, const std::string& name, const std::vector<int64_t>& values);
+    /// float32 numbers (a CF `valid_range` must have the type of its float32 variable).
+    void set_float_attribute(const std::string& object, const std::string& name, const std::vector<float>& values);
 
     /// Closes every object, checks each close, and renames to the final name.
     void finish();

@@ -2,12 +2,20 @@
 // Stage: the saliency product of `explain` and `run`, one writer for both.
 //
 //   saliency.tif        the combined map, Float32
-//   lovi.tif            LOVI RGB Byte (run; explain writes lovi.png itself)
+//   lovi.tif            LOVI RGB Byte + alpha band (0 where the saliency is nodata) (run; explain
+//                       writes lovi.png itself)
 //   layer_L<k>.tif      normalized layer maps at native resolution (when asked)
+//   saliency.qml        QGIS styles picked up with the rasters (when asked): viridis over [0,1];
+//   lovi.qml            LOVI as multiband colour with its alpha band
+// Every GeoTIFF carries TIFFTAG_SOFTWARE/DATETIME, model_sha256, taps, strides, statistic, norm,
+// weights (layer tifs also tap, stride) and embedded band statistics.
 //   saliency.h5         /combined float32 [H,W], /lovi uint8 [H,W,3], /layers/L<k> (raw statistic),
 //                       /layers_normalized/L<k>, CF georeferencing per grid, root attributes
 //                       statistic, normalization, [normalize], weights, taps, strides,
-//                       model_sha256, satsal_version, input, [output_scale]
+//                       model_sha256, satsal_version, input, [output_scale]; CF-1.8: global
+//                       Conventions, title, history, date_created, source, references; per
+//                       variable long_name, units, description, valid_range (normalized maps),
+//                       tap and stride (layer variables)
 //
 // Lifecycle: the constructor creates every file in the staging folder (options -> prepare);
 // write_block / write_layer_block stream windows in any order (run); finish() sets the
@@ -24,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace satsal {
@@ -45,6 +54,7 @@ struct SaliencyProductOptions {
     std::optional<GeoTiffOptions> lovi_tiff;     // lovi.tif when set
     std::optional<GeoTiffOptions> layer_tiffs;   // layer_L<k>.tif when set (band description per layer)
     int h5_deflate_level = 4;                    // 0: chunked, uncompressed
+    bool qgis_styles = false;                    // saliency.qml (and lovi.qml with lovi.tif) beside them
 };
 
 /// saliency.h5's root attributes (the optional ones are written only when set).
@@ -82,6 +92,9 @@ private:
     std::unique_ptr<GeoTiffWriter> lovi_tif_;
     std::vector<std::unique_ptr<GeoTiffWriter>> layer_tifs_;
     std::unique_ptr<Hdf5Writer> h5_;
+    std::vector<ProductLayer> layers_;
+    std::vector<uint8_t> lovi_rgba_;                           // a block of lovi.tif with its alpha band
+    std::vector<std::pair<std::string, std::string>> styles_;  // QGIS .qml files: path, text
 };
 
 }  // namespace satsal

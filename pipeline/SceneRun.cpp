@@ -64,6 +64,7 @@ SaliencyProductOptions scene_product(const RunSetup& setup, const SceneLayers& l
     product.lovi_tiff = lovi;
     if (config.write_layers) product.layer_tiffs = floats;
     product.h5_deflate_level = 0;
+    product.qgis_styles = true;
     return product;
 }
 

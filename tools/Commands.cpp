@@ -32,6 +32,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <optional>
@@ -175,6 +176,28 @@ struct PrecisionArguments {
     }
 };
 
+/// The result of a counting scene, the last thing a run prints for it (stdout, even with --quiet):
+/// "satsal: <scene>: counted N cars, annotated M, error E% -> <folder>"; without annotations
+/// "counted N cars, not annotated"; E = |N - M| / M as in count-summary.json.
+std::string count_result_line(const SceneOutcome& scene) {
+    std::string line = "satsal: " + scene.scene + ": counted " + std::to_string(scene.count_predicted) + " cars, ";
+    if (scene.count_true < 0) {
+        line += "not annotated";
+    } else {
+        line += "annotated " + std::to_string(scene.count_true) + ", error ";
+        if (scene.count_true == 0) {
+            line += "undefined (no annotated cars)";
+        } else {
+            char percent[32];
+            std::snprintf(percent, sizeof percent, "%.1f%%",
+                          100.0 * std::abs(static_cast<double>(scene.count_predicted - scene.count_true)) /
+                              static_cast<double>(scene.count_true));
+            line += percent;
+        }
+    }
+    return line + " -> " + scene.output_folder;
+}
+
 /// What a scene run reports, on stderr: progress, notes and the scene summary unless quiet;
 /// warnings always; failures always.
 RunEvents terminal_events(bool quiet) {
@@ -191,6 +214,7 @@ RunEvents terminal_events(bool quiet) {
                          static_cast<long long>(scene.tiles_skipped), scene.seconds, scene.megapixels_per_second,
                          scene.output_folder.c_str());
         }
+        if (scene.ok && scene.count_predicted >= 0) std::printf("%s\n", count_result_line(scene).c_str());
     };
     if (quiet) return events;
     events.note = [](const std::string& text) { std::fprintf(stderr, "satsal: %s\n", text.c_str()); };

@@ -14,7 +14,8 @@
 #   *.tif, *.png      the pixel data of every band (gdal_translate to raw ENVI, then cmp), plus
 #                     size, band count and data type
 #   *.h5              every dataset exactly (h5diff without tolerance, NaN equal to NaN), the list
-#                     of objects, and every attribute's value (h5dump -A)
+#                     of objects, and every attribute's value (h5dump -A; ISO 8601 creation
+#                     times masked)
 #   *.csv             byte for byte
 #   run.json, count-summary.json, other *.json
 #                     parsed and compared value by value, except what differs by nature between
@@ -112,8 +113,10 @@ compare_h5() {
   # Every attribute (the root's included), with B's paths mapped.
   # Dimension-scale references print the referenced object's file address, which depends on the
   # order objects were written, not on their content: compared by path only.
-  h5dump -A "$a/$rel" | tail -n +2 | sed -E 's/DATASET [0-9]+ "/DATASET "/g' >"$work/a.attrs"
-  h5dump -A "$b/$rel" | tail -n +2 | sed -E 's/DATASET [0-9]+ "/DATASET "/g' | map_b >"$work/b.attrs"
+  # The creation time (CF date_created, history) differs by nature: masked on both sides.
+  local when='s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/<time>/g'
+  h5dump -A "$a/$rel" | tail -n +2 | sed -E 's/DATASET [0-9]+ "/DATASET "/g' | sed -E "$when" >"$work/a.attrs"
+  h5dump -A "$b/$rel" | tail -n +2 | sed -E 's/DATASET [0-9]+ "/DATASET "/g' | sed -E "$when" | map_b >"$work/b.attrs"
   if ! cmp -s "$work/a.attrs" "$work/b.attrs"; then
     differ "$rel: attributes differ: $(diff "$work/a.attrs" "$work/b.attrs" | grep '^[<>]' | head -4 | tr -s ' ' | tr '\n' ';')"
   fi

@@ -98,8 +98,8 @@ else
 fi
 
 # ---- 2. seams with a zero tile or a negative margin ----------------------------------------------
-expect_error seams-tile-0 "must be >= 1" -- "$SATSAL" seams --model "$MODEL" --image scene.tif --tile-size 0
-expect_error seams-margin-negative "must be >= 0" -- "$SATSAL" seams --model "$MODEL" --image scene.tif --margin -64
+expect_error seams-tile-0 "--tile-size 0: expected an integer in 16..8192" -- "$SATSAL" seams --model "$MODEL" --image scene.tif --tile-size 0
+expect_error seams-margin-negative "--margin -64: expected an integer in 0.." -- "$SATSAL" seams --model "$MODEL" --image scene.tif --margin -64
 
 # ---- 4. a margin far wider than the scene is capped, and says so --------------------------------
 config margin.ini scene=scene.tif output_dir=out-margin margin=4096 quiet=false

@@ -291,3 +291,65 @@ TEST_CASE("GeoTiffWriter: an unfinished or failed writer leaves nothing behind",
                           Catch::Contains("compression must be DEFLATE, ZSTD, LZW or NONE, got 'JPEG'"));
     }
 }
+
+TEST_CASE("GeoTiffWriter: metadata items, exact embedded statistics (none for an all-nodata band), alpha band, COG",
+          "[io][geotiff][metadata]") {
+    TempDir dir;
+    const int W = 300, H = 20;  // wider than 256: statistics come from the full resolution, not an overview
+    for (bool cog : {false, true}) {
+        INFO("cog " << cog);
+        const std::string path = dir.file(cog ? "cog.tif" : "plain.tif");
+        GeoTiffOptions opt;
+        opt.nodata = std::nan("");
+        opt.cog = cog;
+        GeoTiffWriter writer(path, W, H, 2, SampleType::Float32, test::utm_scene_geo(), opt);
+        std::vector<float> values(static_cast<std::size_t>(W * H)), empty(values.size(), NAN);
+        double sum = 0, squares = 0;
+        for (int i = 0; i < W * H; ++i) {
+            values[i] = i % 7 == 0 ? NAN : static_cast<float>(i % 10);  // 0..9 with holes
+        }
+        int64_t count = 0;
+        for (float v : values) {
+            if (!std::isnan(v)) sum += v, squares += static_cast<double>(v) * v, ++count;
+        }
+        const double mean = sum / count, stddev = std::sqrt(squares / count - mean * mean);
+        writer.write_window(1, 0, 0, W, H, values.data());
+        writer.write_window(2, 0, 0, W, H, empty.data());
+        writer.set_metadata("TIFFTAG_SOFTWARE", "satsal test");
+        writer.set_metadata("statistic", "smoe");
+        writer.set_metadata("tap", "layer1", 1);
+        CHECK_THROWS_WITH(writer.set_metadata("x", "y", 3), Catch::Contains("band 3"));
+        writer.finish();
+        CHECK_THROWS_WITH(writer.set_metadata("late", "y"), Catch::Contains("after finish"));
+
+        {
+            auto ds = test::open_raster(path);
+            CHECK(std::string(ds->GetMetadataItem("TIFFTAG_SOFTWARE") ?: "") == "satsal test");
+            CHECK(std::string(ds->GetMetadataItem("statistic") ?: "") == "smoe");
+            GDALRasterBand* band = ds->GetRasterBand(1);
+            CHECK(std::string(band->GetMetadataItem("tap") ?: "") == "layer1");
+            REQUIRE(band->GetMetadataItem("STATISTICS_MEAN") != nullptr);
+            CHECK(std::stod(band->GetMetadataItem("STATISTICS_MINIMUM")) == 0.0);
+            CHECK(std::stod(band->GetMetadataItem("STATISTICS_MAXIMUM")) == 9.0);
+            CHECK(std::stod(band->GetMetadataItem("STATISTICS_MEAN")) == Approx(mean).epsilon(1e-9));
+            CHECK(std::stod(band->GetMetadataItem("STATISTICS_STDDEV")) == Approx(stddev).epsilon(1e-6));
+            CHECK(ds->GetRasterBand(2)->GetMetadataItem("STATISTICS_MEAN") == nullptr);
+        }
+        CHECK_FALSE(std::filesystem::exists(path + ".aux.xml"));
+    }
+
+    const std::string rgba = dir.file("rgba.tif");
+    GeoTiffOptions opt;
+    opt.rgb = true;
+    opt.alpha = true;
+    GeoTiffWriter writer(rgba, 4, 1, 4, SampleType::Byte, test::utm_scene_geo(), opt);
+    const std::vector<uint8_t> pixels = {10, 20, 30, 255, 1, 2, 3, 0, 4, 5, 6, 255, 7, 8, 9, 0};
+    writer.write_window_interleaved(0, 0, 4, 1, pixels.data());
+    writer.finish();
+    auto ds = test::open_raster(rgba);
+    CHECK(ds->GetRasterBand(3)->GetColorInterpretation() == GCI_BlueBand);
+    CHECK(ds->GetRasterBand(4)->GetColorInterpretation() == GCI_AlphaBand);
+    CHECK(std::stod(ds->GetRasterBand(4)->GetMetadataItem("STATISTICS_MEAN")) == Approx(127.5));
+    CHECK_THROWS_WITH(GeoTiffWriter(dir.file("bad.tif"), 4, 1, 3, SampleType::Byte, test::utm_scene_geo(), opt),
+                      Catch::Contains("4 with alpha"));
+}

@@ -6,10 +6,12 @@
 #include "io/SyntheticScene.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
+#include <cstdio>
 #include <regex>
 #include <thread>
 
@@ -304,4 +306,39 @@ TEST_CASE("satsal: numeric options out of range are refused with the option and 
                                                   dir);
     CHECK(seams_margin.exit_code != 0);
     CHECK_THAT(seams_margin.err, Catch::Contains("--margin -64: expected an integer in 0..256 (pixels, at most --tile-size)"));
+
+TEST_CASE("satsal run: a counting run ends with counted, annotated and error per scene, and the folder",
+          "[pipeline][cli][count]") {
+    TempDir dir;
+    const CommandResult made =
+        run_satsal("make-cowc " + quoted(dir.file("cowc")) + " --scene-size 384 --train-scenes 1 --test-scenes 0", dir);
+    INFO(made.err);
+    REQUIRE(made.exit_code == 0);
+    const std::string truth = dir.file("cowc/ground_truth_sets/Synthetic_SATSAL");
+    std::string scene;
+    for (const auto& name : folder_entries(truth)) {
+        if (name.find("_Annotated_") == std::string::npos && name.size() > 4 && name.substr(name.size() - 4) == ".png") {
+            scene = truth + "/" + name;
+        }
+    }
+    REQUIRE_FALSE(scene.empty());
+    const std::string model = std::string(SATSAL_SOURCE_DIR) + "/models/cowc-count-demo.pt";
+    const std::string config = write_config(dir, "count.ini", {scene}, {"task = count", "annotations = " + truth}, model);
+    for (const char* quiet : {"", " --quiet"}) {
+        INFO("quiet: '" << quiet << "'");
+        const CommandResult r = run_satsal("run " + quoted(config) + quiet, dir);
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        // The figures are those of count-summary.json.
+        const nlohmann::json summary = nlohmann::json::parse(read_text(dir.file("out/count-summary.json")));
+        const nlohmann::json& entry = summary.at("scenes").at(0);
+        const int64_t predicted = entry.at("predicted"), annotated = entry.at("true");
+        REQUIRE(annotated > 0);
+        char percent[32];
+        std::snprintf(percent, sizeof percent, "%.1f%%", entry.at("percent_error").get<double>());
+        const std::string stem = fs::path(scene).stem().string();
+        const std::string line = "satsal: " + scene + ": counted " + std::to_string(predicted) + " cars, annotated " +
+                                 std::to_string(annotated) + ", error " + percent + " -> " + dir.file("out/" + stem);
+        CHECK(r.out == line + "\n");
+    }
 }

@@ -109,7 +109,8 @@ TEST_CASE("run: footprint model, tiled layers and combined map equal one whole-i
         CHECK_FALSE(h5_string_attribute(h5, "satsal_version").empty());
         CHECK(h5_string_attribute(h5, "input") == scene);
         CHECK(folder_entries(folder) ==
-              std::vector<std::string>{"lovi.tif", "quicklook.png", "run.json", "saliency.h5", "saliency.tif"});
+              std::vector<std::string>{"lovi.qml", "lovi.tif", "quicklook.png", "run.json", "saliency.h5", "saliency.qml",
+                                       "saliency.tif"});
         // run.json's per-layer statistics are the scene's, over every layer pixel.
         const nlohmann::json json = run_json(folder);
         const std::vector<Grid> layers = scene_layers(input);
@@ -135,10 +136,10 @@ TEST_CASE("run: footprint model, tiled layers and combined map equal one whole-i
         REQUIRE(tif.height == 230);
         CHECK(tif.type == GDT_Float32);
         CHECK(tif.values == combined.values);
-        // lovi.tif holds saliency.h5's /lovi.
+        // lovi.tif holds saliency.h5's /lovi, plus an alpha band (test_saliency_product.cpp).
         const Raster lovi = read_raster(folder + "/lovi.tif");
         const H5Array lovi_h5 = read_h5(folder + "/saliency.h5", "/lovi");
-        REQUIRE(lovi.bands == 3);
+        REQUIRE(lovi.bands == 4);
         REQUIRE(lovi_h5.dims == std::vector<int64_t>{230, 300, 3});
         bool same = true;
         for (int b = 0; b < 3; ++b)
