@@ -306,6 +306,7 @@ TEST_CASE("satsal: numeric options out of range are refused with the option and 
                                                   dir);
     CHECK(seams_margin.exit_code != 0);
     CHECK_THAT(seams_margin.err, Catch::Contains("--margin -64: expected an integer in 0..256 (pixels, at most --tile-size)"));
+}
 
 TEST_CASE("satsal run: a counting run ends with counted, annotated and error per scene, and the folder",
           "[pipeline][cli][count]") {
