@@ -102,7 +102,7 @@ expect_error seams-tile-0 "--tile-size 0: expected an integer in 16..8192" -- "$
 expect_error seams-margin-negative "--margin -64: expected an integer in 0.." -- "$SATSAL" seams --model "$MODEL" --image scene.tif --margin -64
 
 # ---- 4. a margin far wider than the scene is capped, and says so --------------------------------
-config margin.ini scene=scene.tif output_dir=out-margin margin=4096 quiet=false
+config margin.ini scene=scene.tif output_dir=out-margin tile_size=1024 margin=1024 quiet=false
 expect_ok margin-cap "$SATSAL" run margin.ini &&
     { grep -q "capped at 512" "$OUT" || fail "no statement of the margin cap"; } &&
     { grep -q '"margin": 512' out-margin/scene/run.json || fail "run.json does not record margin 512"; }

@@ -17,6 +17,18 @@ using namespace satsal;
 
 namespace {
 
+// The help text of the `scene` key, as the schema declares it.
+std::string scene_help() {
+    for (const auto& key : satsal::run_config_schema().keys()) {
+        if (key.name == "scene") return key.help;
+    }
+    return "(no scene key)";
+}
+
+}  // namespace
+
+namespace {
+
 // A fresh directory tree per test: <root>/configs/ for configs, <root>/data/ and <root>/models/ for
 // the files they name. Removed at the end.
 class Sandbox {
@@ -471,7 +483,7 @@ TEST_CASE("--set errors name the assignment", "[run_config][errors]") {
     CHECK(load_error(config, {"tile_size"}) == "--set tile_size: expected key=value");
     CHECK(load_error(config, {"model="}) == config + ": missing required key 'model' (TorchScript model file (.pt))");
     CHECK(load_error(config, {"scene="}) == config + ": missing required key 'scene' (" +
-                                                run_config_schema().keys()[4].help + ")");
+                                                scene_help() + ")");
     CHECK(load_error(config, {"scene=nowhere/*.tif"}) ==
           "--set scene=nowhere/*.tif: scene pattern '" + (fs::current_path() / "nowhere/*.tif").string() +
               "' matches no file");
