@@ -1,5 +1,7 @@
 #include "methods/Attribution.hpp"
 
+#include "model/TorchText.hpp"
+
 #include <torch/csrc/autograd/autograd.h>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -11,18 +13,7 @@
 namespace satsal {
 namespace {
 
-std::string torch_message(const std::exception& e) {
-    if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return c10_error->what_without_backtrace();
-    return e.what();
-}
 
-std::string shape_string(at::IntArrayRef sizes) {
-    std::ostringstream out;
-    out << "[";
-    for (size_t i = 0; i < sizes.size(); ++i) out << (i ? ", " : "") << sizes[i];
-    out << "]";
-    return out.str();
-}
 
 // The network output as [N, classes].
 torch::Tensor as_logits(const torch::Tensor& output, int64_t batch, const std::string& model_path) {

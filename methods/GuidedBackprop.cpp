@@ -1,5 +1,7 @@
 #include "methods/GuidedBackprop.hpp"
 
+#include "model/TorchText.hpp"
+
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -31,10 +33,6 @@ torch::Tensor guided_relu_op(const torch::Tensor& x) { return GuidedReluFunction
 
 const char* const kGuidedReluName = "satsal::guided_relu";
 
-std::string torch_message(const std::exception& e) {
-    if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return c10_error->what_without_backtrace();
-    return e.what();
-}
 
 // Replaces aten::relu / aten::relu_ in `block` and its sub-blocks; returns how many.
 int replace_relus(torch::jit::Block* block) {

@@ -1,5 +1,7 @@
 #include "model/TappedModel.hpp"
 
+#include "model/TorchText.hpp"
+
 #include "io/PathPolicy.hpp"
 
 #include <torch/csrc/jit/api/module.h>
@@ -37,18 +39,7 @@ struct ProbeTooSmall : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-std::string shape_string(at::IntArrayRef sizes) {
-    std::ostringstream out;
-    out << "[";
-    for (size_t i = 0; i < sizes.size(); ++i) out << (i ? ", " : "") << sizes[i];
-    out << "]";
-    return out.str();
-}
 
-std::string torch_message(const std::exception& e) {
-    if (const auto* c10_error = dynamic_cast<const c10::Error*>(&e)) return c10_error->what_without_backtrace();
-    return e.what();
-}
 
 std::string join_names(const std::vector<std::string>& names) {
     std::string joined;
