@@ -142,7 +142,8 @@ std::string sanitized_name(const std::string& raw) {
 std::string stem_of_last_element(const std::string& path) {
     std::string p = without_query(path);
     while (!p.empty() && p.back() == '/') p.pop_back();
-    const std::string last = p.substr(p.rfind('/') == std::string::npos ? 0 : p.rfind('/') + 1);
+    std::string last = p.substr(p.rfind('/') == std::string::npos ? 0 : p.rfind('/') + 1);
+    if (ends_with(last, ".gz") && last.size() > 3) last.resize(last.size() - 3);  // /vsigzip/a.tif.gz -> a
     const std::size_t dot = last.rfind('.');
     return dot == std::string::npos || dot == 0 ? last : last.substr(0, dot);
 }
@@ -340,6 +341,12 @@ std::string scrub_credentials(const std::string& text) {
                 out += "<redacted>";
                 i = j - 1;
             }
+            continue;
+        }
+        if (text.compare(i, 11, "?<redacted>") == 0 || text.compare(i, 10, "<redacted>") == 0) {  // scrubbed already
+            const std::size_t n = c == '?' ? 11 : 10;
+            out += text.substr(i, n);
+            i += n - 1;
             continue;
         }
         if (in_url && c == '?') {

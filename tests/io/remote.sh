@@ -192,12 +192,13 @@ mkdir -p dropped
 "$SATSAL" make-scene dropped/big.tif --size 1200x1200 >/dev/null 2>&1 || exit 2
 gdal_translate -q -of COG -co BLOCKSIZE=128 -co COMPRESS=NONE dropped/big.tif dropped/cog_big.tif || exit 2
 start_server dropped --drop-after 400000
-config drop.ini "scene=/vsicurl/http://127.0.0.1:$PORT/cog_big.tif" "output_dir=out-drop"
+config drop.ini "scene=/vsicurl/http://127.0.0.1:$PORT/cog_big.tif?token=SECRET" "output_dir=out-drop"
 run dropped-connection "$SATSAL" run drop.ini
 if [ "$RC" -eq 0 ]; then fail "exit 0 although the server dropped the connection";
 elif [ "$RC" -ge 124 ]; then fail "exit $RC (hang or signal): $(log)";
-elif ! grep -q "cannot read '/vsicurl/http://127.0.0.1:$PORT/cog_big.tif'" "$WORK/$CASE.log"; then
+elif ! grep -q "cannot read '/vsicurl/http://127.0.0.1:$PORT/cog_big.tif?<redacted>' bands 1,2,3 window .*(GDAL: " "$WORK/$CASE.log"; then
     fail "the error does not name the URL and the read: $(log)"
+elif grep -rq SECRET "$WORK/$CASE.log" out-drop; then fail "the token is in the message or the outputs"
 else no_outputs out-drop && pass; fi
 
 # ---- 9. a remote folder GDAL cannot list is refused with the folder named ----------------------

@@ -94,6 +94,7 @@ TEST_CASE("scene names of dataset names are safe stems", "[remote]") {
     CHECK(dataset_scene_name("/vsis3/bucket/scenes/x.y.tif") == "x.y");
     CHECK(dataset_scene_name("/vsizip//d/a.zip/inner/scene 1.tif") == "scene_1");
     CHECK(dataset_scene_name("NETCDF:\"/d/f.nc\":sst") == "f_sst");
+    CHECK(dataset_scene_name("/vsigzip//d/a.tif.gz") == "a");
     CHECK(dataset_scene_name("HDF5:\"/d/g.h5\"://grp/data") == "g_grp_data");
     CHECK(dataset_scene_name("/vsicurl/http://h/..") == "scene");
     CHECK(dataset_scene_name("/vsicurl/http://h/.satsal-x.tif") == "_.satsal-x");
@@ -108,6 +109,10 @@ TEST_CASE("credentials are scrubbed from what is shown", "[remote]") {
     CHECK(scrub_credentials("cannot read '/vsicurl/https://u:pw@h.org/a.tif?sig=S' bands 1 (GDAL: x)") ==
           "cannot read '/vsicurl/https://<redacted>@h.org/a.tif?<redacted>' bands 1 (GDAL: x)");
     CHECK(scrub_credentials("what? plain text: no url") == "what? plain text: no url");
+    // Scrubbing twice changes nothing (messages are scrubbed where made and again where shown).
+    const std::string once = scrub_credentials("'/vsicurl/https://u:p@h/a.tif?sig=S' and /vsicurl/http://h/b.tif?x");
+    CHECK(scrub_credentials(once) == once);
+    CHECK(once == "'/vsicurl/https://<redacted>@h/a.tif?<redacted>' and /vsicurl/http://h/b.tif?<redacted>");
     CHECK(scrub_credentials("scene = /vsis3/b/k.tif\nmodel = /m.pt\n") == "scene = /vsis3/b/k.tif\nmodel = /m.pt\n");
 }
 
