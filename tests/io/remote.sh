@@ -201,10 +201,21 @@ elif ! grep -q "cannot read '/vsicurl/http://127.0.0.1:$PORT/cog_big.tif?<redact
 elif grep -rq SECRET "$WORK/$CASE.log" out-drop; then fail "the token is in the message or the outputs"
 else no_outputs out-drop && pass; fi
 
-# ---- 9. a remote folder GDAL cannot list is refused with the folder named ----------------------
-config folder.ini "scene=/vsicurl/$BASE/" "output_dir=out-folder"
+# ---- 9. a remote folder and a remote glob are listed through GDAL (an index page here) ----------
+mkdir -p served/archive
+cp served/cog.tif served/archive/a.tif && cp served/cog.tif served/archive/b.tif && echo notes >served/archive/notes.txt
+config listed.ini "scene=/vsicurl/$BASE/archive/" "scene=$BASE/archive/b*.tif" "output_dir=out-listed"
+run remote-listing "$SATSAL" run listed.ini --print-config
+if expect_ok; then
+    got=$(grep '^scene = ' "$WORK/$CASE.log" | tr '\n' ' ')
+    want="scene = /vsicurl/$BASE/archive/a.tif scene = /vsicurl/$BASE/archive/b.tif "
+    if [ "$got" != "$want" ]; then fail "listed '$got', expected '$want'"; else pass; fi
+fi
+
+# ---- 10. a remote folder GDAL cannot list is refused with the folder named ---------------------
+config folder.ini "scene=/vsicurl/$BASE/no-such-folder/" "output_dir=out-folder"
 run remote-folder "$SATSAL" run folder.ini
-if [ "$RC" -eq 0 ] || ! grep -q "cannot list the remote folder '/vsicurl/$BASE'" "$WORK/$CASE.log"; then
+if [ "$RC" -eq 0 ] || ! grep -q "cannot list the remote folder '/vsicurl/$BASE/no-such-folder'.*HTTP status 404" "$WORK/$CASE.log"; then
     fail "expected the unlistable folder named: $(log)"
 else pass; fi
 
