@@ -405,11 +405,16 @@ void apply_remote_read_defaults() {
             {"GDAL_HTTP_CONNECTTIMEOUT", "30"},
             {"GDAL_HTTP_LOW_SPEED_TIME", "60"},
             {"GDAL_HTTP_LOW_SPEED_LIMIT", "1"},
-            {"CPL_VSIL_NETWORK_STATS_ENABLED", "YES"},
         };
         for (const auto& [key, value] : defaults)
             if (CPLGetConfigOption(key, nullptr) == nullptr) CPLSetConfigOption(key, value);
     });
+}
+
+void enable_network_statistics() {
+    // Also for local scene names: a local VRT may mosaic remote files.
+    if (CPLGetConfigOption("CPL_VSIL_NETWORK_STATS_ENABLED", nullptr) == nullptr)
+        CPLSetConfigOption("CPL_VSIL_NETWORK_STATS_ENABLED", "YES");
 }
 
 void reset_network_statistics() { VSINetworkStatsReset(); }

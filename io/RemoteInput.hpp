@@ -81,8 +81,8 @@ std::string remote_failure_detail(const std::string& name);
 /// and GDAL_HTTP_MERGE_CONSECUTIVE_RANGES=YES (fewer, larger range requests),
 /// CPL_VSIL_CURL_CACHE_SIZE=128 MB (the tile rows a scene's reader threads share), VSI_CACHE=TRUE
 /// with VSI_CACHE_SIZE=64 MB, GDAL_HTTP_CONNECTTIMEOUT=30 and GDAL_HTTP_LOW_SPEED_TIME=60 with
-/// GDAL_HTTP_LOW_SPEED_LIMIT=1 (a stalled server fails the read instead of hanging the run), and
-/// turns on GDAL's network statistics (CPL_VSIL_NETWORK_STATS_ENABLED). Once per process.
+/// GDAL_HTTP_LOW_SPEED_LIMIT=1 (a stalled server fails the read instead of hanging the run).
+/// Once per process.
 void apply_remote_read_defaults();
 
 /// Bytes and requests GDAL's network file systems made since the last reset (all threads of the
@@ -91,6 +91,8 @@ struct NetworkStatistics {
     int64_t downloaded_bytes = 0;
     int64_t requests = 0;
 };
+/// Turns GDAL's network statistics on (CPL_VSIL_NETWORK_STATS_ENABLED) unless the user set it.
+void enable_network_statistics();
 void reset_network_statistics();
 NetworkStatistics network_statistics();
 
