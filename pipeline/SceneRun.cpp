@@ -6,6 +6,7 @@
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
+#include "pipeline/CountWindows.hpp"
 #include "io/OutputLock.hpp"
 #include "pipeline/OutputStaging.hpp"
 #include "pipeline/RunGuards.hpp"
@@ -114,8 +115,11 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
     OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
-    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin),
-                       restart);
+    hpc::Fingerprint fingerprint = scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin);
+    // Counting windows are journaled after pass 1's tiles (units tile_count + window); journals of
+    // versions that counted in pass 1's tiles do not match.
+    if (setup.counting) fingerprint.emplace_back("the counting windows", "own pass, units from the tile count");
+    SceneResume resume(outcome.output_folder, fingerprint, restart);
     try {
         outcome = produce_scene(setup, scene, events, info, scaling, grid, margin_note, staging, resume, phases,
                                 std::move(outcome));
@@ -148,6 +152,13 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     Quicklook quicklook(ceil_div(info.width, o), ceil_div(info.height, o), o);
     const Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, layers, quicklook, resume, events);
     phases.end("pass1");
+    std::optional<TileGrid> windows;
+    CountWindowsResult window_counts;
+    if (setup.counting) {
+        windows.emplace(count_window_grid(info.width, info.height));
+        window_counts = run_count_windows(setup, scene, *windows, scaling, resume, grid.tile_count());
+        phases.end("count_windows");
+    }
 
     SaliencyProduct product(staging, scene_product(setup, layers, geo, info.width, info.height));
     phases.end("output_setup");
@@ -168,7 +179,7 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
 
     std::optional<nlohmann::ordered_json> counting;
     if (setup.counting) {
-        const CountReport counts = write_count_outputs(staging, grid, geo, pass1.counts,
+        const CountReport counts = write_count_outputs(staging, *windows, geo, window_counts.counts,
                                                        annotations ? &*annotations : nullptr);
         outcome.count_predicted = counts.predicted_total;
         outcome.count_true = counts.true_total;
@@ -185,6 +196,7 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     outcome.report = run_report(setup, {scene, info.width, info.height, geo, grid.tile_count()}, scaling, pass1,
                                 phases, seconds, on_cars, counting);
     outcome.report["tiling"]["margin"] = grid.margin();
+    if (windows) outcome.report["count_windows"] = window_counts.to_json(*windows);
     if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
     staging.commit();
