@@ -45,7 +45,7 @@ SaliencyProductOptions scene_product(const RunSetup& setup, const SceneLayers& l
     product.geo = geo.scaled(static_cast<double>(o));
     for (std::size_t k = 0; k < setup.layers(); ++k) {
         product.layers.push_back({setup.tap_names[k], setup.strides[k], layers.raw[k].width(), layers.raw[k].height(),
-                                  geo.scaled(static_cast<double>(setup.strides[k]))});
+                                  geo.scaled(static_cast<double>(setup.strides[k])), setup.tap_strides[k]});
     }
     GeoTiffOptions& floats = product.combined_tiff;
     floats.compression = "ZSTD";
@@ -77,6 +77,7 @@ SaliencyAttributes scene_attributes(const RunSetup& setup, const std::string& sc
     attributes.weights = setup.weights;
     attributes.taps = setup.tap_names;
     attributes.strides = setup.strides;
+    if (setup.tap_strides != setup.strides) attributes.tap_strides = setup.tap_strides;
     attributes.model_sha256 = setup.model_sha256;
     attributes.input = scene;
     attributes.output_scale = config.output_scale;
