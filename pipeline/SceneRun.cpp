@@ -16,6 +16,7 @@
 #include "pipeline/RunSetup.hpp"
 #include "pipeline/SaliencyProduct.hpp"
 #include "pipeline/SceneResume.hpp"
+#include "pipeline/Stac.hpp"
 
 #include <gdal.h>
 #include <oneapi/tbb/global_control.h>
@@ -188,6 +189,11 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     outcome.report["tiling"]["margin"] = grid.margin();
     if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
+    nlohmann::ordered_json stac{{"satsal:model_sha256", setup.model_sha256}, {"satsal:taps", setup.tap_names},
+                                {"satsal:statistic", statistic_name(config.statistic)}};
+    if (setup.counting) stac["satsal:counted"] = outcome.count_predicted;
+    if (setup.counting && outcome.count_true >= 0) stac["satsal:annotated"] = outcome.count_true;
+    write_stac_item(fs::path(staging.path("item.json")).parent_path().string(), outcome.name, config.cog, stac);
     staging.commit();
 
     outcome.ok = true;
@@ -247,6 +253,11 @@ void SceneRunner::write_batch_outputs(const std::vector<SceneOutcome>& outcomes)
     // A batch in which every scene failed has no results: no counts.csv that looks like one.
     const bool any_ok = std::any_of(outcomes.begin(), outcomes.end(), [](const SceneOutcome& s) { return s.ok; });
     if (setup_->counting && any_ok) write_count_summary(setup_->config, outcomes);
+    std::vector<std::string> folders;
+    for (const SceneOutcome& scene : outcomes) {
+        if (scene.ok) folders.push_back(scene.output_folder);
+    }
+    if (any_ok) write_stac_collection(setup_->config.output_dir, folders);
 }
 
 RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool restart) {
