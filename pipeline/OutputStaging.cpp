@@ -29,7 +29,7 @@ bool is_satsal_output_name(const std::string& name) {
     static const char* const known[] = {"saliency.tif", "lovi.tif",   "lovi.png",   "overlay.png",
                                         "saliency.h5",  "quicklook.png", "run.json", "counts.tif",
                                         "counts.csv",   "saliency.qml", "lovi.qml", "counts.gpkg",
-                                        "item.json",    "quicklook.pgw", "lovi_legend.png"};
+                                        "item.json",    "quicklook.pgw", "lovi_legend.png", "quicklook.png.aux.xml"};
     for (const char* k : known) {
         if (name == k) return true;
     }

@@ -1,6 +1,7 @@
 #include "pipeline/SaliencyProduct.hpp"
 
 #include "pipeline/OutputStaging.hpp"
+#include "pipeline/QuicklookLegend.hpp"
 #include "pipeline/Version.hpp"
 #include "io/AtomicFile.hpp"
 
@@ -130,6 +131,7 @@ SaliencyProduct::SaliencyProduct(OutputStaging& staging, const SaliencyProductOp
         styles_.emplace_back(staging.path("saliency.qml"), saliency_qml());
         if (o.lovi_tiff) styles_.emplace_back(staging.path("lovi.qml"), lovi_qml());
     }
+    if (o.lovi_tiff) lovi_legend_ = staging.path("lovi_legend.png");
     if (o.layer_tiffs) {
         for (std::size_t k = 0; k < o.layers.size(); ++k) {
             const ProductLayer& layer = o.layers[k];
@@ -283,6 +285,7 @@ void SaliencyProduct::finish(const SaliencyAttributes& a) {
     for (auto& tiff : layer_tifs_) tiff->finish();
     h5_->finish();
     for (const auto& [path, text] : styles_) write_text_file(path, text);
+    if (!lovi_legend_.empty()) write_lovi_legend(lovi_legend_, static_cast<int>(layers_.size()));
 }
 
 }  // namespace satsal

@@ -7,6 +7,7 @@
 //   layer_L<k>.tif      normalized layer maps at native resolution (when asked)
 //   saliency.qml        QGIS styles picked up with the rasters (when asked): viridis over [0,1];
 //   lovi.qml            LOVI as multiband colour with its alpha band
+//   lovi_legend.png     the LOVI key (with lovi.tif; QuicklookLegend.hpp)
 // Every GeoTIFF carries TIFFTAG_SOFTWARE/DATETIME, model_sha256, taps, strides, statistic, norm,
 // weights (layer tifs also tap, stride) and embedded band statistics.
 //   saliency.h5         /combined float32 [H,W], /lovi uint8 [3,H,W], /layers/L<k> (raw statistic),
@@ -98,6 +99,7 @@ private:
     std::vector<ProductLayer> layers_;
     std::vector<uint8_t> lovi_rgba_;                           // a block of lovi.tif with its alpha band
     std::vector<std::pair<std::string, std::string>> styles_;  // QGIS .qml files: path, text
+    std::string lovi_legend_;                                  // lovi_legend.png beside lovi.tif
 };
 
 }  // namespace satsal

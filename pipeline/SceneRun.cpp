@@ -165,7 +165,8 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     write_layer_maps(setup, layers, pass1.moments, product);
     seconds.layer_outputs = seconds_since(start);
     phases.end("pass2_and_layers");
-    quicklook.write_png(staging.path("quicklook.png"));
+    quicklook.write_png(staging.path("quicklook.png"), geo, geo.has_transform ? staging.path("quicklook.pgw") : "",
+                        geo.georeferenced() ? staging.path("quicklook.png.aux.xml") : "");
     phases.end("quicklook");
 
     std::optional<nlohmann::ordered_json> counting;

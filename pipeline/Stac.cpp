@@ -134,6 +134,7 @@ StacAssetKind stac_asset_kind(const std::string& name, bool cog) {
     if (name == "saliency.h5") return {"application/x-hdf5", {"data"}, "every map: combined, LOVI, raw and normalized layers"};
     if (name == "quicklook.png") return {"image/png", {"overview"}, "quicklook: saliency over the gray input"};
     if (name == "quicklook.pgw") return {"text/plain", {"metadata"}, "world file of quicklook.png"};
+    if (name == "quicklook.png.aux.xml") return {"application/xml", {"metadata"}, "CRS of quicklook.png (GDAL PAM)"};
     if (name == "lovi_legend.png") return {"image/png", {"metadata"}, "LOVI legend"};
     if (name == "saliency.qml" || name == "lovi.qml") return {"application/xml", {"metadata"}, "QGIS style"};
     if (name == "counts.csv") return {"text/csv", {"data"}, "cars per counting window"};
@@ -216,8 +217,10 @@ void write_stac_item(const std::string& folder, const std::string& id, bool cog,
             if (r.geo.has_transform) asset["proj:transform"] = stac_transform(r.geo);
         }
         // Keys: the stem for images (saliency, lovi, quicklook, ...), stem_extension otherwise.
-        const std::string stem = name.substr(0, name.find('.')), extension = name.substr(name.find('.') + 1);
-        assets[extension == "tif" || extension == "png" ? stem : stem + "_" + extension] = asset;
+        const std::string stem = name.substr(0, name.find('.')), extension = name.substr(name.rfind('.') + 1);
+        assets[extension == "tif" || extension == "png" ? stem : name == "quicklook.png.aux.xml" ? "quicklook_aux_xml"
+                                                                                                : stem + "_" + extension] =
+            asset;
     }
     item["collection"] = "satsal";
     write_text_file((fs::path(folder) / "item.json").string(), json_file_text(item));
