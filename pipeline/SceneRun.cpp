@@ -17,6 +17,7 @@
 #include "pipeline/RunSetup.hpp"
 #include "pipeline/SaliencyProduct.hpp"
 #include "pipeline/SceneResume.hpp"
+#include "pipeline/Stac.hpp"
 
 #include <gdal.h>
 #include <oneapi/tbb/global_control.h>
@@ -46,7 +47,7 @@ SaliencyProductOptions scene_product(const RunSetup& setup, const SceneLayers& l
     product.geo = geo.scaled(static_cast<double>(o));
     for (std::size_t k = 0; k < setup.layers(); ++k) {
         product.layers.push_back({setup.tap_names[k], setup.strides[k], layers.raw[k].width(), layers.raw[k].height(),
-                                  geo.scaled(static_cast<double>(setup.strides[k]))});
+                                  geo.scaled(static_cast<double>(setup.strides[k])), setup.tap_strides[k]});
     }
     GeoTiffOptions& floats = product.combined_tiff;
     floats.compression = "ZSTD";
@@ -78,6 +79,7 @@ SaliencyAttributes scene_attributes(const RunSetup& setup, const std::string& sc
     attributes.weights = setup.weights;
     attributes.taps = setup.tap_names;
     attributes.strides = setup.strides;
+    if (setup.tap_strides != setup.strides) attributes.tap_strides = setup.tap_strides;
     attributes.model_sha256 = setup.model_sha256;
     attributes.input = scene;
     attributes.output_scale = config.output_scale;
@@ -174,7 +176,8 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     write_layer_maps(setup, layers, pass1.moments, product);
     seconds.layer_outputs = seconds_since(start);
     phases.end("pass2_and_layers");
-    quicklook.write_png(staging.path("quicklook.png"));
+    quicklook.write_png(staging.path("quicklook.png"), geo, geo.has_transform ? staging.path("quicklook.pgw") : "",
+                        geo.georeferenced() ? staging.path("quicklook.png.aux.xml") : "");
     phases.end("quicklook");
 
     std::optional<nlohmann::ordered_json> counting;
@@ -199,6 +202,11 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     if (windows) outcome.report["count_windows"] = window_counts.to_json(*windows);
     if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
+    nlohmann::ordered_json stac{{"satsal:model_sha256", setup.model_sha256}, {"satsal:taps", setup.tap_names},
+                                {"satsal:statistic", statistic_name(config.statistic)}};
+    if (setup.counting) stac["satsal:counted"] = outcome.count_predicted;
+    if (setup.counting && outcome.count_true >= 0) stac["satsal:annotated"] = outcome.count_true;
+    write_stac_item(fs::path(staging.path("item.json")).parent_path().string(), outcome.name, config.cog, stac);
     staging.commit();
 
     outcome.ok = true;
@@ -258,6 +266,11 @@ void SceneRunner::write_batch_outputs(const std::vector<SceneOutcome>& outcomes)
     // A batch in which every scene failed has no results: no counts.csv that looks like one.
     const bool any_ok = std::any_of(outcomes.begin(), outcomes.end(), [](const SceneOutcome& s) { return s.ok; });
     if (setup_->counting && any_ok) write_count_summary(setup_->config, outcomes);
+    std::vector<std::string> folders;
+    for (const SceneOutcome& scene : outcomes) {
+        if (scene.ok) folders.push_back(scene.output_folder);
+    }
+    if (any_ok) write_stac_collection(setup_->config.output_dir, folders);
 }
 
 RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool restart) {
