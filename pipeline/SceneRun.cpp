@@ -3,6 +3,7 @@
 #include "io/AtomicFile.hpp"
 #include "io/GdalSupport.hpp"
 #include "io/RasterReader.hpp"
+#include "io/RemoteInput.hpp"
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
@@ -81,14 +82,14 @@ SaliencyAttributes scene_attributes(const RunSetup& setup, const std::string& sc
     attributes.strides = setup.strides;
     if (setup.tap_strides != setup.strides) attributes.tap_strides = setup.tap_strides;
     attributes.model_sha256 = setup.model_sha256;
-    attributes.input = scene;
+    attributes.input = scrub_credentials(scene);
     attributes.output_scale = config.output_scale;
     return attributes;
 }
 
 SceneOutcome named_outcome(const RunConfig& config, const std::string& scene) {
     SceneOutcome outcome;
-    outcome.scene = scene;
+    outcome.scene = scrub_credentials(scene);
     outcome.name = scene_name(scene);
     outcome.output_folder = (fs::path(config.output_dir) / outcome.name).string();
     return outcome;
@@ -102,6 +103,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     const RunConfig& config = setup.config;
     SceneOutcome outcome = named_outcome(config, scene);
     PhaseTimes phases;
+    reset_network_statistics();  // run.json input_read: what this scene fetched
 
     RasterReader reader(scene);
     const RasterInfo& info = reader.info();
@@ -256,7 +258,7 @@ SceneOutcome SceneRunner::run(const std::string& scene, const RunEvents& events)
         throw;
     } catch (const std::exception& error) {
         outcome = named_outcome(setup_->config, scene);
-        outcome.error = error.what();
+        outcome.error = scrub_credentials(error.what());
     }
     if (events.scene_done) events.scene_done(outcome);
     return outcome;
