@@ -189,12 +189,12 @@ std::vector<uint8_t> RasterReader::read_valid_mask(const std::vector<int>& bands
     const std::size_t n = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
     if (all_valid(bands)) return std::vector<uint8_t>(n, 1);
 
-    std::vector<uint8_t> valid(n, 0);
+    std::vector<uint8_t> valid(n, 1);
     std::vector<uint8_t> mask(n);
     bool per_dataset_done = false;
     for (int b : bands) {
         const int flags = info_.bands[b - 1].mask_flags;
-        if (flags == GMF_ALL_VALID) return std::vector<uint8_t>(n, 1);  // that band is valid everywhere
+        if (flags == GMF_ALL_VALID) continue;  // that band is valid everywhere
         // A per-dataset mask is the same for every band: read it once.
         if ((flags & GMF_PER_DATASET) != 0) {
             if (per_dataset_done) continue;
@@ -208,7 +208,7 @@ std::vector<uint8_t> RasterReader::read_valid_mask(const std::vector<int>& bands
             throw IoError("cannot read the validity mask of '" + scrub_credentials(info_.path) + "' band " + std::to_string(b) + " " +
                           describe_window(x0, y0, w, h) + failure_suffix(errors, info_.path));
         }
-        for (std::size_t i = 0; i < n; ++i) valid[i] |= static_cast<uint8_t>(mask[i] != 0);
+        for (std::size_t i = 0; i < n; ++i) valid[i] &= static_cast<uint8_t>(mask[i] != 0);
     }
     return valid;
 }
