@@ -208,7 +208,8 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
                                 {"satsal:statistic", statistic_name(config.statistic)}};
     if (setup.counting) stac["satsal:counted"] = outcome.count_predicted;
     if (setup.counting && outcome.count_true >= 0) stac["satsal:annotated"] = outcome.count_true;
-    write_stac_item(fs::path(staging.path("item.json")).parent_path().string(), outcome.name, config.cog, stac);
+    write_stac_item(fs::path(staging.path("item.json")).parent_path().string(), outcome.name, config.cog, stac,
+                    stac_source_item(scene));
     staging.commit();
 
     outcome.ok = true;

@@ -172,8 +172,13 @@ cat >served/items/item.json <<EOF
 EOF
 config stac.ini "scene=$BASE/items/item.json" "asset=visual" "output_dir=out-stac"
 run stac-item "$SATSAL" run stac.ini && expect_ok &&
-    same_outputs out-local/cog out-stac/S2B_TEST_20261129 --ignore /scene --ignore /config \
-        --map "$WORK/local/cog.tif=STAC_ITEM:S2B_TEST_20261129:/vsicurl/$BASE/cog.tif" && pass
+    same_outputs out-local/cog out-stac/S2B_TEST_20261129 --ignore /scene --ignore /config --ignore /links \
+        --map "$WORK/local/cog.tif=STAC_ITEM:S2B_TEST_20261129:\"/vsicurl/$BASE/items/item.json\":/vsicurl/$BASE/cog.tif" \
+        --map "cog=S2B_TEST_20261129" && pass
+CASE=stac-link-back
+link=$("$PY" -c 'import json,sys; print([l["href"] for l in json.load(open(sys.argv[1]))["links"] if l["rel"] == "derived_from"])' \
+    out-stac/S2B_TEST_20261129/item.json 2>&1)
+if [ "$link" != "['$BASE/items/item.json']" ]; then fail "item.json links back to $link"; else pass; fi
 config stac-noasset.ini "scene=$BASE/items/item.json" "output_dir=out-stac2"
 run stac-asset-missing "$SATSAL" run stac-noasset.ini
 if [ "$RC" -eq 0 ] || ! grep -q "has 2 assets (thumbnail, visual); set the config key asset" "$WORK/$CASE.log"; then
