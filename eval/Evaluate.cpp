@@ -60,18 +60,21 @@ void run_layer_level(const EvalOptions& o, const EvalData& data, StagedNet& base
         const int64_t h = train_a.size(2), w = train_a.size(3);
         for (const std::string& statistic : o.statistics) {
             for (const bool keep_mode : {true, false}) {
-                const double fraction = keep_mode ? o.layer_kar_keep : 1.0 - o.layer_roar_keep;
+                // KAR keeps at least one location (a 7 x 7 tap at 2.5% keeps round(1.2) = 1).
+                const double fraction = keep_mode ? std::max(o.layer_kar_keep, 1.0 / static_cast<double>(h * w))
+                                                  : 1.0 - o.layer_roar_keep;
+                at::Tensor train_x, test_x;  // the masked activations; for random drawn per seed
                 for (const std::uint64_t seed : o.seed_values) {
-                    at::Tensor train_map, test_map;
-                    if (statistic == "random") {
-                        train_map = random_maps(train_a.size(0), h, w, seed, 100 + static_cast<std::uint64_t>(tap));
-                        test_map = random_maps(test_a.size(0), h, w, seed, 200 + static_cast<std::uint64_t>(tap));
-                    } else {
-                        train_map = train_maps.at(statistic)[static_cast<std::size_t>(tap)];
-                        test_map = test_maps.at(statistic)[static_cast<std::size_t>(tap)];
+                    if (statistic == "random" || !train_x.defined()) {
+                        const at::Tensor train_map =
+                            statistic == "random" ? random_maps(train_a.size(0), h, w, seed, 100 + static_cast<std::uint64_t>(tap))
+                                                  : train_maps.at(statistic)[static_cast<std::size_t>(tap)];
+                        const at::Tensor test_map =
+                            statistic == "random" ? random_maps(test_a.size(0), h, w, seed, 200 + static_cast<std::uint64_t>(tap))
+                                                  : test_maps.at(statistic)[static_cast<std::size_t>(tap)];
+                        train_x = train_a * keep_masks(train_map, fraction, keep_mode);
+                        test_x = test_a * keep_masks(test_map, fraction, keep_mode);
                     }
-                    const at::Tensor train_x = train_a * keep_masks(train_map, fraction, keep_mode);
-                    const at::Tensor test_x = test_a * keep_masks(test_map, fraction, keep_mode);
                     const auto t0 = Clock::now();
                     StagedNet net = base.clone();
                     train_net(net, tap, train_x, data.train_labels, settings_for(o, o.finetune_epochs, seed));
@@ -96,7 +99,7 @@ void run_layer_level(const EvalOptions& o, const EvalData& data, StagedNet& base
 void write_examples(const EvalOptions& o, const EvalData& data, const std::map<std::string, at::Tensor>& test_maps,
                     const std::vector<std::string>& methods) {
     const int64_t count = std::min<int64_t>(o.examples, data.test_inputs.size(0));
-    if (count == 0) return;
+    if (count == 0 || methods.empty()) return;
     const fs::path folder = fs::path(o.output) / "examples";
     fs::create_directories(folder);
     const int64_t s = data.test_inputs.size(2);
@@ -144,20 +147,19 @@ void run_image_level(const EvalOptions& o, const EvalData& data, const StagedNet
     for (const std::string& method : o.methods) {
         for (const int threshold : o.threshold_values) {
             for (const bool keep_mode : {true, false}) {
+                const double fraction = threshold / 100.0;
+                at::Tensor train_x, test_x;  // the masked images; for random drawn per seed
                 for (const std::uint64_t seed : o.seed_values) {
-                    at::Tensor train_map, test_map;
-                    if (method == "random") {
-                        train_map = random_maps(data.train_inputs.size(0), s, s, seed, 300);
-                        test_map = random_maps(data.test_inputs.size(0), s, s, seed, 400);
-                    } else {
-                        train_map = train_maps.at(method);
-                        test_map = test_maps.at(method);
+                    if (method == "random" || !train_x.defined()) {
+                        const at::Tensor train_map = method == "random" ? random_maps(data.train_inputs.size(0), s, s, seed, 300)
+                                                                        : train_maps.at(method);
+                        const at::Tensor test_map = method == "random" ? random_maps(data.test_inputs.size(0), s, s, seed, 400)
+                                                                       : test_maps.at(method);
+                        train_x = replace_blanked(data.train_inputs, keep_masks(train_map, fraction, keep_mode),
+                                                  data.channel_means);
+                        test_x = replace_blanked(data.test_inputs, keep_masks(test_map, fraction, keep_mode),
+                                                 data.channel_means);
                     }
-                    const double fraction = threshold / 100.0;
-                    const at::Tensor train_x =
-                        replace_blanked(data.train_inputs, keep_masks(train_map, fraction, keep_mode), data.channel_means);
-                    const at::Tensor test_x =
-                        replace_blanked(data.test_inputs, keep_masks(test_map, fraction, keep_mode), data.channel_means);
                     const auto t0 = Clock::now();
                     StagedNet net = init.clone();
                     net.reinitialize(seed);
@@ -176,6 +178,8 @@ void run_image_level(const EvalOptions& o, const EvalData& data, const StagedNet
                 }
             }
         }
+        // The outputs so far after each method: a long run shows (and keeps) what it has done.
+        write_evaluation_outputs(o, result, log);
     }
     result.seconds.emplace_back("image", since(start));
 }
@@ -257,11 +261,12 @@ EvalResult run_evaluation(const EvalOptions& o, std::ostream& log) {
                 if (name != "random") m.push_back(name);
             return m;
         }());
-        if (wants(o, "image")) {
-            run_image_level(o, data, init, train_maps, test_maps, result, log);
+        // ROAD first: it needs no retraining, so a run stopped during the image level has it.
+        if (wants(o, "road")) {
+            run_road(o, data, base, test_maps, result, log);
             write_evaluation_outputs(o, result, log);
         }
-        if (wants(o, "road")) run_road(o, data, base, test_maps, result, log);
+        if (wants(o, "image")) run_image_level(o, data, init, train_maps, test_maps, result, log);
     }
     write_evaluation_outputs(o, result, log);
     return result;

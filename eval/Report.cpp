@@ -275,7 +275,8 @@ void write_evaluation_outputs(const EvalOptions& o, EvalResult& r, std::ostream&
         for (std::size_t k = 0; k < o.tap_values.size(); ++k) gp << (k ? ", " : "") << "'L" << o.tap_values[k] << "' " << o.tap_values[k];
         gp << ")\nset grid\nset xzeroaxis lt -1\nplot ";
         for (std::size_t i = 0; i < scores.size(); ++i)
-            gp << (i ? ", " : "") << "'figure4_layers.dat' using 1:" << i + 2 << " with linespoints title columnheader";
+            gp << (i ? ", " : "") << "'figure4_layers.dat' using 1:" << i + 2 << " with linespoints title "
+               << quoted(scores[i].statistic);
         gp << "\n";
         write(out / "figure4_layers.gp", gp.str());
         if (!scores.empty()) {

@@ -23,7 +23,11 @@ StagedNet::StagedNet(const std::string& path) : name_(path) {
 
 StagedNet::StagedNet(torch::jit::Module module, std::string name) : module_(std::move(module)), name_(std::move(name)) {}
 
-StagedNet StagedNet::clone() const { return StagedNet(module_.clone(), name_); }
+StagedNet StagedNet::clone() const {
+    // Without autograd the copies are leaf tensors (an optimizer refuses non-leaf parameters).
+    at::NoGradGuard no_grad;
+    return StagedNet(module_.clone(), name_);
+}
 
 torch::jit::Module StagedNet::child(const char* name) {
     if (!module_.hasattr(name) || !module_.attr(name).isModule())

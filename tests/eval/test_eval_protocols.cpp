@@ -41,14 +41,14 @@ TEST_CASE("satsal evaluate: the tiny preset runs the three protocols end to end"
     EvalResult r = run_evaluation(o, log);
     INFO(log.str());
 
-    CHECK(r.train_patches == 48);
-    CHECK(r.test_patches == 24);
+    CHECK(r.train_patches == 32);
+    CHECK(r.test_patches == 16);
     // Layer level: 3 statistics x 2 taps x 2 modes x 1 seed.
     REQUIRE(r.layer.size() == 3 * 2 * 2);
-    // Image level: 4 methods x 3 thresholds x 2 modes x 1 seed.
-    REQUIRE(r.image.size() == 4 * 3 * 2);
-    // ROAD: 4 methods x 2 orders x 3 thresholds.
-    REQUIRE(r.road.size() == 4 * 2 * 3);
+    // Image level: 4 methods x 2 thresholds x 2 modes x 1 seed.
+    REQUIRE(r.image.size() == 4 * 2 * 2);
+    // ROAD: 4 methods x 2 orders x 2 thresholds.
+    REQUIRE(r.road.size() == 4 * 2 * 2);
     for (const auto& x : r.layer) {
         CHECK(x.accuracy >= 0);
         CHECK(x.accuracy <= 1);
