@@ -319,8 +319,8 @@ void write_evaluation_outputs(const EvalOptions& o, EvalResult& r, std::ostream&
         }
         write(out / "figure5_image.dat", dat.str());
         std::ostringstream gp;
-        gp << "set terminal pngcairo size 1300,520\nset output 'figure5_image.png'\nset multiplot layout 1,2\n"
-           << "set grid\nset key outside right\nset ylabel 'exact-count accuracy'\n"
+        gp << "set terminal pngcairo size 1300,620\nset output 'figure5_image.png'\nset multiplot layout 1,2\n"
+           << "set grid\nset key below maxrows 3 font ',9'\nset ylabel 'exact-count accuracy'\n"
            << "set title 'KAR (keep)'\nset xlabel '% pixels kept'\nplot ";
         for (std::size_t i = 0; i < scores.size(); ++i)
             gp << (i ? ", " : "") << "'figure5_image.dat' using 1:" << 2 * i + 2 << " with linespoints title "
@@ -375,8 +375,8 @@ void write_evaluation_outputs(const EvalOptions& o, EvalResult& r, std::ostream&
         }
         write(out / "road.dat", dat.str());
         std::ostringstream gp;
-        gp << "set terminal pngcairo size 1300,520\nset output 'road.png'\nset multiplot layout 1,2\nset grid\n"
-           << "set key outside right\nset ylabel 'exact-count accuracy'\nset xlabel '% pixels removed (imputed)'\n"
+        gp << "set terminal pngcairo size 1300,620\nset output 'road.png'\nset multiplot layout 1,2\nset grid\n"
+           << "set key below maxrows 3 font ',9'\nset ylabel 'exact-count accuracy'\nset xlabel '% pixels removed (imputed)'\n"
            << "set title 'ROAD MoRF (most relevant first)'\nplot ";
         for (std::size_t i = 0; i < scores.size(); ++i)
             gp << (i ? ", " : "") << "'road.dat' using 1:" << 2 * i + 2 << " with linespoints title " << quoted(scores[i].method);
