@@ -201,7 +201,10 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     outcome.report = run_report(setup, {scene, info.width, info.height, geo, grid.tile_count()}, scaling, pass1,
                                 phases, seconds, on_cars, counting);
     outcome.report["tiling"]["margin"] = grid.margin();
-    if (windows) outcome.report["count_windows"] = window_counts.to_json(*windows);
+    if (windows) {
+        outcome.report["count_windows"] = window_counts.to_json(*windows);
+        outcome.report["seconds"]["count_windows"] = window_counts.seconds_json();
+    }
     if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
     nlohmann::ordered_json stac{{"satsal:model_sha256", setup.model_sha256}, {"satsal:taps", setup.tap_names},
