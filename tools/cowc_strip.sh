@@ -29,4 +29,5 @@ for palette in summer arid overcast fresh-asphalt autumn-dusk; do
 done
 gdalbuildvrt -q -srcnodata none -vrtnodata 255 "$WORK/strip.vrt" "$WORK"/crop*.tif
 gdal_translate -q -of PNG -co ZLEVEL=9 "$WORK/strip.vrt" "$OUT"
+rm -f "$OUT.aux.xml"  # GDAL's side file: the PNG says it all
 echo "wrote $OUT"
