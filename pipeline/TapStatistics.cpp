@@ -1,6 +1,7 @@
 #include "pipeline/TapStatistics.hpp"
 
 #include "model/TappedModel.hpp"
+#include "pipeline/Timing.hpp"
 #include "saliency/TensorStatistics.hpp"
 
 #include <stdexcept>
@@ -34,24 +35,31 @@ std::vector<torch::Tensor> tap_statistics(const TappedModel& model, const Forwar
 }
 
 std::vector<torch::Tensor> fused_tap_statistics(const TappedModel& model, const torch::Tensor& batch,
-                                                const TapStatistic& statistic, ForwardResult* forward) {
-    if (statistic.needs_pre_activation()) {
-        ForwardResult result = model.forward(batch);
-        std::vector<torch::Tensor> maps = tap_statistics(model, result, statistic);
-        if (forward) *forward = std::move(result);
-        return maps;
-    }
+                                                const TapStatistic& statistic, ForwardResult* forward,
+                                                double* statistic_seconds) {
+    double seconds = 0;
     std::vector<torch::Tensor> maps(model.taps().size());
-    ForwardResult result = model.forward(batch, [&](std::size_t k, const torch::Tensor& tap) {
-        maps.at(k) = one_tap_statistic(model, k, tap, statistic);
-    });
+    ForwardResult result;
+    if (statistic.needs_pre_activation()) {
+        result = model.forward(batch);
+        const auto start = Clock::now();
+        maps = tap_statistics(model, result, statistic);
+        seconds = seconds_since(start);
+    } else {
+        result = model.forward(batch, [&](std::size_t k, const torch::Tensor& tap) {
+            const auto start = Clock::now();
+            maps.at(k) = one_tap_statistic(model, k, tap, statistic);
+            seconds += seconds_since(start);
+        });
+    }
+    if (statistic_seconds) *statistic_seconds = seconds;
     if (forward) *forward = std::move(result);
     return maps;
 }
 
 std::vector<torch::Tensor> forward_tap_statistics(const TappedModel& model, const torch::Tensor& batch,
                                                   const TapStatistic& statistic) {
-    return fused_tap_statistics(model, batch, statistic, nullptr);
+    return fused_tap_statistics(model, batch, statistic, nullptr, nullptr);
 }
 
 std::vector<Map> image_maps(const std::vector<torch::Tensor>& statistics, int64_t image) {
