@@ -15,7 +15,8 @@ namespace satsal {
 
 using namespace module_tree;
 
-ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify, bool grad) const {
+ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify, bool grad,
+                                        const TapCallback* on_tap) const {
     c10::AutoGradMode grad_mode(grad);
     ForwardResult result;
     result.taps.resize(taps_.size());
@@ -62,7 +63,10 @@ ForwardResult TappedModel::run_children(const torch::Tensor& batch, bool verify,
             throw std::runtime_error("model '" + path_ + "': running '" + step.path + "' on a " +
                                      shape_string(x.sizes()) + " tensor failed: " + torch_message(e));
         }
-        for (const size_t slot : step.tap_slots) result.taps[slot] = x;
+        for (const size_t slot : step.tap_slots) {
+            result.taps[slot] = x;
+            deliver(slot, x, on_tap);
+        }
     }
     result.output = x;
     return result;
@@ -89,13 +93,31 @@ ForwardResult TappedModel::run_tuple(const Module& module, const torch::Tensor& 
 }
 
 ForwardResult TappedModel::forward(const torch::Tensor& batch) const {
+    return forward(batch, TapCallback{});
+}
+
+ForwardResult TappedModel::forward(const torch::Tensor& batch, const TapCallback& on_tap) const {
     if (batch.dim() != 4) {
         throw std::invalid_argument("model '" + path_ + "': expected a [N, C, H, W] batch, got " +
                                     shape_string(batch.sizes()));
     }
     const torch::Tensor x = to_compute(batch);
-    if (tuple_module_) return finish(run_tuple(optimized_tuple_ ? *optimized_tuple_ : module_, x));
-    return finish(segments_.empty() ? run_children(x, false) : run_segments(x));
+    const TapCallback* callback = on_tap ? &on_tap : nullptr;
+    if (tuple_module_) {
+        ForwardResult result = finish(run_tuple(optimized_tuple_ ? *optimized_tuple_ : module_, x));
+        for (size_t slot = 0; slot < result.taps.size(); ++slot) deliver(slot, result.taps[slot], callback);
+        return result;
+    }
+    return finish(segments_.empty() ? run_children(x, false, false, callback) : run_segments(x, callback));
+}
+
+void TappedModel::deliver(std::size_t slot, const torch::Tensor& tap, const TapCallback* on_tap) const {
+    if (on_tap == nullptr) return;
+    if (tap.device().is_cpu()) {
+        (*on_tap)(slot, tap);
+    } else {
+        (*on_tap)(slot, tap.to(torch::kCPU));  // finish() copies the taps again; a CUDA-only cost
+    }
 }
 
 ForwardResult TappedModel::forward_with_grad(const torch::Tensor& batch) const {
@@ -161,7 +183,7 @@ ForwardResult TappedModel::finish(ForwardResult result) const {
     return result;
 }
 
-ForwardResult TappedModel::run_segments(const torch::Tensor& batch) const {
+ForwardResult TappedModel::run_segments(const torch::Tensor& batch, const TapCallback* on_tap) const {
     c10::NoGradGuard no_grad;
     ForwardResult result;
     result.taps.resize(taps_.size());
@@ -178,7 +200,10 @@ ForwardResult TappedModel::run_segments(const torch::Tensor& batch) const {
             throw std::runtime_error("model '" + path_ + "': running optimized segment " + std::to_string(i + 1) +
                                      " on a " + shape_string(x.sizes()) + " tensor failed: " + torch_message(e));
         }
-        for (const size_t slot : segment.tap_slots) result.taps[slot] = x;
+        for (const size_t slot : segment.tap_slots) {
+            result.taps[slot] = x;
+            deliver(slot, x, on_tap);
+        }
     }
     result.output = x;
     return result;

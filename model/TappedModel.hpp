@@ -50,6 +50,7 @@
 #include "model/Precision.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +68,11 @@ struct ForwardResult {
     std::vector<torch::Tensor> taps;            // post-activation tap tensors [N, C, H, W], tap order
     std::vector<torch::Tensor> pre_activation;  // same order; filled only if requested at load
 };
+
+// Called by forward() with each tap as soon as the run has produced it (tap order), while the tensor
+// is still in cache: the place to compute a statistic on it. The tensor is the one forward() returns
+// (on the CPU); it must not be modified.
+using TapCallback = std::function<void(std::size_t slot, const torch::Tensor& tap)>;
 
 struct InferenceOptions {
     Precision precision = Precision::Fp32;  // Auto is resolved at load (see Precision.hpp)
@@ -92,6 +98,10 @@ public:
     // are ordinary (non-inference) tensors owned by the caller. batch: float [N, C, H, W] on the CPU.
     // Output float32; taps in the compute precision (bf16 channels-last under bf16), on the CPU.
     ForwardResult forward(const torch::Tensor& batch) const;
+    // The same, calling on_tap with each tap right after the step (or optimized segment) that
+    // produces it, before the next one runs; tuple modules call it after their forward. Exceptions
+    // from on_tap propagate unchanged.
+    ForwardResult forward(const torch::Tensor& batch, const TapCallback& on_tap) const;
     // The module's own forward (first tuple element for tuple modules): the benchmark baseline.
     torch::Tensor forward_plain(const torch::Tensor& batch) const;
     // Like forward(), but with autograd on (fp32): the output and taps carry gradients, for the
@@ -158,10 +168,12 @@ private:
     void prepare_inference(const InferenceOptions& inference);
     void build_optimized_run();
     torch::Tensor to_compute(const torch::Tensor& batch) const;  // device, dtype, layout of the run
-    ForwardResult run_segments(const torch::Tensor& batch) const;
+    ForwardResult run_segments(const torch::Tensor& batch, const TapCallback* on_tap = nullptr) const;
+    void deliver(std::size_t slot, const torch::Tensor& tap, const TapCallback* on_tap) const;
     ForwardResult finish(ForwardResult result) const;  // output to float32 CPU, taps to the CPU
     void bind_modules();  // (re)resolves Step::module and residual parts from paths in module_
-    ForwardResult run_children(const torch::Tensor& batch, bool verify, bool grad = false) const;
+    ForwardResult run_children(const torch::Tensor& batch, bool verify, bool grad = false,
+                               const TapCallback* on_tap = nullptr) const;
     ForwardResult run_tuple(const torch::jit::Module& module, const torch::Tensor& batch, bool grad = false) const;
 
     std::string path_;

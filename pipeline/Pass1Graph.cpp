@@ -65,7 +65,8 @@ using TileMapsPtr = std::shared_ptr<TileMaps>;
 struct BatchMaps {
     std::vector<TileMapsPtr> tiles;
     std::vector<TileJobPtr> jobs;  // kept for the masks until the statistic is applied
-    ForwardResult forward;
+    ForwardResult forward;         // the output (counting); the taps are released after the statistic
+    std::vector<torch::Tensor> maps;  // per tap, the statistic, computed inside the forward
 };
 using BatchMapsPtr = std::shared_ptr<BatchMaps>;
 
@@ -155,13 +156,24 @@ BatchMapsPtr Pass1Graph::infer(const TileBatchPtr& batch) {
         std::copy(data.begin(), data.end(), input[static_cast<int64_t>(i)].data_ptr<float>());
     }
     for (auto index : live) batch->jobs[index]->input = {};
+    // The statistic runs fused into the forward, on each tap while it is in cache and on the
+    // forward's own intra-op threads: computed in a separate graph node it ran a second OpenMP team
+    // next to the forward's and both slowed down on a few cores.
+    double statistic_seconds = 0;
     try {
-        out->forward = setup_.model->forward(input);
+        out->maps = fused_tap_statistics(*setup_.model, input, setup_.statistic, &out->forward, &statistic_seconds);
+    } catch (const std::domain_error& error) {  // the statistic refused a tap
+        throw std::runtime_error(context(batch->jobs.front()->tile) + " (batch of " +
+                                 std::to_string(batch->jobs.size()) + " tiles): " + error.what());
     } catch (const std::exception& error) {
         throw std::runtime_error(context(batch->jobs[live[0]]->tile) +
                                  " and the rest of its batch: the forward pass failed: " + error.what());
     }
-    forward_time_.add(start);
+    out->forward.taps.clear();
+    out->forward.pre_activation.clear();
+    const auto statistic_ns = std::chrono::nanoseconds(static_cast<int64_t>(statistic_seconds * 1e9));
+    forward_time_.add(start + statistic_ns);
+    statistic_time_.nanoseconds += statistic_ns.count();
     return out;
 }
 
@@ -193,12 +205,7 @@ BatchMapsPtr Pass1Graph::statistic(const BatchMapsPtr& batch) {
     const auto start = Clock::now();
     std::vector<torch::Tensor> maps;
     if (batch->forward.output.defined()) {
-        try {
-            maps = tap_statistics(*setup_.model, batch->forward, setup_.statistic);
-        } catch (const std::exception& error) {
-            throw std::runtime_error(context(batch->jobs.front()->tile) + " (batch of " +
-                                     std::to_string(batch->jobs.size()) + " tiles): " + error.what());
-        }
+        maps = std::move(batch->maps);  // computed in infer()
     }
     batch->forward = ForwardResult{};  // release the tap tensors
     int64_t live = 0;

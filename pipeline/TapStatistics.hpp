@@ -35,7 +35,16 @@ struct TapStatistic {
 std::vector<at::Tensor> tap_statistics(const TappedModel& model, const ForwardResult& forward,
                                           const TapStatistic& statistic);
 
-/// forward + tap_statistics.
+/// forward + tap_statistics, fused: each tap's statistic is computed as soon as the forward has
+/// produced the tap, while it is still in cache (TappedModel::forward with a TapCallback), rather
+/// than after the whole forward. Same values as tap_statistics(model, model.forward(batch), ...).
+/// Statistics on pre-activations run after the forward. forward, if given, receives the forward's
+/// result (output, taps); statistic_seconds, if given, the time spent in the statistic.
+std::vector<at::Tensor> fused_tap_statistics(const TappedModel& model, const at::Tensor& batch,
+                                             const TapStatistic& statistic, ForwardResult* forward,
+                                             double* statistic_seconds);
+
+/// fused_tap_statistics without the forward's result.
 std::vector<at::Tensor> forward_tap_statistics(const TappedModel& model, const at::Tensor& batch,
                                                   const TapStatistic& statistic);
 

@@ -188,3 +188,40 @@ TEST_CASE("bf16 taps through the SMOE statistic stay close to fp32", "[precision
         CHECK(worst < 0.2);
     }
 }
+
+TEST_CASE("forward with a tap callback: each tap as produced, the statistic on it as after the forward",
+          "[precision]") {
+    at::set_num_threads(2);
+    // fp32 plain, fp32 frozen segments, bf16 channels-last; plain, tuple and DenseNet-like models.
+    for (const std::string name : {"tiny_resnet.pt", "tiny_tuple.pt", "tiny_densenet.pt"}) {
+        for (const auto& [precision, optimize] :
+             {std::pair{Precision::Fp32, false}, std::pair{Precision::Fp32, true}, std::pair{Precision::Bf16, false}}) {
+            INFO(name << ", " << precision_name(precision) << (optimize ? " optimized" : ""));
+            const TappedModel model(fixture(name), {}, false, options(precision, optimize));
+            const torch::Tensor input = test_input(2, 96);
+            const ForwardResult plain = model.forward(input);
+            std::vector<std::size_t> order;
+            std::vector<torch::Tensor> fused_maps(model.taps().size());
+            const ForwardResult fused = model.forward(input, [&](std::size_t k, const torch::Tensor& tap) {
+                order.push_back(k);
+                fused_maps.at(k) = channel_statistic(Statistic::Smoe, tap);
+            });
+            std::vector<std::size_t> expected(model.taps().size());
+            for (std::size_t k = 0; k < expected.size(); ++k) expected[k] = k;
+            CHECK(order == expected);
+            CHECK(torch::equal(fused.output, plain.output));
+            for (std::size_t k = 0; k < plain.taps.size(); ++k) {
+                // the same tensors, and the same statistic bit for bit (in place, taps unchanged)
+                CHECK(torch::equal(fused.taps[k], plain.taps[k]));
+                CHECK(torch::equal(fused_maps[k], channel_statistic(Statistic::Smoe, plain.taps[k])));
+            }
+        }
+    }
+    // An exception from the callback leaves forward() unchanged.
+    const TappedModel model(fixture("tiny_resnet.pt"));
+    CHECK_THROWS_WITH(model.forward(test_input(1, 64),
+                                    [](std::size_t k, const torch::Tensor&) {
+                                        if (k == 1) throw std::domain_error("tap 2 refused");
+                                    }),
+                      "tap 2 refused");
+}
