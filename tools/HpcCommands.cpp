@@ -2,6 +2,7 @@
 #include "tools/Commands.hpp"
 
 #include "hpc/Mpi.hpp"
+#include "hpc/NodeThreads.hpp"
 #include "hpc/Shard.hpp"
 #include "hpc/SlurmScript.hpp"
 #include "io/AtomicFile.hpp"
@@ -50,7 +51,14 @@ int failed_count(const std::vector<SceneOutcome>& outcomes) {
 
 }  // namespace
 
+void warn_single_thread_blas(int threads) {
+    if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::string warning = hpc::single_thread_blas_warning(threads, hpc::loaded_blas());
+    if (!warning.empty()) std::fprintf(stderr, "satsal run: warning: %s\n", warning.c_str());
+}
+
 int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events, bool restart) {
+    warn_single_thread_blas(config.threads);
     std::vector<SceneOutcome> outcomes;
     if (!config.scenes.empty()) {  // more shards than scenes: this one only records that it is done
         SceneRunner runner(config, restart);
@@ -77,12 +85,11 @@ int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart) {
         return 2;
     }
     hpc::MpiSession mpi;
-    if (config.threads == 0) {
-        // The node's cores are shared by its ranks.
-        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        config.threads = std::max(1, cores / hpc::local_ranks_from_environment());
-    }
+    // The node's cores are shared by its ranks.
+    config.threads = hpc::threads_per_process(config.threads, static_cast<int>(std::thread::hardware_concurrency()),
+                                              hpc::local_ranks_from_environment(), hpc::loaded_blas().reference());
     const int rank = mpi.rank();
+    if (rank == 0) warn_single_thread_blas(config.threads);
     RunEvents events;
     events.warning = terminal.warning;
     events.scene_done = [rank, quiet = config.quiet](const SceneOutcome& scene) {
