@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# One process x 2 threads against `mpirun -np 1` x 2 threads and `mpirun -np 2` x 1 and x 2
-# threads, on a batch of 4 scenes and on one scene (the figures in docs/SCALING.md). Prints wall
-# seconds and CPU seconds (user + system of every process: on a shared machine the CPU seconds
-# are the steadier figure) and which BLAS libblas.so.3 is.
+# One process x 2 threads against `mpirun -np 2` (threads = 0: satsal's choice per rank; 1; 2)
+# and `mpirun -np 1` x 2 threads, on a batch of 4 scenes and on one scene (the figures in
+# docs/SCALING.md). Prints wall seconds and CPU seconds (user + system of every process: on a
+# shared machine the CPU seconds are the steadier figure) and which BLAS libblas.so.3 is.
 #   tools/bench_mpi.sh BUILD/satsal MODEL.pt [WORKDIR]
 # OPENBLAS_DIR=/path/to/openblas-openmp (a folder holding OpenBLAS's libblas.so.3, e.g. extracted
 # from Debian's libopenblas0-openmp without installing it) adds `mpirun -np 2` x 1 thread with it.
@@ -24,6 +24,7 @@ for what in scenes one; do
   run=("$satsal" run "$work/batch.ini" --set "scene=$work/$what" --restart)
   echo "$what:"
   echo "  1 process x 2 threads:                   $(measure "${run[@]}" --set threads=2 --set "output_dir=$work/a")"
+  echo "  mpirun -np 2, threads = 0 (per rank):    $(measure "${mpi[@]}" -np 2 "${run[@]}" --set threads=0 --set "output_dir=$work/g")"
   echo "  mpirun -np 2 x 1 thread:                 $(measure "${mpi[@]}" -np 2 "${run[@]}" --set threads=1 --set "output_dir=$work/b")"
   echo "  mpirun -np 2 --bind-to none x 2 threads: $(measure "${mpi[@]}" --bind-to none -np 2 "${run[@]}" --set threads=2 --set "output_dir=$work/e")"
   echo "  mpirun -np 1 x 2 threads:                $(measure "${mpi[@]}" -np 1 "${run[@]}" --set threads=2 --set "output_dir=$work/c")"
@@ -31,5 +32,5 @@ for what in scenes one; do
   if [ -n "${OPENBLAS_DIR:-}" ]; then
     echo "  mpirun -np 2 x 1 thread, OpenBLAS:       $(LD_LIBRARY_PATH="$OPENBLAS_DIR" measure "${mpi[@]}" -x LD_LIBRARY_PATH -np 2 "${run[@]}" --set threads=1 --set "output_dir=$work/f")"
   fi
-  rm -rf "$work/a" "$work/b" "$work/c" "$work/d" "$work/e" "$work/f"
+  rm -rf "$work/a" "$work/b" "$work/c" "$work/d" "$work/e" "$work/f" "$work/g"
 done

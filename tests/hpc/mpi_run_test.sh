@@ -39,6 +39,31 @@ for n in 1 2 3; do
     fail "mpirun -np $n outputs differ from one process: $(cat "$work/compare-$n.log")"
 done
 
+# One scene and more ranks than scenes: the ranks share its tiles (whole batch groups each), rank 0
+# replays them in tile order and writes the outputs: the same data as one process for N = 2, 3;
+# run.json gives each rank's share ("ranks"), which together cover every tile once.
+mkdir -p "$work/one"
+"$satsal" make-scene "$work/one/wide.tif" --size 640x384 --seed 7 >/dev/null 2>&1
+"$satsal" run "$work/batch.ini" --set "scene=$work/one" --set "output_dir=$work/one-single" 2>"$work/one-single.log" ||
+  fail "the single-process run of one scene failed: $(cat "$work/one-single.log")"
+tiles=$(jq '.tiles.total' "$work/one-single/wide/run.json")
+[ "$tiles" -gt 6 ] || fail "the one-scene case should have more tiles than 3 ranks x batch 2, has $tiles"
+for n in 2 3; do
+  out="$work/one-mpi-$n"
+  "$mpiexec" --allow-run-as-root --oversubscribe -np "$n" "$satsal" run "$work/batch.ini" --set "scene=$work/one" \
+    --set "output_dir=$out" > "$work/one-mpi-$n.log" 2>&1 || fail "mpirun -np $n on one scene failed: $(cat "$work/one-mpi-$n.log")"
+  grep -q "$n MPI ranks share the tiles of each of the 1 scenes" "$work/one-mpi-$n.log" ||
+    fail "mpirun -np $n did not share the scene: $(cat "$work/one-mpi-$n.log")"
+  "$compare" "$work/one-single" "$out" --ignore /tiles/resumed --ignore /ranks >"$work/one-compare-$n.log" 2>&1 ||
+    fail "mpirun -np $n sharing one scene: outputs differ from one process: $(cat "$work/one-compare-$n.log")"
+  [ "$(jq '.ranks | length' "$out/wide/run.json")" = "$n" ] || fail "run.json of -np $n does not list $n ranks"
+  [ "$(jq '[.ranks[].tiles] | add' "$out/wide/run.json")" = "$tiles" ] ||
+    fail "the ranks of -np $n did not compute every tile once: $(jq -c '.ranks' "$out/wide/run.json")"
+  [ "$(jq '[.ranks[] | select(.tiles > 0)] | length' "$out/wide/run.json")" = "$n" ] ||
+    fail "a rank of -np $n computed no tile: $(jq -c '.ranks' "$out/wide/run.json")"
+  [ ! -e "$out/.satsal-resume-wide" ] || fail "mpirun -np $n left the resume folder behind"
+done
+
 # A failure on one rank (a model that cannot load is a run-level error) stops all ranks, non-zero.
 if "$mpiexec" --allow-run-as-root --oversubscribe -np 2 "$satsal" run "$work/batch.ini" \
     --set "output_dir=$work/bad" --set "model=$work/missing.pt" > "$work/bad.log" 2>&1; then
@@ -46,4 +71,4 @@ if "$mpiexec" --allow-run-as-root --oversubscribe -np 2 "$satsal" run "$work/bat
 fi
 grep -q "missing.pt" "$work/bad.log" || fail "the rank's error does not name the model: $(cat "$work/bad.log")"
 [ -z "$(find "$work/bad" -name '*.tif' 2>/dev/null)" ] || fail "a failed MPI run left GeoTIFFs behind"
-echo "mpi_run_test: mpirun -np 1/2/3 over 4 scenes match the single-process run; a rank failure stops the job"
+echo "mpi_run_test: mpirun -np 1/2/3 over 4 scenes and -np 2/3 sharing one scene match the single-process run; a rank failure stops the job"
