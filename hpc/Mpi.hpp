@@ -40,6 +40,12 @@ public:
     /// An exception escaping work() on any rank stops every rank (abort_all with its message).
     std::vector<std::string> distribute(int n, const std::function<std::string(int)>& work) const;
 
+    /// Rank 0's `text` on every rank (collective; other ranks' argument is ignored). Waiting
+    /// ranks sleep between probes instead of spinning.
+    std::string broadcast(const std::string& text) const;
+    /// Every rank's `text`, in rank order, on rank 0; an empty vector elsewhere (collective).
+    std::vector<std::string> gather(const std::string& text) const;
+
     /// Prints "satsal: rank R: message" and stops every rank (MPI_Abort, exit code 1).
     [[noreturn]] void abort_all(const std::string& message) const;
 

@@ -57,6 +57,7 @@ struct TileMaps {
     Tile tile;
     bool empty = false;
     bool resumed = false;         // done by an earlier attempt: the maps are in the grids already
+    bool elsewhere = false;       // ranks sharing the scene: another rank computes this tile
     std::vector<Map> raw;         // per tap, the tile's whole layer map
     std::vector<Map> normalized;  // normalize = tile only
 };
@@ -115,13 +116,14 @@ private:
     std::vector<float> nan_buffer_;
     std::vector<float> replay_buffer_;
     bool stopped_ = false;
+    int64_t elsewhere_ = 0;  // tiles other ranks compute
 };
 
 TileJobPtr Pass1Graph::read(int64_t index) {
     const auto start = Clock::now();
     try {
         TileJobPtr job = source_.read(index);
-        job->resumed = resumed(index);
+        job->resumed = resumed(index) || resume_.elsewhere(index);  // no forward pass here
         read_time_.add(start);
         return job;
     } catch (const std::exception& error) {
@@ -181,6 +183,10 @@ TileMapsPtr Pass1Graph::tile_maps(const TileJob& job, const std::vector<torch::T
     auto out = std::make_shared<TileMaps>();
     out->tile = job.tile;
     out->empty = job.empty;
+    if (resume_.elsewhere(job.tile.index)) {
+        out->elsewhere = true;
+        return out;
+    }
     const auto done = resume_.done().find(job.tile.index);
     if (job.resumed && done != resume_.done().end()) {
         out->resumed = true;
@@ -238,6 +244,10 @@ void Pass1Graph::replay(const TileMaps& maps) {
 
 void Pass1Graph::stitch(const TileMaps& maps) {
     const auto start = Clock::now();
+    if (maps.elsewhere) {
+        ++elsewhere_;
+        return;
+    }
     if (maps.resumed) {
         replay(maps);
         stitch_time_.add(start);
@@ -337,7 +347,7 @@ Pass1Result Pass1Graph::run() {
                              std::to_string(tiles) + " tiles; they are kept in " + resume_.folder() +
                              ": resume with the same command");
     }
-    if (result_.processed + result_.skipped != tiles) {
+    if (result_.processed + result_.skipped + elsewhere_ != tiles) {
         throw std::logic_error(scene_ + ": pass 1 wrote " + std::to_string(result_.processed + result_.skipped) +
                                " of " + std::to_string(tiles) + " tiles");
     }
@@ -362,6 +372,12 @@ void add_shifted_logs(const ScratchGrid& grid, MapMoments& moments) {
 }
 
 }  // namespace
+
+Pass1Result run_pass1_share(const RunSetup& setup, const std::string& scene, const TileGrid& grid,
+                            const BandScaling& scaling, SceneLayers& layers, Quicklook& quicklook,
+                            SceneResume& share, const RunEvents& events) {
+    return Pass1Graph(setup, scene, grid, scaling, layers, quicklook, share, events).run();
+}
 
 Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const TileGrid& grid,
                       const BandScaling& scaling, SceneLayers& layers, Quicklook& quicklook,

@@ -63,4 +63,12 @@ Pass1Result run_pass1(const RunSetup& setup, const std::string& scene, const Til
                       const BandScaling& scaling, SceneLayers& layers, Quicklook& quicklook,
                       SceneResume& resume, const RunEvents& events);
 
+/// One rank's share of pass 1 when MPI ranks share the scene (`share` made with a SceneShare):
+/// the tiles of its batch groups go to the layer grids and its journal; the moments are rank 0's,
+/// which replays every tile afterwards (run_pass1 with all tiles done). No check that the scene
+/// has valid pixels: a share may hold none.
+Pass1Result run_pass1_share(const RunSetup& setup, const std::string& scene, const TileGrid& grid,
+                            const BandScaling& scaling, SceneLayers& layers, Quicklook& quicklook,
+                            SceneResume& share, const RunEvents& events);
+
 }  // namespace satsal

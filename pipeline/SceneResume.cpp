@@ -46,15 +46,46 @@ DoneTile parse_payload(const std::string& text, const std::string& journal, int6
 void request_stop() noexcept { stop_flag.store(true, std::memory_order_relaxed); }
 bool stop_requested() noexcept { return stop_flag.load(std::memory_order_relaxed); }
 
-SceneResume::SceneResume(const std::string& out_dir, const hpc::Fingerprint& fingerprint, bool restart) {
+namespace {
+
+std::string resume_folder(const std::string& out_dir) {
     const fs::path out(out_dir);
-    folder_ = (out.parent_path() / (".satsal-resume-" + out.filename().string())).string();
+    return (out.parent_path() / (".satsal-resume-" + out.filename().string())).string();
+}
+
+std::string restart_hint(const std::string& folder) {
+    return "Start over with `satsal run ... --restart` (or remove " + folder + ").";
+}
+
+}  // namespace
+
+SceneResume::SceneResume(const std::string& out_dir, const hpc::Fingerprint& fingerprint, bool restart)
+    : folder_(resume_folder(out_dir)) {
     if (restart) fs::remove_all(folder_);
     fs::create_directories(folder_);
-    journal_ = std::make_unique<hpc::RunJournal>(
-        (fs::path(folder_) / "journal").string(), fingerprint,
-        "Start over with `satsal run ... --restart` (or remove " + folder_ + ").");
+    journal_ = std::make_unique<hpc::RunJournal>((fs::path(folder_) / "journal").string(), fingerprint,
+                                                 restart_hint(folder_));
     for (const auto& [tile, text] : journal_->done()) done_[tile] = parse_payload(text, journal_->path(), tile);
+    // The journals of ranks that shared the scene (all finished or stopped: no rank writes them now).
+    for (const auto& entry : fs::directory_iterator(folder_)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind("journal.part", 0) == 0) read_journal(name, fingerprint);
+    }
+}
+
+SceneResume::SceneResume(const std::string& out_dir, const hpc::Fingerprint& fingerprint, const SceneShare& share)
+    : folder_(resume_folder(out_dir)), share_(share) {
+    if (!fs::is_directory(folder_)) throw std::logic_error(folder_ + " must be made before the ranks share the scene");
+    read_journal("journal", fingerprint);
+    journal_ = std::make_unique<hpc::RunJournal>(
+        (fs::path(folder_) / ("journal.part" + std::to_string(share.part))).string(), fingerprint,
+        restart_hint(folder_));
+    for (const auto& [tile, text] : journal_->done()) done_[tile] = parse_payload(text, journal_->path(), tile);
+}
+
+void SceneResume::read_journal(const std::string& name, const hpc::Fingerprint& fingerprint) {
+    const hpc::RunJournal journal((fs::path(folder_) / name).string(), fingerprint, restart_hint(folder_));
+    for (const auto& [tile, text] : journal.done()) done_[tile] = parse_payload(text, journal.path(), tile);
 }
 
 SceneResume::~SceneResume() = default;

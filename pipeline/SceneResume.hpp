@@ -47,13 +47,32 @@ struct DoneTile {
     int count = -1;      // counting runs: the window's count
 };
 
+/// MPI ranks sharing one scene: this process computes the batch groups (tiles [g * batch,
+/// (g + 1) * batch), the batches of an unshared run) with g % parts == part.
+struct SceneShare {
+    int part = 0;
+    int parts = 1;
+    int batch_size = 1;
+};
+
 class SceneResume {
 public:
     /// Opens (or starts) the resume folder of the scene whose output folder is `out_dir`.
-    /// `restart` removes an earlier attempt's folder first. Throws hpc::FingerprintMismatch
-    /// naming what changed since the earlier attempt, with how to start over.
+    /// `restart` removes an earlier attempt's folder first. Tiles recorded by ranks that shared
+    /// the scene (their journals in the folder) count as done too. Throws
+    /// hpc::FingerprintMismatch naming what changed since the earlier attempt, with how to start
+    /// over.
     SceneResume(const std::string& out_dir, const hpc::Fingerprint& fingerprint, bool restart);
+    /// One rank's share of the scene: records go to the rank's own journal (`journal.part<k>`);
+    /// done() holds what this part and unshared attempts finished; elsewhere() says which tiles
+    /// other ranks compute. The folder and its grids must exist (rank 0 creates them first).
+    SceneResume(const std::string& out_dir, const hpc::Fingerprint& fingerprint, const SceneShare& share);
     ~SceneResume();
+
+    /// Ranks sharing the scene: true for a tile another rank computes (never for an unshared run).
+    bool elsewhere(int64_t tile) const {
+        return share_.parts > 1 && (tile / share_.batch_size) % share_.parts != share_.part;
+    }
 
     /// Where pass 1 keeps a layer grid named `name`.
     std::string grid_path(const std::string& name) const;
@@ -70,7 +89,10 @@ public:
     const std::string& folder() const { return folder_; }
 
 private:
+    void read_journal(const std::string& name, const hpc::Fingerprint& fingerprint);
+
     std::string folder_;
+    SceneShare share_;
     std::unique_ptr<hpc::RunJournal> journal_;
     std::map<int64_t, DoneTile> done_;
     int64_t recorded_ = 0;

@@ -83,6 +83,16 @@ public:
     /// count-summary.json); nothing for saliency runs.
     void write_batch_outputs(const std::vector<SceneOutcome>& outcomes) const;
 
+    /// MPI ranks sharing one scene (pipeline/SceneShare.cpp): rank 0 calls prepare_share (the
+    /// resume folder and its layer grids; `restart` discards an earlier attempt there) before the
+    /// other ranks start; then every rank calls compute_share (pass 1 over its batch groups,
+    /// SceneShare; returns its stage times as JSON); then rank 0 calls run_shared: run() on the
+    /// scene with every tile done, which replays the tiles into the moments in tile order (as a
+    /// resumed run does), runs pass 2 and writes every output. All throw on failure.
+    void prepare_share(const std::string& scene);
+    nlohmann::ordered_json compute_share(const std::string& scene, int part, int parts, const RunEvents& events);
+    SceneOutcome run_shared(const std::string& scene, const RunEvents& events);
+
 private:
     struct Process;
     std::unique_ptr<Process> process_;

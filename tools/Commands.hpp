@@ -58,6 +58,9 @@ int evaluate(int argc, char** argv);
 
 /// `satsal run` under mpirun/srun: ranks take scenes on demand, rank 0 writes the batch outputs.
 int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart);
+/// Warns on stderr when LibTorch runs on one thread (`threads`; 0 = all cores) with the reference
+/// BLAS, which makes ResNet-style models about 6x slower (hpc/NodeThreads.hpp).
+void warn_single_thread_blas(int threads);
 /// `satsal run --shard I/N`: this shard's scenes, then OUTPUT_DIR/satsal-shards/shard-I-of-N.json for
 /// `satsal summarize` (no batch outputs: other shards are still running).
 int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events, bool restart);

@@ -2,11 +2,14 @@
 #include "tools/Commands.hpp"
 
 #include "hpc/Mpi.hpp"
+#include "hpc/NodeThreads.hpp"
 #include "hpc/Shard.hpp"
 #include "hpc/SlurmScript.hpp"
 #include "io/AtomicFile.hpp"
 #include "io/RunConfig.hpp"
 #include "pipeline/CountOutputs.hpp"
+#include "pipeline/RunReport.hpp"
+#include "pipeline/SceneResume.hpp"
 #include "pipeline/SceneRun.hpp"
 
 #include <nlohmann/json.hpp>
@@ -42,6 +45,74 @@ std::string shard_record_path(const std::string& output_dir, const hpc::Shard& s
         .string();
 }
 
+/// Fewer scenes than ranks: all ranks share each scene in turn (pipeline/SceneShare.cpp). Rank 0
+/// makes the scene's resume folder, every rank computes its batch groups of pass 1, rank 0 replays
+/// them, runs pass 2, writes the outputs and adds each rank's pass-1 times to run.json ("ranks").
+/// Returns the outcomes on rank 0 (empty elsewhere); throws RunInterrupted on every rank when a
+/// rank was stopped.
+std::vector<SceneOutcome> share_scenes(const hpc::MpiSession& mpi, SceneRunner& runner, const RunConfig& config,
+                                       const RunEvents& events) {
+    const int rank = mpi.rank();
+    std::vector<SceneOutcome> outcomes;
+    for (const std::string& scene : config.scenes) {
+        std::string prepared;
+        if (rank == 0) {
+            try {
+                runner.prepare_share(scene);
+            } catch (const std::exception& error) {
+                prepared = error.what();
+                if (prepared.empty()) prepared = "preparing the scene failed";
+            }
+        }
+        prepared = mpi.broadcast(prepared);
+        nlohmann::ordered_json mine;
+        if (prepared.empty()) {
+            try {
+                mine = runner.compute_share(scene, rank, mpi.size(), events);
+            } catch (const RunInterrupted& stopped) {
+                mine = {{"interrupted", stopped.what()}};
+            } catch (const std::exception& error) {
+                mine = {{"error", "rank " + std::to_string(rank) + ": " + error.what()}};
+            }
+        }
+        const std::vector<std::string> shares = mpi.gather(mine.dump());
+        std::string stop;
+        if (rank == 0) {
+            SceneOutcome outcome;
+            nlohmann::ordered_json ranks = nlohmann::ordered_json::array();
+            std::string error = prepared;
+            for (const std::string& text : shares) {
+                const auto share = nlohmann::ordered_json::parse(text);
+                if (share.contains("interrupted")) stop = share["interrupted"].get<std::string>();
+                if (share.contains("error") && error.empty()) error = share["error"].get<std::string>();
+                if (!share.contains("interrupted") && !share.contains("error")) ranks.push_back(share);
+            }
+            if (stop.empty() && error.empty()) {
+                try {
+                    outcome = runner.run_shared(scene, events);
+                } catch (const RunInterrupted& stopped) {
+                    stop = stopped.what();
+                }
+                if (outcome.ok) {
+                    outcome.report["ranks"] = ranks;
+                    write_text_file((fs::path(outcome.output_folder) / "run.json").string(),
+                                    json_file_text(outcome.report));
+                }
+            } else if (stop.empty()) {
+                outcome.scene = scene;
+                outcome.name = scene_name(scene);
+                outcome.output_folder = (fs::path(config.output_dir) / outcome.name).string();
+                outcome.error = error;
+                if (events.scene_done) events.scene_done(outcome);
+            }
+            outcomes.push_back(std::move(outcome));
+        }
+        stop = mpi.broadcast(stop);
+        if (!stop.empty()) throw RunInterrupted(stop);
+    }
+    return outcomes;
+}
+
 int failed_count(const std::vector<SceneOutcome>& outcomes) {
     int failed = 0;
     for (const auto& outcome : outcomes) failed += outcome.ok ? 0 : 1;
@@ -50,7 +121,14 @@ int failed_count(const std::vector<SceneOutcome>& outcomes) {
 
 }  // namespace
 
+void warn_single_thread_blas(int threads) {
+    if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::string warning = hpc::single_thread_blas_warning(threads, hpc::loaded_blas());
+    if (!warning.empty()) std::fprintf(stderr, "satsal run: warning: %s\n", warning.c_str());
+}
+
 int run_shard(const RunConfig& config, const hpc::Shard& shard, const RunEvents& events, bool restart) {
+    warn_single_thread_blas(config.threads);
     std::vector<SceneOutcome> outcomes;
     if (!config.scenes.empty()) {  // more shards than scenes: this one only records that it is done
         SceneRunner runner(config, restart);
@@ -77,12 +155,11 @@ int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart) {
         return 2;
     }
     hpc::MpiSession mpi;
-    if (config.threads == 0) {
-        // The node's cores are shared by its ranks.
-        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-        config.threads = std::max(1, cores / hpc::local_ranks_from_environment());
-    }
+    // The node's cores are shared by its ranks.
+    config.threads = hpc::threads_per_process(config.threads, static_cast<int>(std::thread::hardware_concurrency()),
+                                              hpc::local_ranks_from_environment(), hpc::loaded_blas().reference());
     const int rank = mpi.rank();
+    if (rank == 0) warn_single_thread_blas(config.threads);
     RunEvents events;
     events.warning = terminal.warning;
     events.scene_done = [rank, quiet = config.quiet](const SceneOutcome& scene) {
@@ -94,7 +171,11 @@ int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart) {
                          scene.output_folder.c_str());
         }
     };
-    if (rank == 0 && !config.quiet) {
+    const bool share = config.scenes.size() < static_cast<size_t>(mpi.size());
+    if (rank == 0 && !config.quiet && share) {
+        std::fprintf(stderr, "satsal run: %d MPI ranks share the tiles of each of the %zu scenes, %d threads each\n",
+                     mpi.size(), config.scenes.size(), config.threads);
+    } else if (rank == 0 && !config.quiet) {
         std::fprintf(stderr, "satsal run: %d MPI ranks take the %zu scenes on demand, %d threads each\n", mpi.size(),
                      config.scenes.size(), config.threads);
     }
@@ -103,6 +184,14 @@ int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart) {
         runner = std::make_unique<SceneRunner>(config, restart);
     } catch (const std::exception& error) {
         mpi.abort_all(error.what());
+    }
+    if (share) {
+        const std::vector<SceneOutcome> outcomes = share_scenes(mpi, *runner, config, events);
+        if (rank != 0) return 0;
+        runner->write_batch_outputs(outcomes);
+        const int failed = failed_count(outcomes);
+        if (failed) std::fprintf(stderr, "satsal run: %d of %zu scenes failed\n", failed, outcomes.size());
+        return failed ? 1 : 0;
     }
     const std::vector<std::string> results = mpi.distribute(static_cast<int>(config.scenes.size()), [&](int i) {
         return outcome_to_json(runner->run(config.scenes[static_cast<size_t>(i)], events)).dump();

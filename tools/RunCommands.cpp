@@ -165,6 +165,7 @@ int run(int argc, char** argv) {
     try {
         if (hpc::launched_under_mpi()) return run_with_mpi(config, terminal_events(config.quiet), restart);
         if (shard) return run_shard(config, *shard, terminal_events(config.quiet), restart);
+        warn_single_thread_blas(config.threads);
         return report_outcome(run_scenes(config, terminal_events(config.quiet), restart));
     } catch (const RunInterrupted& stopped) {
         std::fprintf(stderr, "satsal run: interrupted: %s\n", stopped.what());
