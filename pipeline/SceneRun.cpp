@@ -3,9 +3,11 @@
 #include "io/AtomicFile.hpp"
 #include "io/GdalSupport.hpp"
 #include "io/RasterReader.hpp"
+#include "io/RemoteInput.hpp"
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
+#include "pipeline/CountWindows.hpp"
 #include "io/OutputLock.hpp"
 #include "pipeline/OutputStaging.hpp"
 #include "pipeline/RunGuards.hpp"
@@ -80,14 +82,14 @@ SaliencyAttributes scene_attributes(const RunSetup& setup, const std::string& sc
     attributes.strides = setup.strides;
     if (setup.tap_strides != setup.strides) attributes.tap_strides = setup.tap_strides;
     attributes.model_sha256 = setup.model_sha256;
-    attributes.input = scene;
+    attributes.input = scrub_credentials(scene);
     attributes.output_scale = config.output_scale;
     return attributes;
 }
 
 SceneOutcome named_outcome(const RunConfig& config, const std::string& scene) {
     SceneOutcome outcome;
-    outcome.scene = scene;
+    outcome.scene = scrub_credentials(scene);
     outcome.name = scene_name(scene);
     outcome.output_folder = (fs::path(config.output_dir) / outcome.name).string();
     return outcome;
@@ -101,6 +103,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     const RunConfig& config = setup.config;
     SceneOutcome outcome = named_outcome(config, scene);
     PhaseTimes phases;
+    reset_network_statistics();  // run.json input_read: what this scene fetched
 
     RasterReader reader(scene);
     const RasterInfo& info = reader.info();
@@ -116,8 +119,11 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
     OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
-    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin),
-                       restart);
+    hpc::Fingerprint fingerprint = scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin);
+    // Counting windows are journaled after pass 1's tiles (units tile_count + window); journals of
+    // versions that counted in pass 1's tiles do not match.
+    if (setup.counting) fingerprint.emplace_back("the counting windows", "own pass, units from the tile count");
+    SceneResume resume(outcome.output_folder, fingerprint, restart);
     try {
         outcome = produce_scene(setup, scene, events, info, scaling, grid, margin_note, staging, resume, phases,
                                 std::move(outcome));
@@ -150,6 +156,13 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     Quicklook quicklook(ceil_div(info.width, o), ceil_div(info.height, o), o);
     const Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, layers, quicklook, resume, events);
     phases.end("pass1");
+    std::optional<TileGrid> windows;
+    CountWindowsResult window_counts;
+    if (setup.counting) {
+        windows.emplace(count_window_grid(info.width, info.height));
+        window_counts = run_count_windows(setup, scene, *windows, scaling, resume, grid.tile_count());
+        phases.end("count_windows");
+    }
 
     SaliencyProduct product(staging, scene_product(setup, layers, geo, info.width, info.height));
     phases.end("output_setup");
@@ -171,7 +184,7 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
 
     std::optional<nlohmann::ordered_json> counting;
     if (setup.counting) {
-        const CountReport counts = write_count_outputs(staging, grid, geo, pass1.counts,
+        const CountReport counts = write_count_outputs(staging, *windows, geo, window_counts.counts,
                                                        annotations ? &*annotations : nullptr);
         outcome.count_predicted = counts.predicted_total;
         outcome.count_true = counts.true_total;
@@ -188,6 +201,7 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     outcome.report = run_report(setup, {scene, info.width, info.height, geo, grid.tile_count()}, scaling, pass1,
                                 phases, seconds, on_cars, counting);
     outcome.report["tiling"]["margin"] = grid.margin();
+    if (windows) outcome.report["count_windows"] = window_counts.to_json(*windows);
     if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
     nlohmann::ordered_json stac{{"satsal:model_sha256", setup.model_sha256}, {"satsal:taps", setup.tap_names},
@@ -244,7 +258,7 @@ SceneOutcome SceneRunner::run(const std::string& scene, const RunEvents& events)
         throw;
     } catch (const std::exception& error) {
         outcome = named_outcome(setup_->config, scene);
-        outcome.error = error.what();
+        outcome.error = scrub_credentials(error.what());
     }
     if (events.scene_done) events.scene_done(outcome);
     return outcome;
