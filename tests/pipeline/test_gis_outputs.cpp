@@ -89,9 +89,9 @@ TEST_CASE("a counting run's outputs open in GDAL/OGR as QGIS opens them, with ST
             INFO(key);
             CHECK(metadata(*tif, key) != "(missing)");
         }
-        // The demo network's stride-32 tap is resampled onto the stride-16 grid: recorded.
-        CHECK(metadata(*tif, "tap_strides") == "2,4,8,16,32");
-        CHECK(metadata(*tif, "resampled") == "tap layer4 (stride 32) resampled onto the stride-16 grid");
+        // Every tap on its own stride's grid: nothing resampled, so no resampled note.
+        CHECK(metadata(*tif, "strides") == "2,4,8,16,32");
+        CHECK(metadata(*tif, "resampled") == "(missing)");
         CHECK(tif->GetRasterBand(1)->GetMetadataItem("STATISTICS_MEAN") != nullptr);
         auto lovi = open_gdal(folder + "/lovi.tif");
         REQUIRE(lovi);
@@ -116,14 +116,14 @@ TEST_CASE("a counting run's outputs open in GDAL/OGR as QGIS opens them, with ST
             check_transform(transform_of(*sub), scene_t, stride);
             CHECK(sub->GetRasterCount() == (std::string(name) == "lovi" ? 3 : 1));
         }
-        auto layer5 = open_gdal(prefix + std::string("layers/L5"));  // 24 rows: below the HDF5 driver's 100
+        auto layer5 = open_gdal(prefix + std::string("layers/L5"));  // 12 rows: below the HDF5 driver's 100
         REQUIRE(layer5);
         const char* tap = layer5->GetRasterBand(1)->GetMetadataItem("layers_L5_tap");
         CHECK(std::string(tap != nullptr ? tap : "(missing)") == "layer4");
         // The netCDF driver (NETCDF: prefix, or a .nc name) reads the CF georeferencing of every grid.
         auto nc = open_gdal("NETCDF:\"" + folder + "/saliency.h5\":/layers/L5");
         REQUIRE(nc);
-        check_transform(transform_of(*nc), scene_t, 16.0);
+        check_transform(transform_of(*nc), scene_t, 32.0);
         CHECK(metadata(*nc, "/layers/L5#tap_stride") == "32");
     }
     SECTION("quicklook.png: alpha where nodata, georeferenced by its world file and .aux.xml") {
