@@ -109,8 +109,9 @@ TEST_CASE("run: footprint model, tiled layers and combined map equal one whole-i
         CHECK_FALSE(h5_string_attribute(h5, "satsal_version").empty());
         CHECK(h5_string_attribute(h5, "input") == scene);
         CHECK(folder_entries(folder) ==
-              std::vector<std::string>{"lovi.qml", "lovi.tif", "quicklook.png", "run.json", "saliency.h5", "saliency.qml",
-                                       "saliency.tif"});
+              std::vector<std::string>{"item.json", "lovi.qml", "lovi.tif", "lovi_legend.png", "quicklook.pgw",
+                                       "quicklook.png", "quicklook.png.aux.xml", "run.json", "saliency.h5",
+                                       "saliency.qml", "saliency.tif"});
         // run.json's per-layer statistics are the scene's, over every layer pixel.
         const nlohmann::json json = run_json(folder);
         const std::vector<Grid> layers = scene_layers(input);
