@@ -234,7 +234,7 @@ TEST_CASE("tools/compare_outputs.sh: two runs are identical; a changed pixel and
     compare(same);
     INFO(same.out);
     CHECK(same.exit_code == 0);
-    CHECK_THAT(same.out, Catch::Contains("5 files identical in data"));
+    CHECK_THAT(same.out, Catch::Contains("7 files identical in data"));  // item.json, lovi_legend.png too
 
     {  // One pixel of b's combined map changes; b loses its quicklook.
         GDALDatasetUniquePtr tiff(GDALDataset::Open(dir.file("b/scene/saliency.tif").c_str(), GDAL_OF_UPDATE | GDAL_OF_RASTER));

@@ -21,14 +21,14 @@ std::vector<int> predicted_column(const std::string& csv) {
     std::istringstream in(read_text(csv));
     std::string line;
     std::getline(in, line);
-    REQUIRE(line.rfind("window,column,row,x0,y0,x1,y1,predicted", 0) == 0);
+    REQUIRE(line.rfind("window,column,row,x0,y0,x1,y1,x_center,y_center,predicted", 0) == 0);
     std::vector<int> out;
     while (std::getline(in, line)) {
         std::vector<std::string> fields;
         std::istringstream row(line);
         for (std::string field; std::getline(row, field, ',');) fields.push_back(field);
-        REQUIRE(fields.size() >= 8);
-        out.push_back(std::stoi(fields[7]));
+        REQUIRE(fields.size() >= 10);
+        out.push_back(std::stoi(fields[9]));
     }
     return out;
 }
