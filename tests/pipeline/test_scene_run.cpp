@@ -189,7 +189,8 @@ TEST_CASE("run: every pixel owned once on odd sizes and on a scene smaller than 
             CHECK(r.overviews >= 1);
             const Raster quicklook = read_raster(folder + "/quicklook.png");
             CHECK(quicklook.width == 1000);
-            CHECK(quicklook.height == 777);
+            CHECK(quicklook.height == 777 + 34);  // the scene, then the 34 px legend strip (QuicklookLegend.hpp)
+            CHECK(quicklook.bands == 4);            // alpha: transparent where the saliency is nodata
         }
         // Layer grids are ceil(W / s) x ceil(H / s) and every layer pixel holds its own footprint's
         // value: a dropped tile would leave zeros, a doubled one a shifted copy.
