@@ -1,8 +1,12 @@
 #pragma once
 // HDF5 output in the layout scripts rely on (README, `satsal explain`) plus netCDF-4/CF
-// georeferencing, so that h5py sees plain arrays (/combined [H,W], /lovi [H,W,3], /layers/Lk,
+// georeferencing, so that h5py sees plain arrays (/combined [H,W], /lovi [3,H,W], /layers/Lk,
 // ...) and GDAL's netCDF driver sees georeferenced variables (`gdalinfo NETCDF:"saliency.h5":combined`,
-// `gdalinfo NETCDF:"saliency.h5":/layers/L2`).
+// `gdalinfo NETCDF:"saliency.h5":/layers/L2`). GDAL 3.6 hands a plain `.h5` path to its HDF5
+// driver, not the netCDF one (it chooses by extension), and the HDF5 driver reads no CF: for it
+// the input grid's corners also go into an ODIM_H5-style /where group (projdef, LL_lon, LL_lat,
+// UR_lon, UR_lat; Hdf5Georeference.cpp), which georeferences every dataset of >= 100 rows and
+// >= 30 columns there.
 //
 // Georeferencing model: each *grid* (the input pixel grid, and one per layer stride) gets 1-D
 // coordinate variables at the root - `x`/`y` for the grid named "", `x_<name>`/`y_<name>`
@@ -20,8 +24,8 @@
 // phony dimensions; h5py sees the same plain layout); grids without a CRS get no grid mapping.
 //
 // GDAL subdataset names: NETCDF:"saliency.h5":combined and NETCDF:"saliency.h5":/layers/L2
-// (a full path for variables in groups). /lovi [H,W,3] is for scripts: GDAL would read it as
-// H bands of W x 3; lovi.tif is the GIS view of LOVI.
+// (a full path for variables in groups). Images (/lovi) are band-first [channels, H, W], which
+// GDAL reads as bands; write_window still takes pixel-interleaved input.
 //
 // Files are written as `<final>.partial` and renamed by finish(); an unfinished writer deletes
 // the temporary file in its destructor. Datasets are chunked (<= 256 x 256 pixels) with shuffle +
@@ -63,12 +67,13 @@ public:
     /// which is also recorded as `_FillValue` (nodata for GDAL).
     void create_float_map(const std::string& path, const std::string& grid,
                           float fill = std::numeric_limits<float>::quiet_NaN());
-    /// uint8 [height, width, channels] on `grid` (pixel interleaved, e.g. RGB), chunked.
+    /// uint8 [channels, height, width] on `grid` (band-first, e.g. RGB), chunked.
     void create_byte_image(const std::string& path, const std::string& grid, int channels);
 
     /// Writes a window (row-major w*h floats) of a dataset made by create_float_map.
     void write_window(const std::string& path, int64_t x0, int64_t y0, int64_t w, int64_t h, const float* data);
-    /// Writes a window (row-major w*h*channels, interleaved) of a dataset made by create_byte_image.
+    /// Writes a window (row-major w*h*channels, pixel-interleaved; stored band-first) of a dataset
+    /// made by create_byte_image.
     void write_window(const std::string& path, int64_t x0, int64_t y0, int64_t w, int64_t h, const uint8_t* data);
 
     /// Convenience: create_float_map + whole-array write; the map's size must match the grid.

@@ -11,6 +11,7 @@
 #include "pipeline/RunReport.hpp"
 #include "pipeline/SceneResume.hpp"
 #include "pipeline/SceneRun.hpp"
+#include "pipeline/Stac.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -284,6 +285,11 @@ int summarize(int argc, char** argv) {
         where.output_dir = output_dir;
         write_count_summary(where, outcomes);
     }
+    std::vector<std::string> folders;  // the STAC collection over the scenes that succeeded
+    for (const auto& o : outcomes) {
+        if (o.ok) folders.push_back(o.output_folder);
+    }
+    if (!folders.empty()) write_stac_collection(output_dir, folders);
     const int failed = failed_count(outcomes);
     std::fprintf(stderr, "satsal summarize: %zu scenes from %d shards, %d failed -> %s%s\n", outcomes.size(), count, failed,
                  (fs::path(output_dir) / "scenes.csv").string().c_str(), counting ? ", counts.csv, count-summary.json" : "");

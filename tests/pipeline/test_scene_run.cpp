@@ -109,8 +109,9 @@ TEST_CASE("run: footprint model, tiled layers and combined map equal one whole-i
         CHECK_FALSE(h5_string_attribute(h5, "satsal_version").empty());
         CHECK(h5_string_attribute(h5, "input") == scene);
         CHECK(folder_entries(folder) ==
-              std::vector<std::string>{"lovi.qml", "lovi.tif", "quicklook.png", "run.json", "saliency.h5", "saliency.qml",
-                                       "saliency.tif"});
+              std::vector<std::string>{"item.json", "lovi.qml", "lovi.tif", "lovi_legend.png", "quicklook.pgw",
+                                       "quicklook.png", "quicklook.png.aux.xml", "run.json", "saliency.h5",
+                                       "saliency.qml", "saliency.tif"});
         // run.json's per-layer statistics are the scene's, over every layer pixel.
         const nlohmann::json json = run_json(folder);
         const std::vector<Grid> layers = scene_layers(input);
@@ -188,7 +189,8 @@ TEST_CASE("run: every pixel owned once on odd sizes and on a scene smaller than 
             CHECK(r.overviews >= 1);
             const Raster quicklook = read_raster(folder + "/quicklook.png");
             CHECK(quicklook.width == 1000);
-            CHECK(quicklook.height == 777);
+            CHECK(quicklook.height == 777 + 34);  // the scene, then the 34 px legend strip (QuicklookLegend.hpp)
+            CHECK(quicklook.bands == 4);            // alpha: transparent where the saliency is nodata
         }
         // Layer grids are ceil(W / s) x ceil(H / s) and every layer pixel holds its own footprint's
         // value: a dropped tile would leave zeros, a doubled one a shifted copy.
