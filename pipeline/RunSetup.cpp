@@ -2,6 +2,7 @@
 
 #include "cowc/CountingLayout.hpp"
 #include "model/TappedModel.hpp"
+#include "pipeline/MethodPass.hpp"
 #include "saliency/Combine.hpp"
 
 #include <algorithm>
@@ -45,6 +46,7 @@ RunSetup::RunSetup(const RunConfig& c)
         strides.push_back(counting ? std::gcd(tap.stride, int64_t{counting::kCanvasOffset}) : tap.stride);
     }
     deepest_stride = counting ? *std::max_element(strides.begin(), strides.end()) : model->deepest_stride();
+    if (c.method != Method::Smoe) method = std::make_unique<MethodRunner>(c, *model, strides);
     if (counting) {
         // The COWC counting layout: each window's core is 192 px of scene pasted into a 224 px
         // canvas of the mean colour; windows are ownership cores, so counts add up to the total.

@@ -240,6 +240,7 @@ void SaliencyProduct::finish(const SaliencyAttributes& a) {
         tiff->set_metadata("norm", a.normalization);
         tiff->set_metadata("weights", join_numbers(a.weights));
         if (a.normalize) tiff->set_metadata("normalize", *a.normalize);
+        if (a.method) tiff->set_metadata("method", *a.method);
     }
     for (std::size_t k = 0; k < layer_tifs_.size(); ++k) {
         layer_tifs_[k]->set_metadata("tap", layers_[k].tap);
