@@ -208,3 +208,43 @@ TEST_CASE("run: precision = bf16 computes the method on a float32 copy; a bf16 m
     CHECK_THROWS_WITH(GradientMethods(bf16_model),
                       Catch::Contains("computes in bf16; gradient methods need it in fp32"));
 }
+
+TEST_CASE("run: margin = auto measures the method's seams; at its margin tiled gradients equal whole-image ones",
+          "[pipeline][run][methods][margin]") {
+    TempDir dir;
+    const std::string scene = dir.file("scene.tif");
+    write_tiff(scene, 512, 512, 3, GDT_Byte, texture_value);
+    const std::string out = dir.file("run");
+    REQUIRE(run_scenes(method_config(dir, scene, out, {"method = gradient", "class = 5", "tile_size = 128",
+                                                       "margin = auto"}))
+                .all_ok());
+    const nlohmann::json tiling = run_json(out + "/scene")["tiling"];
+    const int64_t margin = tiling["margin"];
+    const nlohmann::json& measured = tiling["margin_choice"]["measured"];
+    REQUIRE(measured.size() >= 1);
+    for (const auto& entry : measured) CHECK(entry["errors"].size() == 6);  // 5 taps, then the method
+    CHECK(measured.back()["errors"][5].get<double>() <= 0.01);
+    CHECK_THAT(tiling["margin_choice"]["method"].get<std::string>(), Catch::Contains("gradient class=5"));
+
+    // Independently of the probe: the scene's raw attribution against explain's on the whole
+    // image, each times its network input's pixel count (the global average pool divides the
+    // score's gradient by it), compared 128 px away from the scene's edges.
+    ExplainOptions options;
+    options.model_path = tiny_resnet();
+    options.image_path = scene;
+    options.out_dir = dir.file("explain");
+    options.threads = 2;
+    options.method.method = Method::Gradient;
+    options.method.target_class = 5;
+    explain(options);
+    const H5Array whole = read_h5(dir.file("explain/saliency.h5"), "/attribution_reduced");
+    H5Array tiled = read_h5(out + "/scene/saliency.h5", "/attribution_reduced");
+    H5Array whole_scaled = whole;
+    const double side = 128.0 + 2.0 * static_cast<double>(margin);
+    for (double& v : tiled.values) v *= side * side;
+    for (double& v : whole_scaled.values) v *= 512.0 * 512.0;
+    const double peak = *std::max_element(whole_scaled.values.begin(), whole_scaled.values.end());
+    const double interior = interior_difference(tiled, whole_scaled, 128) / peak;
+    INFO("margin " << margin << ", largest interior difference relative to the max " << interior);
+    CHECK(interior <= 0.01);
+}
