@@ -85,11 +85,18 @@ std::vector<Map> run_raw(const GradientMethods& methods, const MethodOptions& op
 }  // namespace
 
 std::vector<Map> MethodRunner::compute(const at::Tensor& input, const at::Tensor& output) const {
+    // The run's forward already gave the outputs: no second forward for the targets.
+    const torch::Tensor logits = output.flatten(1);
     torch::Tensor targets;
     if (options_.target_class) {
-        targets = methods_->targets(input, options_.target_class);
+        const int64_t target = *options_.target_class, classes = logits.size(1);
+        if (target >= classes) {
+            throw std::invalid_argument("class " + std::to_string(target) + ": model '" + model_->path() + "' has " +
+                                        std::to_string(classes) + " outputs (classes 0.." + std::to_string(classes - 1) + ")");
+        }
+        targets = torch::full({input.size(0)}, target, torch::kLong);
     } else {
-        targets = output.flatten(1).argmax(1).to(torch::kLong);
+        targets = logits.argmax(1).to(torch::kLong);
     }
     return run_raw(*methods_, options_, cam_index_, stride_, native_stride_, input.to(torch::kFloat32), targets);
 }

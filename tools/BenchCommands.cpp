@@ -227,11 +227,15 @@ int bench_cars_command(int argc, char** argv) {
         return 0;
     }
     const std::vector<std::string> methods = parse_name_list(methods_text);
-    const RunConfig base = load_run_config_preparing_inputs(config_path, overrides);
+    if (methods.empty()) throw std::invalid_argument("--methods: expected method names separated by commas");
+    for (const std::string& method : methods) parse_method(method);  // an unknown name fails before any run
+    // Loaded with the first method so that its parameters (--set cam_tap=...) are accepted.
+    std::vector<std::string> base_overrides = overrides;
+    base_overrides.push_back("method=" + methods.front());
+    const RunConfig base = load_run_config_preparing_inputs(config_path, base_overrides);
     nlohmann::ordered_json table = nlohmann::ordered_json::array();
     bool smoe_done = false;
     for (const std::string& method : methods) {
-        parse_method(method);  // an unknown name fails before any run
         std::vector<std::string> run_overrides = overrides;
         run_overrides.push_back("method=" + method);
         run_overrides.push_back("output_dir=" + base.output_dir + "-" + method);
