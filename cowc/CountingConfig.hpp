@@ -24,6 +24,7 @@
 #include "io/ConfigSchema.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -67,7 +68,11 @@ struct CountTrainOptions {
     /// > 0: the same after this many optimizer steps in this call (the checkpoint then records the
     /// step inside the epoch).
     long long stop_after_steps = 0;
-    /// Progress and epoch lines; nullptr = std::cerr.
+    /// Progress and epoch lines, one call per line without the newline. May be empty: the library
+    /// prints nothing itself (tools/CowcCommands.cpp prints them on stderr).
+    std::function<void(const std::string& line)> on_log;
+    /// The same lines written to a stream (kept for callers that set it), used when on_log is
+    /// empty; nullptr = no stream.
     std::ostream* log = nullptr;
 };
 

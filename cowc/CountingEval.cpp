@@ -60,7 +60,7 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
                                      std::to_string(e.count) + "')");
         }
     }
-    const bool progress = entries.size() >= 20000;
+    const bool progress = entries.size() >= 20000 && options.on_progress;
     std::size_t next_report = entries.size() / 10;
 
     // Chunks of whole batches keep memory bounded (256 patches = 50 MB of pixels).
@@ -76,7 +76,7 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
         evaluation.truth.insert(evaluation.truth.end(), patches.counts().begin(), patches.counts().end());
         evaluation.predicted.insert(evaluation.predicted.end(), predicted.begin(), predicted.end());
         if (progress && evaluation.predicted.size() >= next_report && evaluation.predicted.size() < entries.size()) {
-            std::fprintf(stderr, "eval-count: %zu of %zu patches\n", evaluation.predicted.size(), entries.size());
+            if (options.on_progress) options.on_progress(evaluation.predicted.size(), entries.size());
             next_report += entries.size() / 10;
         }
     }

@@ -6,6 +6,8 @@
 //
 // Thread rules: one call uses `threads` LibTorch intra-op threads (set process-wide with
 // at::set_num_threads) and as many decoding threads; do not run two evaluations concurrently.
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,9 @@ struct CountingEvalOptions {
     int threads = 0;      ///< LibTorch intra-op and decoding threads; 0 = all cores
     Precision precision = Precision::Fp32;  ///< bf16: weights and batches in bfloat16 (Precision.hpp)
     std::string device = "cpu";
+    /// Progress on long lists (>= 20000 patches, about every tenth): patches scored so far and the
+    /// total. May be empty (the library prints nothing).
+    std::function<void(std::size_t done, std::size_t total)> on_progress;
 };
 
 struct CountingEvaluation {

@@ -339,11 +339,36 @@ StepOutcome train_step(torch::jit::Module& module, torch::optim::Optimizer& opti
     return {loss.item<double>(), logits.detach().argmax(1).eq(targets).sum().item<int64_t>()};
 }
 
+// Collects what the trainer writes with << and hands each complete line to options.on_log (or
+// options.log when on_log is empty).
+struct LineLog {
+    const CountTrainOptions& options;
+    std::string pending;
+
+    template <class T>
+    LineLog& operator<<(const T& value) {
+        std::ostringstream text;
+        text << value;
+        pending += text.str();
+        for (std::size_t end = pending.find('\n'); end != std::string::npos; end = pending.find('\n')) {
+            const std::string line = pending.substr(0, end);
+            pending.erase(0, end + 1);
+            if (options.on_log) {
+                options.on_log(line);
+            } else if (options.log != nullptr) {
+                *options.log << line << '\n' << std::flush;
+            }
+        }
+        return *this;
+    }
+    LineLog& operator<<(std::ostream& (*)(std::ostream&)) { return *this; }  // std::flush: lines go out whole
+};
+
 }  // namespace
 
 CountTrainResult train_counting_model(const CountTrainOptions& options) {
     check_options(options);
-    std::ostream& log = options.log != nullptr ? *options.log : std::cerr;
+    LineLog log{options, {}};
     const int threads = options.threads > 0 ? options.threads
                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(threads);

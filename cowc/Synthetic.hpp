@@ -100,8 +100,10 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& options)
 
 /// The demo set of `satsal run configs/cowc-demo.ini`: when `root`/synthetic_scenes.csv does not
 /// exist yet, generates one held-out 2000 x 2000 scene (seed 2026, no patches) under `root`, with
-/// its annotations and GeoTIFF; otherwise does nothing. Returns true when it generated.
-bool ensure_synthetic_cowc_demo(const std::string& root);
+/// its annotations and GeoTIFF; otherwise does nothing. Returns true when it generated. `on_note`
+/// (may be empty) hears one line before a generation starts; the library prints nothing itself.
+bool ensure_synthetic_cowc_demo(const std::string& root,
+                                const std::function<void(const std::string& text)>& on_note = {});
 
 /// The scene name used for scene index k (0-based) of a split: `syn-<k+1:02d>.5%_a` for train,
 /// `..._t` for test.

@@ -131,6 +131,7 @@ private:
     void write_coordinate(const std::string& name, const std::vector<double>& values, Axis axis,
                           const GeoReference& geo);
     void write_grid_mapping(const std::string& name, const GeoReference& geo);
+    void write_hdf5_driver_corners(int64_t width, int64_t height, const GeoReference& geo);
     void set_fixed_string_attribute(hid_t object, const std::string& name, const std::string& value,
                                     const std::string& where);
     void check_open(const char* what) const;
@@ -144,6 +145,7 @@ private:
     std::map<std::string, Dataset> datasets_;
     std::map<std::string, Hdf5Handle> coordinates_;  // kept open to attach as dimension scales
     std::map<int, std::string> channel_dimensions_;  // channel count -> dimension name
+    std::vector<uint8_t> planar_;                     // a window of an image, band-first
     std::string crs_wkt_;                             // the file's CRS, once a georeferenced grid exists
     std::string crs_wkt1_;                            // the same as WKT1, for crs_wkt/spatial_ref
     CfDescription cf_;                                // the CRS in CF terms (GDAL's netCDF mapping)

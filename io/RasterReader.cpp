@@ -3,6 +3,7 @@
 #include "io/GdalSupport.hpp"
 #include "io/IoError.hpp"
 #include "io/PathPolicy.hpp"
+#include "io/RemoteInput.hpp"
 
 #include <cpl_vsi.h>
 
@@ -30,6 +31,12 @@ double percentile_of_sorted(const std::vector<float>& sorted, double pct) {
     return sorted[lo] + frac * (static_cast<double>(sorted[hi]) - sorted[lo]);
 }
 
+// GDAL's words on a failure, scrubbed; for a network read also what the server answers now.
+std::string failure_suffix(const GdalErrorCapture& errors, const std::string& scene) {
+    const std::string path = gdal_open_name(scene);
+    return scrub_credentials(errors.suffix()) + (is_remote_name(path) ? remote_failure_detail(path) : std::string());
+}
+
 }  // namespace
 
 bool RasterInfo::has_invalid_pixels_possible() const {
@@ -37,27 +44,40 @@ bool RasterInfo::has_invalid_pixels_possible() const {
                        [](const BandInfo& b) { return b.mask_flags != GMF_ALL_VALID; });
 }
 
-RasterReader::RasterReader(const std::string& path) {
+RasterReader::RasterReader(const std::string& scene) {
     ensure_gdal_registered();
-    info_.path = path;
-    if (path.rfind("/vsi", 0) != 0) {
+    // A scene may be any GDAL dataset name (io/RemoteInput.hpp); messages show it scrubbed of
+    // credentials, and GDAL opens the asset of a STAC scene.
+    const std::string path = gdal_open_name(scene);
+    const std::string shown = scrub_credentials(scene);
+    info_.path = scene;
+    if (path.rfind("/vsi", 0) != 0 && !is_dataset_name(path)) {
         // A FIFO or a device would block GDAL or feed it forever; say what the path is instead.
         const std::string problem = input_file_problem(path);
         if (!problem.empty() && problem != "does not exist" && problem != "is a folder, not a file") {
             throw IoError("cannot open raster '" + path + "': it " + problem);
         }
     }
-    VSIStatBufL st;
-    if (VSIStatL(path.c_str(), &st) != 0) {
-        throw IoError("cannot open raster '" + path + "': file does not exist");
-    }
-    if (VSI_ISDIR(st.st_mode)) {
-        throw IoError("cannot open raster '" + path + "': it is a directory, expected an image file");
+    // Subdataset names (NETCDF:"f.nc":v) are no files: only GDAL's open can check them.
+    if (path.rfind("/vsi", 0) == 0 || !is_dataset_name(path)) {
+        VSIStatBufL st;
+        GdalErrorCapture stat_errors;
+        if (VSIStatL(path.c_str(), &st) != 0) {
+            if (is_remote_name(path)) {
+                throw IoError("cannot open raster '" + shown + "': GDAL cannot reach it" +
+                              scrub_credentials(stat_errors.suffix()) + remote_failure_detail(path));
+            }
+            throw IoError("cannot open raster '" + shown + "': file does not exist");
+        }
+        if (VSI_ISDIR(st.st_mode)) {
+            throw IoError("cannot open raster '" + shown + "': it is a directory, expected an image file");
+        }
     }
     GdalErrorCapture errors;
     dataset_.reset(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY));
     if (!dataset_) {
-        throw IoError("'" + path + "' is not a raster GDAL can read" + errors.suffix());
+        throw IoError("'" + shown + "' is not a raster GDAL can read" + scrub_credentials(errors.suffix()) +
+                      (is_remote_name(path) ? remote_failure_detail(path) : std::string()));
     }
     if (dataset_->GetRasterCount() < 1) {
         throw IoError("'" + path + "' has no raster bands (it may be a container of subdatasets; "
@@ -99,7 +119,7 @@ RasterReader& RasterReader::operator=(RasterReader&&) noexcept = default;
 void RasterReader::check_bands(const std::vector<int>& bands) const {
     for (int b : bands) {
         if (b < 1 || b > info_.band_count()) {
-            throw IoError("'" + info_.path + "': band " + std::to_string(b) + " does not exist (the file has " +
+            throw IoError("'" + scrub_credentials(info_.path) + "': band " + std::to_string(b) + " does not exist (the file has " +
                           std::to_string(info_.band_count()) + " band(s), numbered from 1)");
         }
     }
@@ -107,7 +127,7 @@ void RasterReader::check_bands(const std::vector<int>& bands) const {
 
 void RasterReader::check_window(int x0, int y0, int w, int h) const {
     if (w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0 + w > info_.width || y0 + h > info_.height) {
-        throw IoError("'" + info_.path + "': " + describe_window(x0, y0, w, h) + " is outside the raster (" +
+        throw IoError("'" + scrub_credentials(info_.path) + "': " + describe_window(x0, y0, w, h) + " is outside the raster (" +
                       std::to_string(info_.width) + "x" + std::to_string(info_.height) + ")");
     }
 }
@@ -120,7 +140,7 @@ std::vector<float> RasterReader::read_window(const std::vector<int>& bands, int 
 
 void RasterReader::read_window_into(const std::vector<int>& bands, int x0, int y0, int w, int h,
                                     float* out) const {
-    if (bands.empty()) throw IoError("'" + info_.path + "': read_window needs at least one band");
+    if (bands.empty()) throw IoError("'" + scrub_credentials(info_.path) + "': read_window needs at least one band");
     check_bands(bands);
     check_window(x0, y0, w, h);
     GdalErrorCapture errors;
@@ -128,14 +148,14 @@ void RasterReader::read_window_into(const std::vector<int>& bands, int x0, int y
                                           static_cast<int>(bands.size()), const_cast<int*>(bands.data()),
                                           0, 0, 0, nullptr);
     if (err != CE_None || errors.failed()) {
-        throw IoError("cannot read '" + info_.path + "' bands " + band_list_text(bands) + " " +
-                      describe_window(x0, y0, w, h) + errors.suffix());
+        throw IoError("cannot read '" + scrub_credentials(info_.path) + "' bands " + band_list_text(bands) + " " +
+                      describe_window(x0, y0, w, h) + failure_suffix(errors, info_.path));
     }
 }
 
 void RasterReader::read_window_bytes_into(const std::vector<int>& bands, int x0, int y0, int w, int h,
                                           uint8_t* out) const {
-    if (bands.empty()) throw IoError("'" + info_.path + "': read_window_bytes_into needs at least one band");
+    if (bands.empty()) throw IoError("'" + scrub_credentials(info_.path) + "': read_window_bytes_into needs at least one band");
     check_bands(bands);
     check_window(x0, y0, w, h);
     const auto count = static_cast<int>(bands.size());
@@ -144,8 +164,8 @@ void RasterReader::read_window_bytes_into(const std::vector<int>& bands, int x0,
                                           const_cast<int*>(bands.data()), count,
                                           static_cast<GSpacing>(count) * w, 1, nullptr);
     if (err != CE_None || errors.failed()) {
-        throw IoError("cannot read '" + info_.path + "' bands " + band_list_text(bands) + " " +
-                      describe_window(x0, y0, w, h) + errors.suffix());
+        throw IoError("cannot read '" + scrub_credentials(info_.path) + "' bands " + band_list_text(bands) + " " +
+                      describe_window(x0, y0, w, h) + failure_suffix(errors, info_.path));
     }
 }
 
@@ -169,12 +189,12 @@ std::vector<uint8_t> RasterReader::read_valid_mask(const std::vector<int>& bands
     const std::size_t n = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
     if (all_valid(bands)) return std::vector<uint8_t>(n, 1);
 
-    std::vector<uint8_t> valid(n, 0);
+    std::vector<uint8_t> valid(n, 1);
     std::vector<uint8_t> mask(n);
     bool per_dataset_done = false;
     for (int b : bands) {
         const int flags = info_.bands[b - 1].mask_flags;
-        if (flags == GMF_ALL_VALID) return std::vector<uint8_t>(n, 1);  // that band is valid everywhere
+        if (flags == GMF_ALL_VALID) continue;  // that band is valid everywhere
         // A per-dataset mask is the same for every band: read it once.
         if ((flags & GMF_PER_DATASET) != 0) {
             if (per_dataset_done) continue;
@@ -185,10 +205,10 @@ std::vector<uint8_t> RasterReader::read_valid_mask(const std::vector<int>& bands
         if (mask_band == nullptr ||
             mask_band->RasterIO(GF_Read, x0, y0, w, h, mask.data(), w, h, GDT_Byte, 0, 0, nullptr) != CE_None ||
             errors.failed()) {
-            throw IoError("cannot read the validity mask of '" + info_.path + "' band " + std::to_string(b) + " " +
-                          describe_window(x0, y0, w, h) + errors.suffix());
+            throw IoError("cannot read the validity mask of '" + scrub_credentials(info_.path) + "' band " + std::to_string(b) + " " +
+                          describe_window(x0, y0, w, h) + failure_suffix(errors, info_.path));
         }
-        for (std::size_t i = 0; i < n; ++i) valid[i] |= static_cast<uint8_t>(mask[i] != 0);
+        for (std::size_t i = 0; i < n; ++i) valid[i] &= static_cast<uint8_t>(mask[i] != 0);
     }
     return valid;
 }
@@ -197,7 +217,7 @@ std::pair<double, double> RasterReader::approximate_percentiles(int band, double
                                                                 int max_side) const {
     check_bands({band});
     if (!(lo_pct >= 0.0 && lo_pct <= hi_pct && hi_pct <= 100.0)) {
-        throw IoError("'" + info_.path + "': percentiles must satisfy 0 <= lo <= hi <= 100, got " +
+        throw IoError("'" + scrub_credentials(info_.path) + "': percentiles must satisfy 0 <= lo <= hi <= 100, got " +
                       std::to_string(lo_pct) + ", " + std::to_string(hi_pct));
     }
     if (max_side < 1) throw IoError("approximate_percentiles: max_side must be >= 1");
@@ -218,8 +238,8 @@ std::pair<double, double> RasterReader::approximate_percentiles(int band, double
                                                  nullptr);
         }
         if (err != CE_None || errors.failed()) {
-            throw IoError("cannot sample '" + info_.path + "' band " + std::to_string(band) + " for percentiles (" +
-                          describe_window(x0, y0, w, h) + ")" + errors.suffix());
+            throw IoError("cannot sample '" + scrub_credentials(info_.path) + "' band " + std::to_string(band) + " for percentiles (" +
+                          describe_window(x0, y0, w, h) + ")" + failure_suffix(errors, info_.path));
         }
     };
     const int width = info_.width;
@@ -266,7 +286,7 @@ std::pair<double, double> RasterReader::approximate_percentiles(int band, double
         if (mask[i] != 0 && std::isfinite(values[i])) kept.push_back(values[i]);
     }
     if (kept.empty()) {
-        throw IoError("'" + info_.path + "' band " + std::to_string(band) +
+        throw IoError("'" + scrub_credentials(info_.path) + "' band " + std::to_string(band) +
                       " has no valid pixel in its sample: cannot compute percentiles");
     }
     std::sort(kept.begin(), kept.end());

@@ -85,8 +85,10 @@ public:
 
     /// 1 where the pixel holds data, 0 where it does not, [h][w]. Uses each band's GDAL mask
     /// (GetMaskBand: nodata value, alpha band, per-dataset mask, or all valid); a pixel is valid
-    /// when at least one of `bands` is valid there (empty `bands` = all bands), which is how
-    /// multi-band nodata usually behaves (a black pixel in one band is still data).
+    /// when every one of `bands` is valid there (empty `bands` = all bands), as GDAL's per-band
+    /// masks (GMF_NODATA) and QGIS's multiband renderer have it: with a nodata value per band, a
+    /// pixel at that value in one band lacks that band. A dataset-wide nodata (GDAL's
+    /// NODATA_VALUES, GMF_PER_DATASET) masks only pixels where all bands match, by GDAL's mask.
     std::vector<uint8_t> read_valid_mask(const std::vector<int>& bands, int x0, int y0, int w, int h) const;
     /// True when no band of `bands` can have invalid pixels (all GMF_ALL_VALID): masks need no read.
     bool all_valid(const std::vector<int>& bands) const;

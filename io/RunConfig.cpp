@@ -1,6 +1,10 @@
 #include "io/RunConfig.hpp"
 
+#include "io/GdalSupport.hpp"
+#include "io/RemoteInput.hpp"
 #include "model/Precision.hpp"
+
+#include <cpl_vsi.h>
 
 #include <glob.h>
 
@@ -243,6 +247,26 @@ ValueType<Method> method_type() {
     return config::enumeration(names);
 }
 
+// A scene spec: local paths resolved against the origin's folder, GDAL dataset names kept.
+ValueType<std::string> scene_spec() {
+    ValueType<std::string> type;
+    type.parse = [](const std::string& text, const Origin& origin) -> std::string {
+        return resolve_scene_spec(text, origin.base_dir);
+    };
+    type.format = [](const std::string& value) { return value; };
+    return type;
+}
+
+ValueType<std::string> asset_key() {
+    ValueType<std::string> type;
+    type.parse = [](const std::string& text, const Origin&) -> std::string {
+        if (text.find_first_of(" \t\"") != std::string::npos) expected("a STAC asset key such as visual", text);
+        return text;
+    };
+    type.format = [](const std::string& value) { return value; };
+    return type;
+}
+
 config::Schema<RunConfig> make_schema() {
     using config::boolean;
     using config::enumeration;
@@ -261,8 +285,13 @@ config::Schema<RunConfig> make_schema() {
     s.add("precision", &C::precision, config::word({"fp32", "bf16", "auto"}), "auto",
           "fp32 | bf16 | auto (bf16 where the CPU has AVX512-BF16 or AMX and it is faster, else fp32)");
     s.add("device", &C::device, device_type(), "cpu", "cpu | cuda | cuda:N (cuda needs satsal built against a CUDA LibTorch)");
-    s.add_list("scene", &C::scenes, path(),
-               "scene raster, directory of rasters (.tif .tiff .png .jp2 .vrt .img) or glob; repeatable", required);
+    s.add_list("scene", &C::scenes, scene_spec(),
+               "scene raster, directory of rasters (.tif .tiff .png .jp2 .vrt .img), glob, GDAL dataset name "
+               "(/vsicurl/, /vsis3/, /vsizip/, NETCDF:\"f.nc\":var, https://...) or STAC item (.json); repeatable",
+               {false, "(required unless scene_list)"});
+    s.add("scene_list", &C::scene_list, path(), "",
+          "file of scenes, one per line (as the scene key takes them; # comments), added after the scene keys");
+    s.add("asset", &C::asset, asset_key(), "", "STAC item scenes: the asset to read (e.g. visual); empty = the item's only asset");
     s.add("output_dir", &C::output_dir, path(), "", "outputs go to <output_dir>/<scene name>/", required);
     s.add("bands", &C::bands, band_list(), "", "1-based band numbers in model channel order, e.g. 3,2,1",
           {false, "1,2,3"});
@@ -326,6 +355,11 @@ config::Schema<RunConfig> make_schema() {
 // Checks across keys that need no file.
 void check_across_keys(const ParsedRunConfig& parsed) {
     const RunConfig& c = parsed.config;
+    if (c.scenes.empty() && c.scene_list.empty()) {
+        for (const auto& key : run_config_schema().keys())
+            if (key.name == "scene")
+                throw RunConfigError(parsed.source + ": missing required key 'scene' (" + key.help + ")");
+    }
     if (c.input_range && c.stretch)
         parsed.fail("stretch", "stretch and input_range (" + parsed.origin("input_range").where +
                                    ") are mutually exclusive; keep one (an empty value resets a key)");
@@ -387,9 +421,23 @@ void check_across_keys(const ParsedRunConfig& parsed) {
 
 bool has_glob_characters(const std::string& text) { return text.find_first_of("*?[") != std::string::npos; }
 
-std::vector<std::string> expand_scene(const std::string& spec, const Origin& origin) {
+std::vector<std::string> expand_scene(const std::string& spec, const Origin& origin, const std::string& asset) {
+    if (is_dataset_name(spec)) {
+        try {
+            return expand_dataset_name(spec, asset, scene_raster_extensions());
+        } catch (const std::invalid_argument& error) {
+            fail(origin, error.what());
+        }
+    }
     const fs::path path = spec;  // resolved by the schema
     std::error_code error;
+    if (fs::is_regular_file(path, error) && is_stac_item_spec(spec)) {
+        try {
+            return {stac_item_scene(spec, asset)};
+        } catch (const std::invalid_argument& problem) {
+            fail(origin, problem.what());
+        }
+    }
     if (fs::is_regular_file(path, error)) return {path.string()};
     if (fs::is_directory(path, error)) {
         std::vector<std::string> files;
@@ -423,6 +471,45 @@ std::vector<std::string> expand_scene(const std::string& spec, const Origin& ori
     fail(origin, "scene file '" + shown_path(path.string()) + "' does not exist");
 }
 
+// The specs of a scene_list file: one per line, blank lines and `#` comment lines skipped, each
+// trimmed and resolved like a `scene` value against the list file's folder. Read through GDAL's
+// file layer, so the list itself may be remote (/vsicurl/..., /vsis3/...).
+std::vector<std::pair<std::string, Origin>> read_scene_list(const std::string& list, const Origin& origin) {
+    ensure_gdal_registered();
+    GByte* bytes = nullptr;
+    vsi_l_offset size = 0;
+    constexpr vsi_l_offset kMaxListBytes = 256LL * 1024 * 1024;
+    std::error_code error;
+    if (!is_dataset_name(list) && fs::is_directory(list, error))
+        fail(origin, "scene_list '" + shown_path(list) + "' is a folder; expected a file with one scene per line");
+    {
+        GdalErrorCapture quiet;
+        if (!VSIIngestFile(nullptr, list.c_str(), &bytes, &size, kMaxListBytes))
+            fail(origin, "cannot read scene_list '" + scrub_credentials(shown_path(list)) +
+                             "' (missing, unreadable or over 256 MiB)" + scrub_credentials(quiet.suffix()));
+    }
+    const std::string text(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size));
+    VSIFree(bytes);
+    const fs::path folder = is_dataset_name(list) ? fs::path() : fs::path(list).parent_path();
+    std::vector<std::pair<std::string, Origin>> specs;
+    std::size_t start = 0;
+    int number = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        ++number;
+        const std::string line = trim(text.substr(start, end - start));
+        start = end + 1;
+        if (line.empty() || line[0] == '#') continue;
+        const Origin where{"scene_list " + scrub_credentials(shown_path(list)) + ":" + std::to_string(number), folder};
+        if (line.find_first_of(std::string("\0\r", 2)) != std::string::npos)
+            fail(where, "scene: a control character in the line; expected one scene per line");
+        specs.emplace_back(resolve_scene_spec(line, folder.empty() ? fs::current_path() : folder), where);
+    }
+    if (specs.empty()) fail(origin, "scene_list '" + shown_path(list) + "' names no scene (only blank or # lines)");
+    return specs;
+}
+
 }  // namespace
 
 RunConfig::RunConfig() { run_config_schema().apply_defaults(*this); }
@@ -439,7 +526,10 @@ const std::vector<std::string>& scene_raster_extensions() {
     return extensions;
 }
 
-std::string scene_name(const std::string& scene_path) { return fs::path(scene_path).stem().string(); }
+std::string scene_name(const std::string& scene_path) {
+    if (is_dataset_name(scene_path)) return dataset_scene_name(scene_path);
+    return fs::path(scene_path).stem().string();
+}
 
 ParsedRunConfig read_run_config_text(const std::string& text, const std::string& source_name,
                                      const std::string& base_dir, const std::vector<std::string>& overrides) {
@@ -466,18 +556,25 @@ RunConfig resolve_run_config(const ParsedRunConfig& parsed) {
         parsed.fail("annotations", "annotations '" + shown_path(config.annotations) + "' do not exist");
 
     config.scenes.clear();
+    std::vector<std::pair<std::string, Origin>> specs;
+    for (std::size_t i = 0; i < parsed.config.scenes.size(); ++i)
+        specs.emplace_back(parsed.config.scenes[i], parsed.origins.at("scene").at(i));
+    if (!config.scene_list.empty()) {
+        for (auto& spec : read_scene_list(config.scene_list, parsed.origin("scene_list"))) specs.push_back(std::move(spec));
+    }
+    if (std::any_of(specs.begin(), specs.end(), [](const auto& spec) { return is_remote_name(spec.first); }))
+        apply_remote_read_defaults();
     std::set<std::string> seen;
     std::map<std::string, std::pair<std::string, Origin>> by_name;
-    const std::vector<Origin>& origins = parsed.origins.at("scene");
-    for (std::size_t i = 0; i < parsed.config.scenes.size(); ++i) {
-        const Origin& origin = origins.at(i);
-        for (const auto& file : expand_scene(parsed.config.scenes[i], origin)) {
+    for (const auto& [spec, origin] : specs) {
+        for (const auto& file : expand_scene(spec, origin, config.asset)) {
             if (!seen.insert(file).second) continue;  // listed twice (e.g. a file and a glob): run it once
             const std::string name = scene_name(file);
             const auto [it, inserted] = by_name.emplace(name, std::make_pair(file, origin));
             if (!inserted)
-                fail(origin, "scenes '" + it->second.first + "' (" + it->second.second.where + ") and '" + file +
-                                 "' have the same name '" + name + "'; both would write to <output_dir>/" + name + "/");
+                fail(origin, "scenes '" + scrub_credentials(it->second.first) + "' (" + it->second.second.where + ") and '" +
+                                 scrub_credentials(file) + "' have the same name '" + name +
+                                 "'; both would write to <output_dir>/" + name + "/");
             config.scenes.push_back(file);
         }
     }

@@ -69,8 +69,12 @@ struct RunConfig {
     std::string device;                // cpu | cuda | cuda:N
 
     // --- inputs and outputs ------------------------------------------------------------------
-    std::vector<std::string> scenes;   // raster files; before resolve_run_config, the specs as
-                                       // written (files, directories, globs; paths resolved)
+    std::vector<std::string> scenes;   // raster files or GDAL dataset names (io/RemoteInput.hpp);
+                                       // before resolve_run_config, the specs as written (files,
+                                       // directories, globs, dataset names; local paths resolved)
+    std::string scene_list;            // a file of scene specs, one per line; resolve_run_config
+                                       // appends them to `scenes` (so shards and ranks split them)
+    std::string asset;                 // the asset key of STAC item scenes (empty: the only asset)
     std::string output_dir;            // required; created by the pipeline if missing
 
     // --- reading and preprocessing -----------------------------------------------------------
@@ -167,7 +171,8 @@ MethodOptions method_options(const RunConfig& config);
 const std::vector<std::string>& scene_raster_extensions();
 
 /// The name of a scene's output folder, `<output_dir>/<scene_name>/`: the file name without its
-/// last extension ("12TVL240120.png" -> "12TVL240120", "a.b-c%d.tif" -> "a.b-c%d"). Two scenes
+/// last extension ("12TVL240120.png" -> "12TVL240120", "a.b-c%d.tif" -> "a.b-c%d"); for a GDAL
+/// dataset name, dataset_scene_name() (the STAC item id, or a safe stem of the URL). Two scenes
 /// of one config with the same name are an error at load time.
 std::string scene_name(const std::string& scene_path);
 

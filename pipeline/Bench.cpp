@@ -4,6 +4,7 @@
 #include "io/RasterReader.hpp"
 #include "io/RunConfig.hpp"
 #include "pipeline/BandScaling.hpp"
+#include "pipeline/BenchSupport.hpp"
 #include "pipeline/TapStatistics.hpp"
 #include "pipeline/Timing.hpp"
 #include "saliency/Combine.hpp"
@@ -20,19 +21,6 @@
 #include <stdexcept>
 
 namespace satsal {
-namespace {
-
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    const std::size_t n = values.size();
-    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
-double elapsed_ms(Clock::time_point start) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-}  // namespace
 
 nlohmann::ordered_json SmoeBenchResult::to_json() const {
     nlohmann::ordered_json json;
@@ -78,11 +66,7 @@ SmoeBenchResult bench_smoe(const SmoeBenchOptions& options) {
     inference.optimize = options.optimize;
     TappedModel model(options.model_path, options.taps,
                       statistic_uses_pre_activation(options.statistic), inference);
-    if (options.size < model.deepest_stride()) {
-        throw std::invalid_argument("--size " + std::to_string(options.size) +
-                                    " is smaller than the model's deepest stride " +
-                                    std::to_string(model.deepest_stride()));
-    }
+    require_size_fits_model(options.size, model.deepest_stride());
     torch::manual_seed(0);
     const torch::Tensor batch = torch::randn({options.batch, 3, options.size, options.size});
     const TapStatistic statistic{options.statistic, {}};
@@ -203,11 +187,7 @@ ForwardBenchResult bench_forward(const ForwardBenchOptions& options) {
         variant.optimization = models.back().optimization();
         result.variants.push_back(variant);
     }
-    if (options.size < models.front().deepest_stride()) {
-        throw std::invalid_argument("--size " + std::to_string(options.size) +
-                                    " is smaller than the model's deepest stride " +
-                                    std::to_string(models.front().deepest_stride()));
-    }
+    require_size_fits_model(options.size, models.front().deepest_stride());
     torch::manual_seed(0);
     const torch::Tensor batch = torch::randn({options.batch, 3, options.size, options.size});
     std::vector<std::vector<double>> plain(models.size()), tapped(models.size());
@@ -308,7 +288,7 @@ FidelityResult bench_fidelity(const FidelityOptions& options) {
     const TappedModel fp32(options.model_path, {}, false, fp32_options);
     const TappedModel bf16(options.model_path, {}, false, bf16_options);
     const int64_t size = options.size;
-    if (size < fp32.deepest_stride()) throw std::invalid_argument("--size is smaller than the deepest stride");
+    require_size_fits_model(size, fp32.deepest_stride());
 
     std::vector<torch::Tensor> inputs;
     if (options.images.empty()) {

@@ -3,6 +3,7 @@
 #include "io/AtomicFile.hpp"
 #include "io/GeoTiffWriter.hpp"
 #include "cowc/CountingLayout.hpp"
+#include "pipeline/CountGeoPackage.hpp"
 #include "pipeline/OutputStaging.hpp"
 #include "pipeline/RunReport.hpp"
 #include "pipeline/SceneRun.hpp"
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
@@ -125,11 +127,52 @@ nlohmann::ordered_json CarSaliency::to_json(std::size_t cars, std::size_t layers
     return json;
 }
 
+namespace {
+
+/// counts.tif: pixels of g = gcd(window size, scene width, scene height) scene pixels, so the
+/// raster covers exactly the scene (the last, clipped windows included) and window edges fall on
+/// pixel edges; every pixel holds its window's count (NaN for nodata windows). Written one row
+/// of windows at a time.
+void write_count_raster(const std::string& path, const TileGrid& grid, const GeoReference& geo,
+                        const std::vector<int>& counts) {
+    const int64_t g = std::gcd(grid.tile_size(), std::gcd(grid.scene_width(), grid.scene_height()));
+    const int64_t width = grid.scene_width() / g, height = grid.scene_height() / g;
+    GeoTiffOptions options;
+    options.compression = "ZSTD";
+    options.compression_level = 1;
+    options.nodata = std::nan("");
+    options.overview_resampling = "NEAREST";  // counts stay counts in every overview
+    options.band_descriptions = {"cars per window (" + std::to_string(grid.tile_size()) +
+                                 " px ownership cores; each pixel holds its window's count)"};
+    GeoTiffWriter tiff(path, static_cast<int>(width), static_cast<int>(height), 1, SampleType::Float32,
+                       geo.scaled(static_cast<double>(g)), options);
+    tiff.set_metadata("window_size_px", std::to_string(grid.tile_size()));
+    tiff.set_metadata("pixel_size_px", std::to_string(g));
+    std::vector<float> band;
+    for (int64_t row = 0; row < grid.rows(); ++row) {
+        const Window first = grid.tile(0, row).core;
+        const int64_t y0 = first.y / g, rows = first.height / g;
+        band.assign(static_cast<std::size_t>(width * rows), std::nanf(""));
+        for (int64_t column = 0; column < grid.columns(); ++column) {
+            const Tile tile = grid.tile(column, row);
+            const int predicted = counts[static_cast<std::size_t>(tile.index)];
+            if (predicted < 0) continue;
+            for (int64_t y = 0; y < rows; ++y) {
+                float* line = band.data() + y * width;
+                std::fill(line + tile.core.x / g, line + tile.core.x_end() / g, static_cast<float>(predicted));
+            }
+        }
+        tiff.write_window(1, 0, static_cast<int>(y0), static_cast<int>(width), static_cast<int>(rows), band.data());
+    }
+    tiff.finish();
+}
+
+}  // namespace
+
 CountReport write_count_outputs(OutputStaging& staging, const TileGrid& grid, const GeoReference& geo,
                                 const std::vector<int>& counts, const CarAnnotations* annotations) {
     const cowc::ObjectPositions* cars = annotations ? &annotations->cars : nullptr;
-    Map count_map(grid.columns(), grid.rows(), std::nanf(""));
-    std::string csv = "window,column,row,x0,y0,x1,y1,predicted" + std::string(cars ? ",true\n" : "\n");
+    std::string csv = "window,column,row,x0,y0,x1,y1,x_center,y_center,predicted" + std::string(cars ? ",true\n" : "\n");
     int64_t predicted_total = 0, true_total = 0, windows = 0, exact = 0;
     double absolute_error = 0;
     for (int64_t i = 0; i < grid.tile_count(); ++i) {
@@ -137,31 +180,26 @@ CountReport write_count_outputs(OutputStaging& staging, const TileGrid& grid, co
         const int predicted = counts[static_cast<std::size_t>(i)];
         const int64_t truth =
             cars ? cars->count_in_window(tile.core.x, tile.core.y, tile.core.x_end(), tile.core.y_end()) : -1;
-        if (predicted >= 0) {
-            count_map.at(tile.column, tile.row) = static_cast<float>(predicted);
-            predicted_total += predicted;
-        }
+        if (predicted >= 0) predicted_total += predicted;
         if (cars) {
             true_total += truth;
             absolute_error += std::abs(static_cast<double>(std::max(predicted, 0)) - static_cast<double>(truth));
             exact += std::max(predicted, 0) == truth ? 1 : 0;
         }
         ++windows;
+        // The core's centre in the scene's CRS (pixel coordinates without georeferencing).
+        const double cx = static_cast<double>(tile.core.x) + 0.5 * static_cast<double>(tile.core.width);
+        const double cy = static_cast<double>(tile.core.y) + 0.5 * static_cast<double>(tile.core.height);
         csv += std::to_string(i) + "," + std::to_string(tile.column) + "," + std::to_string(tile.row) + "," +
                std::to_string(tile.core.x) + "," + std::to_string(tile.core.y) + "," +
                std::to_string(tile.core.x_end()) + "," + std::to_string(tile.core.y_end()) + "," +
+               format_number("%.12g", geo.x_at(cx, cy)) + "," + format_number("%.12g", geo.y_at(cx, cy)) + "," +
                (predicted >= 0 ? std::to_string(predicted) : std::string("nodata")) +
                (cars ? "," + std::to_string(truth) : std::string()) + "\n";
     }
-    GeoTiffOptions options;
-    options.nodata = std::nan("");
-    options.overviews = false;
-    options.band_descriptions = {"cars per window (" + std::to_string(grid.tile_size()) + " px ownership cores)"};
-    GeoTiffWriter tiff(staging.path("counts.tif"), static_cast<int>(grid.columns()), static_cast<int>(grid.rows()), 1,
-                       SampleType::Float32, geo.scaled(static_cast<double>(grid.tile_size())), options);
-    tiff.write_window(1, 0, 0, static_cast<int>(grid.columns()), static_cast<int>(grid.rows()), count_map.data());
-    tiff.finish();
+    write_count_raster(staging.path("counts.tif"), grid, geo, counts);
     write_text_file(staging.path("counts.csv"), csv);
+    write_count_geopackage(staging.path("counts.gpkg"), grid, geo, counts, cars);
 
     CountReport report;
     report.predicted_total = predicted_total;

@@ -4,8 +4,11 @@
 //   annotation lookup    the car annotation PNG of a scene (config `annotations`, or beside it)
 //   car saliency         pass 2 measures the saliency near annotated car centres against the
 //                        saliency away from cars (run.json saliency_on_cars)
-//   count outputs        counts.tif (one pixel per window), counts.csv (one row per window) and
-//                        the run.json `counting` section
+//   count outputs        counts.tif (exactly the scene: pixels of gcd(window, width, height) scene
+//                        pixels, each holding its window's count), counts.csv (one row per window,
+//                        pixel bounds and the centre in the scene's CRS), counts.gpkg (window
+//                        polygons and annotated cars, CountGeoPackage.hpp) and the run.json
+//                        `counting` section
 //   count summary        <output_dir>/counts.csv and count-summary.json over every scene
 //
 // Thread rules: measure_car_saliency may run on many threads at once (one OutputBlock each);
@@ -64,7 +67,7 @@ struct CountReport {
     int64_t true_total = -1;      // -1 without annotations
 };
 
-/// counts.tif and counts.csv in the staging folder; `counts` per window (tile index), -1 for
+/// counts.tif, counts.csv and counts.gpkg in the staging folder; `counts` per window (tile index), -1 for
 /// nodata windows.
 CountReport write_count_outputs(OutputStaging& staging, const TileGrid& grid, const GeoReference& geo,
                                 const std::vector<int>& counts, const CarAnnotations* annotations);

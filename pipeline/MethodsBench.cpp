@@ -2,6 +2,7 @@
 
 #include "methods/Attribution.hpp"
 #include "model/TappedModel.hpp"
+#include "pipeline/BenchSupport.hpp"
 #include "pipeline/TapStatistics.hpp"
 #include "pipeline/Timing.hpp"
 #include "saliency/Combine.hpp"
@@ -22,12 +23,6 @@
 
 namespace satsal {
 namespace {
-
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    const std::size_t n = values.size();
-    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
 
 // SMOE statistic on every tap, per image the raw maps.
 std::vector<std::vector<Map>> smoe_maps(const std::vector<torch::Tensor>& taps) {
@@ -162,10 +157,7 @@ MethodsBenchResult bench_methods(const MethodsBenchOptions& options) {
     }
     set_torch_threads(options.threads);
     TappedModel model(options.model_path, options.taps);
-    if (options.size < model.deepest_stride()) {
-        throw std::invalid_argument("--size " + std::to_string(options.size) + " is smaller than the model's deepest stride " +
-                                    std::to_string(model.deepest_stride()));
-    }
+    require_size_fits_model(options.size, model.deepest_stride());
     GradientMethods methods(model, options.batch);
     methods.guided_forward();  // build the rewritten graph outside the timings
     torch::manual_seed(0);

@@ -28,7 +28,8 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 bool is_satsal_output_name(const std::string& name) {
     static const char* const known[] = {"saliency.tif", "lovi.tif",   "lovi.png",   "overlay.png",
                                         "saliency.h5",  "quicklook.png", "run.json", "counts.tif",
-                                        "counts.csv",   "saliency.qml", "lovi.qml"};
+                                        "counts.csv",   "saliency.qml", "lovi.qml", "counts.gpkg",
+                                        "item.json",    "quicklook.pgw", "lovi_legend.png", "quicklook.png.aux.xml"};
     for (const char* k : known) {
         if (name == k) return true;
     }

@@ -61,7 +61,6 @@ struct TileMaps {
     bool resumed = false;         // done by an earlier attempt: the maps are in the grids already
     std::vector<Map> raw;         // per tap, the tile's whole layer map
     std::vector<Map> normalized;  // normalize = tile only
-    int count = -1;               // counting runs: arg-max count class of the window
     Map method;                   // config `method`: the tile's raw method map
 };
 using TileMapsPtr = std::shared_ptr<TileMaps>;
@@ -85,10 +84,9 @@ public:
     Pass1Graph(const RunSetup& setup, const std::string& scene, const TileGrid& grid, const BandScaling& scaling,
                SceneLayers& layers, Quicklook& quicklook, SceneResume& resume, const RunEvents& events)
         : setup_(setup), scene_(scene), grid_(grid), layers_(layers), resume_(resume), events_(events),
-          source_(scene, grid, scaling, pad_rule(setup.config.pad), setup.counting, quicklook),
+          source_(scene, grid, scaling, pad_rule(setup.config.pad), quicklook),
           bands_(static_cast<int64_t>(scaling.bands.size())), batch_size_(std::max(1, setup.config.batch_size)) {
         result_.moments.resize(setup.layers());
-        if (setup.counting) result_.counts.assign(static_cast<std::size_t>(grid.tile_count()), -1);
     }
 
     Pass1Result run();
@@ -101,7 +99,7 @@ private:
     TileJobPtr read(int64_t index);
     BatchMapsPtr infer(const TileBatchPtr& batch);
     BatchMapsPtr statistic(const BatchMapsPtr& batch);
-    TileMapsPtr tile_maps(const TileJob& job, const std::vector<torch::Tensor>& maps, int64_t image, int count) const;
+    TileMapsPtr tile_maps(const TileJob& job, const std::vector<torch::Tensor>& maps, int64_t image) const;
     void stitch(const TileMaps& maps);
     void replay(const TileMaps& maps);
     bool resumed(int64_t tile) const { return resume_.done().count(tile) != 0; }
@@ -181,8 +179,7 @@ BatchMapsPtr Pass1Graph::infer(const TileBatchPtr& batch) {
     return out;
 }
 
-TileMapsPtr Pass1Graph::tile_maps(const TileJob& job, const std::vector<torch::Tensor>& maps, int64_t image,
-                                  int count) const {
+TileMapsPtr Pass1Graph::tile_maps(const TileJob& job, const std::vector<torch::Tensor>& maps, int64_t image) const {
     auto out = std::make_shared<TileMaps>();
     out->tile = job.tile;
     out->empty = job.empty;
@@ -190,17 +187,11 @@ TileMapsPtr Pass1Graph::tile_maps(const TileJob& job, const std::vector<torch::T
     if (job.resumed && done != resume_.done().end()) {
         out->resumed = true;
         out->empty = done->second.empty;
-        out->count = done->second.count;
         return out;
     }
     if (job.empty) return out;
-    out->count = count;
     for (std::size_t k = 0; k < setup_.layers(); ++k) {
         Map map = map_from_tensor(maps[k][image]);
-        if (setup_.strides[k] != setup_.tap_strides[k]) {
-            const int64_t factor = setup_.tap_strides[k] / setup_.strides[k];
-            map = upsample_bilinear(map, map.width * factor, map.height * factor);
-        }
         if (!job.valid.empty()) mask_layer(map, job.valid, grid_.input_size(), setup_.strides[k]);
         if (layers_.tile_normalized()) {
             Map normalized = map;
@@ -215,7 +206,6 @@ TileMapsPtr Pass1Graph::tile_maps(const TileJob& job, const std::vector<torch::T
 BatchMapsPtr Pass1Graph::statistic(const BatchMapsPtr& batch) {
     const auto start = Clock::now();
     std::vector<torch::Tensor> maps;
-    std::vector<int64_t> counts;
     if (batch->forward.output.defined()) {
         try {
             maps = tap_statistics(*setup_.model, batch->forward, setup_.statistic);
@@ -223,17 +213,12 @@ BatchMapsPtr Pass1Graph::statistic(const BatchMapsPtr& batch) {
             throw std::runtime_error(context(batch->jobs.front()->tile) + " (batch of " +
                                      std::to_string(batch->jobs.size()) + " tiles): " + error.what());
         }
-        if (setup_.counting) {
-            const torch::Tensor classes = batch->forward.output.argmax(1).to(torch::kInt64).contiguous();
-            counts.assign(classes.data_ptr<int64_t>(), classes.data_ptr<int64_t>() + classes.numel());
-        }
     }
     batch->forward = ForwardResult{};  // release the tap tensors
     int64_t live = 0;
     for (const TileJobPtr& job : batch->jobs) {
         const bool in_batch = !job->empty && !job->resumed;
-        const int count = !in_batch || counts.empty() ? -1 : static_cast<int>(counts[static_cast<std::size_t>(live)]);
-        batch->tiles.push_back(tile_maps(*job, maps, live, count));
+        batch->tiles.push_back(tile_maps(*job, maps, live));
         if (in_batch && !batch->method.empty()) {
             Map& method = batch->method[static_cast<std::size_t>(live)];
             if (!job->valid.empty()) mask_layer(method, job->valid, grid_.input_size(), setup_.method->stride());
@@ -259,7 +244,6 @@ void Pass1Graph::replay(const TileMaps& maps) {
             }
         }
     }
-    if (setup_.counting) result_.counts[static_cast<std::size_t>(maps.tile.index)] = maps.count;
     (maps.empty ? result_.skipped : result_.processed) += 1;
     result_.resumed += 1;
 }
@@ -294,11 +278,10 @@ void Pass1Graph::stitch(const TileMaps& maps) {
         }
     }
     if (layers_.method) layers_.method->stitch(maps.tile, maps.empty ? nullptr : &maps.method);
-    if (setup_.counting) result_.counts[static_cast<std::size_t>(maps.tile.index)] = maps.count;
     (maps.empty ? result_.skipped : result_.processed) += 1;
     // Durable before it counts as done: the grids first, then the journal line.
     layers_.sync();
-    resume_.record(maps.tile.index, DoneTile{maps.empty, maps.count});
+    resume_.record(maps.tile.index, DoneTile{maps.empty, -1});
     stitch_time_.add(start);
     if (events_.tiles) events_.tiles(scene_, result_.processed + result_.skipped, grid_.tile_count());
 }

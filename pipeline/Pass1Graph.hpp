@@ -8,7 +8,8 @@
 // The stitch stage writes each tile's core of every layer map to the scene's layer grids on disk
 // (SceneLayers) and accumulates each layer's moments over the scene, nodata excluded (norm = gamma
 // with scene normalization reads the raw grids once more afterwards: the fit's mean log needs the
-// scene minimum); counting runs also keep each window's count. The limiter bounds the tiles in flight (3 batches), so
+// scene minimum). Counting runs count their windows in a pass of their own (CountWindows); their
+// saliency comes from these tiles, as in saliency runs. The limiter bounds the tiles in flight (3 batches), so
 // memory does not grow with the scene; an exception in any node cancels the graph and is
 // rethrown, with the scene and tile in its message, by run().
 //
@@ -50,7 +51,6 @@ struct SceneLayers {
 
 struct Pass1Result {
     std::vector<MapMoments> moments;  // per layer, over the scene's valid layer pixels
-    std::vector<int> counts;          // counting runs: per window (tile index), -1 for nodata windows
     int64_t processed = 0;
     int64_t skipped = 0;
     int64_t resumed = 0;              // of processed + skipped: done by an earlier attempt

@@ -5,6 +5,7 @@
 //
 // Thread rules: sample_input may run on several threads at once (tiles' cores are disjoint, so
 // they write disjoint pixels); sample_combined runs on one thread (the pass-2 writer).
+#include "io/GeoReference.hpp"
 #include "saliency/Map.hpp"
 #include "tiling/Window.hpp"
 
@@ -24,8 +25,15 @@ public:
     void sample_input(const Window& core, const Window& window, const float* unit, int64_t bands);
     /// Samples the quicklook pixels inside an output block of the combined map.
     void sample_combined(int64_t x0, int64_t y0, const Map& block);
-    /// The combined map over a gray version of the input (nodata shows the gray input only).
-    void write_png(const std::string& path) const;
+    /// The combined map over a gray version of the input, RGBA: transparent where the combined
+    /// map is nodata, with the heat legend strip (QuicklookLegend.hpp) appended below the image.
+    /// With a geotransform, `world_file` (quicklook.pgw) locates the image part (the strip lies
+    /// south of the scene); with a CRS too, `aux_xml` (quicklook.png.aux.xml, GDAL's PAM file)
+    /// holds the CRS. Pass "" for the files that cannot be written.
+    void write_png(const std::string& path, const GeoReference& geo, const std::string& world_file,
+                   const std::string& aux_xml) const;
+    /// The georeference of quicklook pixels for a scene located by `scene_geo`.
+    GeoReference georeference(const GeoReference& scene_geo) const;
 
 private:
     int64_t factor_ = 1;        // output pixels per quicklook pixel

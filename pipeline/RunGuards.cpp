@@ -21,7 +21,7 @@ std::vector<std::string> scene_folder_problems(const std::vector<std::string>& s
             }
             continue;
         }
-        if (name == "counts.csv" || name == "count-summary.json") {
+        if (name == "counts.csv" || name == "count-summary.json" || name == "collection.json") {
             problems[i] = "the scene's output folder name '" + name +
                           "' is the name of a file the batch writes into output_dir; rename the scene";
             continue;

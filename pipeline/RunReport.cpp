@@ -1,5 +1,6 @@
 #include "pipeline/RunReport.hpp"
 
+#include "io/RemoteInput.hpp"
 #include "pipeline/Version.hpp"
 
 #include <gdal.h>
@@ -61,6 +62,17 @@ Json layers_json(const RunSetup& setup, const Pass1Result& pass1) {
     return layers;
 }
 
+// What reading the scene cost: GDAL's network statistics since the scene started (SceneRun resets
+// them), 0 for local files. GDAL counts bytes downloaded by its network file systems only.
+Json input_read_json(const std::string& scene) {
+    const NetworkStatistics stats = network_statistics();
+    Json json;
+    json["remote"] = is_remote_name(gdal_open_name(scene));
+    json["network_bytes"] = stats.downloaded_bytes;
+    json["network_requests"] = stats.requests;
+    return json;
+}
+
 }  // namespace
 
 void PhaseTimes::end(const std::string& name) {
@@ -86,10 +98,11 @@ nlohmann::ordered_json run_report(const RunSetup& setup, const SceneFacts& scene
                                   const std::optional<nlohmann::ordered_json>& counting) {
     const RunConfig& config = setup.config;
     Json report;
-    report["scene"] = scene.scene;
+    report["scene"] = scrub_credentials(scene.scene);
+    report["input_read"] = input_read_json(scene.scene);
     report["size"] = std::vector<int64_t>{scene.width, scene.height};
     report["georeferenced"] = scene.geo.georeferenced();
-    report["config"] = to_ini(config);
+    report["config"] = scrub_credentials(to_ini(config));
     report["model"] = config.model;
     report["model_sha256"] = setup.model_sha256;
     report["precision"] = setup.precision;

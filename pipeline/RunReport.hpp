@@ -1,5 +1,5 @@
 #pragma once
-// Stage: run.json, what a scene run did. Keys, in this order: scene, size, georeferenced, config,
+// Stage: run.json, what a scene run did. Keys, in this order: scene, input_read, size, georeferenced, config,
 // model, model_sha256, taps, strides, weights, versions, band_scaling, tiling, tiles, seconds,
 // throughput, layers (per-layer statistics), normalize, [saliency_on_cars], task,
 // [counting, tap_strides].

@@ -1,12 +1,10 @@
 #include "pipeline/RunSetup.hpp"
 
-#include "cowc/CountingLayout.hpp"
 #include "model/TappedModel.hpp"
 #include "pipeline/MethodPass.hpp"
 #include "saliency/Combine.hpp"
 
 #include <algorithm>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -41,19 +39,14 @@ RunSetup::RunSetup(const RunConfig& c)
       weights(resolve_weights(c.weights, model->taps().size())),
       margin(c.margin) {
     counting = c.task == RunTask::Count;
+    // Counting runs too: their saliency comes from context-bearing tiles like any run's; the
+    // counting windows have a grid of their own (pipeline/CountWindows.hpp).
     for (const auto& tap : model->taps()) {
         tap_strides.push_back(tap.stride);
-        strides.push_back(counting ? std::gcd(tap.stride, int64_t{counting::kCanvasOffset}) : tap.stride);
+        strides.push_back(tap.stride);
     }
-    deepest_stride = counting ? *std::max_element(strides.begin(), strides.end()) : model->deepest_stride();
+    deepest_stride = model->deepest_stride();
     if (c.method != Method::Smoe) method = std::make_unique<MethodRunner>(c, *model, strides);
-    if (counting) {
-        // The COWC counting layout: each window's core is 192 px of scene pasted into a 224 px
-        // canvas of the mean colour; windows are ownership cores, so counts add up to the total.
-        tile_size = counting::kContentSize;
-        margin = counting::kCanvasOffset;
-        return;
-    }
     for (int64_t s : strides) {
         if (deepest_stride % s != 0) {
             throw std::invalid_argument(c.model + ": tap stride " + std::to_string(s) +

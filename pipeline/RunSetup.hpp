@@ -32,12 +32,10 @@ struct RunSetup {
     std::string precision, precision_reason, graph_optimization;  // as the model resolved them (run.json)
     Normalization normalization;
     std::vector<double> weights;
-    // Strides of the scene-level layer grids. In saliency runs these are the taps' strides. In
-    // counting runs the 16 px frame of the COWC canvas is not a multiple of a stride-32 tap, so
-    // such a tap is resampled (bilinear, half-pixel centres) onto the stride-16 grid:
-    // gcd(stride, 16).
+    // Strides of the scene-level layer grids: the taps' strides (counting runs too; their windows
+    // are counted apart, pipeline/CountWindows.hpp).
     std::vector<int64_t> strides;
-    std::vector<int64_t> tap_strides;  // the model's own
+    std::vector<int64_t> tap_strides;  // the model's own (equal to strides)
     int64_t deepest_stride = 0;        // the tile grid's alignment
     int64_t tile_size = 0;
     bool counting = false;

@@ -1,6 +1,7 @@
 #include "pipeline/SaliencyProduct.hpp"
 
 #include "pipeline/OutputStaging.hpp"
+#include "pipeline/QuicklookLegend.hpp"
 #include "pipeline/Version.hpp"
 #include "io/AtomicFile.hpp"
 
@@ -106,6 +107,12 @@ std::string lovi_qml() {
     return text + "    </rasterrenderer>\n  </pipe>\n  <blendMode>0</blendMode>\n</qgis>\n";
 }
 
+/// "tap layer4 (stride 32) resampled onto the stride-16 grid".
+std::string resampled_note(const ProductLayer& layer) {
+    return "tap " + layer.tap + " (stride " + std::to_string(layer.tap_stride) + ") resampled onto the stride-" +
+           std::to_string(layer.stride) + " grid";
+}
+
 }  // namespace
 
 SaliencyProduct::SaliencyProduct(OutputStaging& staging, const SaliencyProductOptions& o) : layers_(o.layers) {
@@ -124,6 +131,7 @@ SaliencyProduct::SaliencyProduct(OutputStaging& staging, const SaliencyProductOp
         styles_.emplace_back(staging.path("saliency.qml"), saliency_qml());
         if (o.lovi_tiff) styles_.emplace_back(staging.path("lovi.qml"), lovi_qml());
     }
+    if (o.lovi_tiff) lovi_legend_ = staging.path("lovi_legend.png");
     if (o.layer_tiffs) {
         for (std::size_t k = 0; k < o.layers.size(); ++k) {
             const ProductLayer& layer = o.layers[k];
@@ -200,7 +208,7 @@ void SaliencyProduct::finish(const SaliencyAttributes& a) {
     h5_->set_attribute("/combined", "units", "1");
     h5_->set_float_attribute("/combined", "valid_range", unit_range);
     h5_->set_attribute("/combined", "description", "normalized, in [0,1]: " + method + "; NaN where the input is nodata");
-    h5_->set_attribute("/lovi", "long_name", "LOVI layer-ordered visualization, 8-bit RGB (channel last)");
+    h5_->set_attribute("/lovi", "long_name", "LOVI layer-ordered visualization, 8-bit RGB (band-first: red, green, blue)");
     h5_->set_attribute("/lovi", "units", "1");
     h5_->set_attribute("/lovi", "description",
                        "hue = the layer whose saliency dominates, saturation = how unique it is among the layers, "
@@ -219,9 +227,12 @@ void SaliencyProduct::finish(const SaliencyAttributes& a) {
         h5_->set_float_attribute(normalized, "valid_range", unit_range);
         h5_->set_attribute(normalized, "description",
                            "normalized, in [0,1]: the raw " + a.statistic + " map after " + a.normalization + " normalization");
+        const int64_t tap_stride = layer.tap_stride > 0 ? layer.tap_stride : layer.stride;
         for (const std::string& path : {raw, normalized}) {
             h5_->set_attribute(path, "tap", layer.tap);
             h5_->set_attribute(path, "stride", std::vector<int64_t>{layer.stride});
+            h5_->set_attribute(path, "tap_stride", std::vector<int64_t>{tap_stride});
+            if (tap_stride != layer.stride) h5_->set_attribute(path, "resampled", resampled_note(layer));
         }
     }
 
@@ -242,9 +253,20 @@ void SaliencyProduct::finish(const SaliencyAttributes& a) {
         if (a.normalize) tiff->set_metadata("normalize", *a.normalize);
         if (a.method) tiff->set_metadata("method", *a.method);
     }
+    std::string resampled;  // every resampled tap, for every GeoTIFF
+    for (const ProductLayer& layer : layers_) {
+        if (layer.tap_stride > 0 && layer.tap_stride != layer.stride) {
+            resampled += (resampled.empty() ? "" : "; ") + resampled_note(layer);
+        }
+    }
+    for (GeoTiffWriter* tiff : tiffs) {
+        if (!a.tap_strides.empty()) tiff->set_metadata("tap_strides", join_numbers(a.tap_strides));
+        if (!resampled.empty()) tiff->set_metadata("resampled", resampled);
+    }
     for (std::size_t k = 0; k < layer_tifs_.size(); ++k) {
         layer_tifs_[k]->set_metadata("tap", layers_[k].tap);
         layer_tifs_[k]->set_metadata("stride", std::to_string(layers_[k].stride));
+        if (layers_[k].tap_stride > 0) layer_tifs_[k]->set_metadata("tap_stride", std::to_string(layers_[k].tap_stride));
     }
 
     h5_->set_attribute("/", "statistic", a.statistic);
@@ -253,6 +275,8 @@ void SaliencyProduct::finish(const SaliencyAttributes& a) {
     h5_->set_attribute("/", "weights", a.weights);
     h5_->set_attribute("/", "taps", join(a.taps));
     h5_->set_attribute("/", "strides", a.strides);
+    if (!a.tap_strides.empty()) h5_->set_attribute("/", "tap_strides", a.tap_strides);
+    if (!resampled.empty()) h5_->set_attribute("/", "resampled", resampled);
     h5_->set_attribute("/", "model_sha256", a.model_sha256);
     h5_->set_attribute("/", "satsal_version", satsal_version());
     h5_->set_attribute("/", "input", a.input);
@@ -262,6 +286,7 @@ void SaliencyProduct::finish(const SaliencyAttributes& a) {
     for (auto& tiff : layer_tifs_) tiff->finish();
     h5_->finish();
     for (const auto& [path, text] : styles_) write_text_file(path, text);
+    if (!lovi_legend_.empty()) write_lovi_legend(lovi_legend_, static_cast<int>(layers_.size()));
 }
 
 }  // namespace satsal

@@ -7,15 +7,17 @@
 //   layer_L<k>.tif      normalized layer maps at native resolution (when asked)
 //   saliency.qml        QGIS styles picked up with the rasters (when asked): viridis over [0,1];
 //   lovi.qml            LOVI as multiband colour with its alpha band
+//   lovi_legend.png     the LOVI key (with lovi.tif; QuicklookLegend.hpp)
 // Every GeoTIFF carries TIFFTAG_SOFTWARE/DATETIME, model_sha256, taps, strides, statistic, norm,
 // weights (layer tifs also tap, stride) and embedded band statistics.
-//   saliency.h5         /combined float32 [H,W], /lovi uint8 [H,W,3], /layers/L<k> (raw statistic),
+//   saliency.h5         /combined float32 [H,W], /lovi uint8 [3,H,W], /layers/L<k> (raw statistic),
 //                       /layers_normalized/L<k>, CF georeferencing per grid, root attributes
 //                       statistic, normalization, [normalize], weights, taps, strides,
 //                       model_sha256, satsal_version, input, [output_scale]; CF-1.8: global
 //                       Conventions, title, history, date_created, source, references; per
 //                       variable long_name, units, description, valid_range (normalized maps),
-//                       tap and stride (layer variables)
+//                       tap, stride, tap_stride [, resampled] (layer variables); /where corners for
+//                       GDAL's HDF5 driver (io/Hdf5Writer.hpp)
 //
 // Lifecycle: the constructor creates every file in the staging folder (options -> prepare);
 // write_block / write_layer_block stream windows in any order (run); finish() sets the
@@ -44,6 +46,7 @@ struct ProductLayer {
     int64_t stride = 0;  // of the layer grid
     int64_t width = 0, height = 0;
     GeoReference geo;    // the input's georeference scaled by the stride
+    int64_t tap_stride = 0;  // the tap's own stride when it was resampled onto `stride` (0: the same)
 };
 
 struct SaliencyProductOptions {
@@ -64,7 +67,8 @@ struct SaliencyAttributes {
     std::optional<std::string> normalize;  // run: "scene" or "tile"
     std::vector<double> weights;
     std::vector<std::string> taps;
-    std::vector<int64_t> strides;
+    std::vector<int64_t> strides;      // of the layer grids
+    std::vector<int64_t> tap_strides;  // the taps' own strides when some were resampled (else empty)
     std::string model_sha256;
     std::string input;
     std::optional<int64_t> output_scale;  // run
@@ -96,6 +100,7 @@ private:
     std::vector<ProductLayer> layers_;
     std::vector<uint8_t> lovi_rgba_;                           // a block of lovi.tif with its alpha band
     std::vector<std::pair<std::string, std::string>> styles_;  // QGIS .qml files: path, text
+    std::string lovi_legend_;                                  // lovi_legend.png beside lovi.tif
 };
 
 }  // namespace satsal

@@ -3,10 +3,12 @@
 #include "io/AtomicFile.hpp"
 #include "io/GdalSupport.hpp"
 #include "io/RasterReader.hpp"
+#include "io/RemoteInput.hpp"
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
 #include "pipeline/MethodPass.hpp"
+#include "pipeline/CountWindows.hpp"
 #include "io/OutputLock.hpp"
 #include "pipeline/OutputStaging.hpp"
 #include "pipeline/RunGuards.hpp"
@@ -17,6 +19,7 @@
 #include "pipeline/RunSetup.hpp"
 #include "pipeline/SaliencyProduct.hpp"
 #include "pipeline/SceneResume.hpp"
+#include "pipeline/Stac.hpp"
 
 #include <gdal.h>
 #include <oneapi/tbb/global_control.h>
@@ -46,7 +49,7 @@ SaliencyProductOptions scene_product(const RunSetup& setup, const SceneLayers& l
     product.geo = geo.scaled(static_cast<double>(o));
     for (std::size_t k = 0; k < setup.layers(); ++k) {
         product.layers.push_back({setup.tap_names[k], setup.strides[k], layers.raw[k].width(), layers.raw[k].height(),
-                                  geo.scaled(static_cast<double>(setup.strides[k]))});
+                                  geo.scaled(static_cast<double>(setup.strides[k])), setup.tap_strides[k]});
     }
     GeoTiffOptions& floats = product.combined_tiff;
     floats.compression = "ZSTD";
@@ -78,15 +81,16 @@ SaliencyAttributes scene_attributes(const RunSetup& setup, const std::string& sc
     attributes.weights = setup.weights;
     attributes.taps = setup.tap_names;
     attributes.strides = setup.strides;
+    if (setup.tap_strides != setup.strides) attributes.tap_strides = setup.tap_strides;
     attributes.model_sha256 = setup.model_sha256;
-    attributes.input = scene;
+    attributes.input = scrub_credentials(scene);
     attributes.output_scale = config.output_scale;
     return attributes;
 }
 
 SceneOutcome named_outcome(const RunConfig& config, const std::string& scene) {
     SceneOutcome outcome;
-    outcome.scene = scene;
+    outcome.scene = scrub_credentials(scene);
     outcome.name = scene_name(scene);
     outcome.output_folder = (fs::path(config.output_dir) / outcome.name).string();
     return outcome;
@@ -100,6 +104,7 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     const RunConfig& config = setup.config;
     SceneOutcome outcome = named_outcome(config, scene);
     PhaseTimes phases;
+    reset_network_statistics();  // run.json input_read: what this scene fetched
 
     RasterReader reader(scene);
     const RasterInfo& info = reader.info();
@@ -115,8 +120,11 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
     OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
-    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin),
-                       restart);
+    hpc::Fingerprint fingerprint = scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin);
+    // Counting windows are journaled after pass 1's tiles (units tile_count + window); journals of
+    // versions that counted in pass 1's tiles do not match.
+    if (setup.counting) fingerprint.emplace_back("the counting windows", "own pass, units from the tile count");
+    SceneResume resume(outcome.output_folder, fingerprint, restart);
     try {
         outcome = produce_scene(setup, scene, events, info, scaling, grid, margin_note, staging, resume, phases,
                                 std::move(outcome));
@@ -155,6 +163,13 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     const Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, layers, quicklook, resume, events);
     if (method) method->measure_range();
     phases.end("pass1");
+    std::optional<TileGrid> windows;
+    CountWindowsResult window_counts;
+    if (setup.counting) {
+        windows.emplace(count_window_grid(info.width, info.height));
+        window_counts = run_count_windows(setup, scene, *windows, scaling, resume, grid.tile_count());
+        phases.end("count_windows");
+    }
 
     SaliencyProductOptions product_options = scene_product(setup, layers, geo, info.width, info.height);
     if (method) product_options.combined_tiff.band_descriptions = {method_band_description(*setup.method)};
@@ -175,12 +190,13 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     write_layer_maps(setup, layers, pass1.moments, product);
     seconds.layer_outputs = seconds_since(start);
     phases.end("pass2_and_layers");
-    quicklook.write_png(staging.path("quicklook.png"));
+    quicklook.write_png(staging.path("quicklook.png"), geo, geo.has_transform ? staging.path("quicklook.pgw") : "",
+                        geo.georeferenced() ? staging.path("quicklook.png.aux.xml") : "");
     phases.end("quicklook");
 
     std::optional<nlohmann::ordered_json> counting;
     if (setup.counting) {
-        const CountReport counts = write_count_outputs(staging, grid, geo, pass1.counts,
+        const CountReport counts = write_count_outputs(staging, *windows, geo, window_counts.counts,
                                                        annotations ? &*annotations : nullptr);
         outcome.count_predicted = counts.predicted_total;
         outcome.count_true = counts.true_total;
@@ -209,8 +225,14 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
         outcome.report["method"] =
             method->report(pass1.method_seconds, annotations && o == 1 ? annotations->cars.size() : 0);
     }
+    if (windows) outcome.report["count_windows"] = window_counts.to_json(*windows);
     if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
+    nlohmann::ordered_json stac{{"satsal:model_sha256", setup.model_sha256}, {"satsal:taps", setup.tap_names},
+                                {"satsal:statistic", statistic_name(config.statistic)}};
+    if (setup.counting) stac["satsal:counted"] = outcome.count_predicted;
+    if (setup.counting && outcome.count_true >= 0) stac["satsal:annotated"] = outcome.count_true;
+    write_stac_item(fs::path(staging.path("item.json")).parent_path().string(), outcome.name, config.cog, stac);
     staging.commit();
 
     outcome.ok = true;
@@ -260,7 +282,7 @@ SceneOutcome SceneRunner::run(const std::string& scene, const RunEvents& events)
         throw;
     } catch (const std::exception& error) {
         outcome = named_outcome(setup_->config, scene);
-        outcome.error = error.what();
+        outcome.error = scrub_credentials(error.what());
     }
     if (events.scene_done) events.scene_done(outcome);
     return outcome;
@@ -270,6 +292,11 @@ void SceneRunner::write_batch_outputs(const std::vector<SceneOutcome>& outcomes)
     // A batch in which every scene failed has no results: no counts.csv that looks like one.
     const bool any_ok = std::any_of(outcomes.begin(), outcomes.end(), [](const SceneOutcome& s) { return s.ok; });
     if (setup_->counting && any_ok) write_count_summary(setup_->config, outcomes);
+    std::vector<std::string> folders;
+    for (const SceneOutcome& scene : outcomes) {
+        if (scene.ok) folders.push_back(scene.output_folder);
+    }
+    if (any_ok) write_stac_collection(setup_->config.output_dir, folders);
 }
 
 RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool restart) {

@@ -8,9 +8,12 @@
 namespace satsal {
 
 TileSource::TileSource(std::string scene, const TileGrid& grid, const BandScaling& scaling, PadRule pad,
-                       bool counting, Quicklook& quicklook)
-    : scene_(std::move(scene)), grid_(grid), scaling_(scaling), pad_(pad), counting_(counting),
-      quicklook_(quicklook) {}
+                       Quicklook& quicklook)
+    : scene_(std::move(scene)), grid_(grid), scaling_(scaling), pad_(pad), counting_(false), quicklook_(&quicklook) {}
+
+TileSource::TileSource(std::string scene, const TileGrid& windows, const BandScaling& scaling)
+    : scene_(std::move(scene)), grid_(windows), scaling_(scaling), pad_(PadRule::zero), counting_(true),
+      quicklook_(nullptr) {}
 
 TileSource::~TileSource() = default;
 
@@ -31,7 +34,7 @@ TileJobPtr TileSource::read_padded_window(RasterReader& reader, const TileJobPtr
     reader.read_window_into(scaling_.bands, static_cast<int>(source.x), static_cast<int>(source.y),
                             static_cast<int>(source.width), static_cast<int>(source.height), raw.data());
     scaling_.to_unit(raw.data(), source.area());
-    quicklook_.sample_input(tile.core, source, raw.data(), bands);
+    quicklook_->sample_input(tile.core, source, raw.data(), bands);
     // Padding happens on [0, 1] values; `mean` and nodata fill with the model's mean colour,
     // the same value in every tile so that nodata borders cannot make seams.
     std::vector<float> fill(scaling_.mean.begin(), scaling_.mean.end());
@@ -73,7 +76,6 @@ TileJobPtr TileSource::read_count_window(RasterReader& reader, const TileJobPtr&
     reader.read_window_into(scaling_.bands, static_cast<int>(core.x), static_cast<int>(core.y),
                             static_cast<int>(core.width), static_cast<int>(core.height), raw.data());
     scaling_.to_unit(raw.data(), core.area());
-    quicklook_.sample_input(core, core, raw.data(), bands);
     std::vector<uint8_t> mask;
     if (!reader.all_valid(scaling_.bands)) {
         mask = reader.read_valid_mask(scaling_.bands, static_cast<int>(core.x), static_cast<int>(core.y),

@@ -2,8 +2,9 @@
 // Stage: the tile source of pass 1. Reads one tile's input window from the scene (with padding
 // beyond the scene edge and nodata filled with the model's mean colour), scales the bands to
 // [0, 1], samples the quicklook, standardizes with the model's mean/std and records which input
-// pixels are valid. Counting runs read the COWC layout instead: the core pasted into a canvas of
-// the mean colour, no context from neighbouring windows.
+// pixels are valid. The counting windows of a count run (pipeline/CountWindows.hpp) read the COWC
+// layout instead: the core pasted into a canvas of the mean colour, no context from neighbouring
+// windows, no quicklook samples (pass 1's tiles take those).
 //
 // Thread rules: read() may run on many threads at once; each thread opens its own RasterReader
 // (GDAL handles are never shared). The grid, scaling and quicklook must outlive the source.
@@ -36,8 +37,10 @@ using TileJobPtr = std::shared_ptr<TileJob>;
 
 class TileSource {
 public:
-    TileSource(std::string scene, const TileGrid& grid, const BandScaling& scaling, PadRule pad, bool counting,
-               Quicklook& quicklook);
+    /// Context-bearing tiles of pass 1.
+    TileSource(std::string scene, const TileGrid& grid, const BandScaling& scaling, PadRule pad, Quicklook& quicklook);
+    /// Counting windows: `windows` is count_window_grid's (192 px cores, 16 px canvas frame).
+    TileSource(std::string scene, const TileGrid& windows, const BandScaling& scaling);
     ~TileSource();
 
     TileJobPtr read(int64_t index);
@@ -51,7 +54,7 @@ private:
     const BandScaling& scaling_;
     PadRule pad_;
     bool counting_;
-    Quicklook& quicklook_;
+    Quicklook* quicklook_;  // null for counting windows
     tbb::enumerable_thread_specific<std::unique_ptr<RasterReader>> readers_;
 };
 

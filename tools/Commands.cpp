@@ -111,7 +111,9 @@ RunConfig load_run_config_preparing_inputs(const std::string& path, const std::v
     const ParsedRunConfig parsed = read_run_config(path, overrides);
     if (!parsed.config.synthetic_cowc.empty()) {
         try {
-            cowc::ensure_synthetic_cowc_demo(parsed.config.synthetic_cowc);
+            cowc::ensure_synthetic_cowc_demo(parsed.config.synthetic_cowc, [](const std::string& text) {
+                std::fprintf(stderr, "satsal: %s\n", text.c_str());
+            });
         } catch (const std::exception& problem) {
             parsed.fail("synthetic_cowc", std::string("synthetic_cowc: ") + problem.what());
         }

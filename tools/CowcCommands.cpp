@@ -202,11 +202,12 @@ int train_count(int argc, char** argv) {
                described, argc, argv, variables, &positional)) {
         return 0;
     }
-    const counting::CountTrainOptions options = counting::load_count_train_config(config_path, overrides);
+    counting::CountTrainOptions options = counting::load_count_train_config(config_path, overrides);
     if (print_config) {
         std::cout << counting::count_train_config_ini(options);
         return 0;
     }
+    options.on_log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     const counting::CountTrainResult result = counting::train_counting_model(options);
     std::cout << counting::count_train_report_json(options, result) << "\n";
     return result.finished ? 0 : 1;
@@ -235,6 +236,9 @@ int eval_count(int argc, char** argv) {
         throw std::invalid_argument("--batch " + std::to_string(options.batch_size) + ": expected an integer in 1..4096");
     options.precision = precision.inference().precision;
     options.device = precision.device;
+    options.on_progress = [](std::size_t done, std::size_t total) {
+        std::fprintf(stderr, "eval-count: %zu of %zu patches\n", done, total);
+    };
     const counting::CountingEvaluation evaluation = counting::evaluate_counting(options);
     if (json) {
         std::cout << counting::counting_evaluation_json(evaluation, options) << "\n";

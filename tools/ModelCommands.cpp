@@ -25,6 +25,7 @@
 #include "pipeline/RunReport.hpp"
 #include "pipeline/SceneResume.hpp"
 #include "pipeline/SceneRun.hpp"
+#include "pipeline/RasterSeams.hpp"
 #include "pipeline/Seams.hpp"
 #include "pipeline/Version.hpp"
 #include "saliency/Normalize.hpp"
@@ -130,15 +131,58 @@ int info(int argc, char** argv) {
     std::cout << model.describe();
     return 0;
 }
+namespace {
+
+/// `seams --raster R --grid G`: the boundary/elsewhere step ratio of a finished raster.
+int raster_seams(const std::string& raster, int64_t grid, int band, bool json) {
+    if (grid < 2 || grid > kMaxTileSize)
+        throw std::invalid_argument("--grid " + std::to_string(grid) + ": expected an integer in 2.." +
+                                    std::to_string(kMaxTileSize) + " (pixels of the raster)");
+    const RasterGridSteps steps = measure_grid_steps(raster, band, grid);
+    auto finite = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); };
+    if (json) {
+        nlohmann::ordered_json out;
+        out["raster"] = raster;
+        out["band"] = band;
+        out["grid"] = grid;
+        out["size"] = std::vector<int64_t>{steps.width, steps.height};
+        for (const auto& [name, axis] : {std::pair<const char*, const AxisSteps&>{"x", steps.x}, {"y", steps.y}}) {
+            nlohmann::ordered_json& a = out[name];
+            a["boundary_mean_step"] = finite(axis.boundary_mean());
+            a["elsewhere_mean_step"] = finite(axis.elsewhere_mean());
+            a["ratio"] = finite(axis.ratio());
+            a["boundary_steps"] = axis.boundary_steps;
+            a["elsewhere_steps"] = axis.elsewhere_steps;
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::printf("seams: %s band %d (%lldx%lld), grid %lld px: mean |step| across grid lines / elsewhere\n",
+                raster.c_str(), band, static_cast<long long>(steps.width), static_cast<long long>(steps.height),
+                static_cast<long long>(grid));
+    for (const auto& [name, axis] : {std::pair<const char*, const AxisSteps&>{"x", steps.x}, {"y", steps.y}}) {
+        std::printf("  %s: ratio %.3f (boundary %.4e over %lld steps, elsewhere %.4e over %lld)\n", name, axis.ratio(),
+                    axis.boundary_mean(), static_cast<long long>(axis.boundary_steps), axis.elsewhere_mean(),
+                    static_cast<long long>(axis.elsewhere_steps));
+    }
+    return 0;
+}
+
+}  // namespace
+
 int seams(int argc, char** argv) {
-    std::string model_path, image, taps, statistic = "smoe";
-    int64_t tile_size = 256, margin = 64;
-    int threads = 0, batch = 4;
+    std::string model_path, image, taps, statistic = "smoe", raster;
+    int64_t tile_size = 256, margin = 64, grid = 0;
+    int threads = 0, batch = 4, band = 1;
     bool json = false;
     po::options_description described("seams options");
     described.add_options()
-        ("model", po::value(&model_path)->required(), "TorchScript model (.pt)")
-        ("image", po::value(&image)->required(), "input image or scene (any GDAL raster, first 3 bands)")
+        ("model", po::value(&model_path), "TorchScript model (.pt)")
+        ("image", po::value(&image), "input image or scene (any GDAL raster, first 3 bands)")
+        ("raster", po::value(&raster), "instead of --model/--image: a finished raster (e.g. saliency.tif) whose "
+                                       "mean |step| across the lines of --grid is compared with the step elsewhere")
+        ("grid", po::value(&grid), "with --raster: grid spacing in the raster's pixels (192 for a counting run's windows)")
+        ("band", po::value(&band)->default_value(1), "with --raster: band number (1-based)")
         ("taps", po::value(&taps), "comma-separated tap module names (default: auto-detect)")
         ("tile-size", po::value(&tile_size)->default_value(256), "tile core size (multiple of the deepest stride)")
         ("margin", po::value(&margin)->default_value(64), "context on each side (multiple of the deepest stride)")
@@ -149,10 +193,19 @@ int seams(int argc, char** argv) {
     PrecisionArguments precision;
     precision.add_to(described);
     po::variables_map variables;
-    if (!parse("usage: satsal seams --model M.pt --image IMG [--tile-size 256] [--margin 64]", described, argc,
-               argv, variables)) {
+    if (!parse("usage: satsal seams --model M.pt --image IMG [--tile-size 256] [--margin 64]\n"
+               "       satsal seams --raster R.tif --grid G [--band 1]",
+               described, argc, argv, variables)) {
         return 0;
     }
+    if (!raster.empty()) {
+        if (!model_path.empty() || !image.empty())
+            throw std::invalid_argument("--raster measures a finished raster: give it without --model and --image");
+        if (!variables.count("grid")) throw std::invalid_argument("--raster needs --grid (the grid spacing in pixels)");
+        return raster_seams(raster, grid, band, json);
+    }
+    if (model_path.empty() || image.empty())
+        throw std::invalid_argument("seams needs --model and --image (or --raster and --grid)");
     // The run config's limits: a tile of 0 or a negative margin has no meaning (and divided by zero).
     if (tile_size < kMinTileSize || tile_size > kMaxTileSize)
         throw std::invalid_argument("--tile-size " + std::to_string(tile_size) + ": expected an integer in " +

@@ -123,7 +123,7 @@ TEST_CASE("Hdf5Writer: plain layout, values and attributes as h5py sees them", "
     hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     REQUIRE(file >= 0);
     CHECK(dims_of(file, "/combined") == std::vector<int64_t>{H, W});
-    CHECK(dims_of(file, "/lovi") == std::vector<int64_t>{H, W, 3});
+    CHECK(dims_of(file, "/lovi") == std::vector<int64_t>{3, H, W});  // band-first
     CHECK(dims_of(file, "/layers/L1") == std::vector<int64_t>{H / 2, W / 2});
     CHECK(dims_of(file, "/layers/L3") == std::vector<int64_t>{H / 8, W / 8});
     CHECK(dims_of(file, "/layers_normalized/L2") == std::vector<int64_t>{H / 4, W / 4});
@@ -142,7 +142,8 @@ TEST_CASE("Hdf5Writer: plain layout, values and attributes as h5py sees them", "
     ds = H5Dopen2(file, "/lovi", H5P_DEFAULT);
     REQUIRE(H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, lovi.data()) >= 0);
     H5Dclose(ds);
-    CHECK(lovi[(10 * W + 70) * 3 + 2] == (70 + 100) % 256);
+    CHECK(lovi[(2 * H + 10) * W + 70] == (70 + 100) % 256);  // band 3, row 10, column 70
+    CHECK(lovi[(0 * H + 63) * W + 95] == 95);
 
     CHECK(read_string_attribute(file, "/", "statistic") == "smoe");
     CHECK(read_string_attribute(file, "/", "taps") == "relu,layer1,layer2");
@@ -211,6 +212,60 @@ TEST_CASE("Hdf5Writer: GDAL's netCDF driver sees the GeoTIFF's CRS and geotransf
             CHECK(v == (group == "/layers/L" ? layer_value(k, 2, 1) : layer_value(k, 2, 1) / 1e6f));
         }
     }
+}
+
+TEST_CASE("Hdf5Writer: the plain .h5 path opens georeferenced in GDAL's HDF5 driver (ODIM /where corners)",
+          "[io][hdf5][gdal]") {
+    // GDAL 3.6 gives a .h5 to its HDF5 driver (the netCDF driver takes .nc names only), which
+    // reads no CF: the /where corners are what georeference its subdatasets (at least 100 rows
+    // and 30 columns: smaller ones stay in pixels, a GDAL 3.6 rule).
+    TempDir dir;
+    const GeoReference geo = test::utm_scene_geo().window(320, 640);
+    const std::string h5 = dir.file("saliency.h5");
+    {
+        Hdf5Writer writer(h5);
+        writer.define_grid("", 240, 200, geo);
+        writer.create_float_map("combined", "");
+        writer.create_byte_image("lovi", "", 3);
+        std::vector<uint8_t> rgb(240 * 200 * 3);
+        for (std::size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>(i % 3 == 1 ? 200 : i % 3);
+        writer.write_window("lovi", 0, 0, 240, 200, rgb.data());
+        writer.define_grid("L1", 120, 100, geo.scaled(2));
+        writer.create_float_map("/layers/L1", "L1");
+        writer.define_grid("L2", 60, 50, geo.scaled(4));
+        writer.create_float_map("/layers/L2", "L2");
+        writer.finish();
+    }
+    auto root = test::open_raster(h5);
+    REQUIRE(root);
+    CHECK(std::string(root->GetDriver()->GetDescription()) == "HDF5");
+    const CPLStringList subdatasets(CSLDuplicate(root->GetMetadata("SUBDATASETS")));
+    CHECK(subdatasets.FetchNameValue("SUBDATASET_1_NAME") == "HDF5:\"" + h5 + "\"://combined");
+    OGRSpatialReference utm;
+    utm.importFromEPSG(32633);
+    auto check_geo = [&](const std::string& name, const GeoReference& want, int bands) {
+        INFO(name);
+        auto ds = test::open_raster(name);
+        REQUIRE(ds);
+        CHECK(ds->GetRasterCount() == bands);
+        const OGRSpatialReference* srs = ds->GetSpatialRef();
+        REQUIRE(srs != nullptr);
+        CHECK(srs->IsSame(&utm));
+        std::array<double, 6> t{};
+        REQUIRE(ds->GetGeoTransform(t.data()) == CE_None);
+        for (int i = 0; i < 6; ++i) CHECK(t[i] == Approx(want.transform[i]).margin(1e-6));
+        return ds;
+    };
+    check_geo("HDF5:\"" + h5 + "\"://combined", geo, 1);
+    auto lovi = check_geo("HDF5:\"" + h5 + "\"://lovi", geo, 3);  // [3, H, W]: three bands
+    uint8_t green = 0;
+    REQUIRE(lovi->GetRasterBand(2)->RasterIO(GF_Read, 17, 9, 1, 1, &green, 1, 1, GDT_Byte, 0, 0, nullptr) == CE_None);
+    CHECK(green == 200);
+    check_geo("HDF5:\"" + h5 + "\"://layers/L1", geo.scaled(2), 1);
+    auto small = test::open_raster("HDF5:\"" + h5 + "\"://layers/L2");  // 50 rows: below GDAL's limit
+    REQUIRE(small);
+    std::array<double, 6> t{};
+    CHECK(small->GetGeoTransform(t.data()) != CE_None);
 }
 
 TEST_CASE("Hdf5Writer: without georeferencing the plain layout stays, with no crs", "[io][hdf5]") {

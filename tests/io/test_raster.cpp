@@ -119,7 +119,7 @@ TEST_CASE("RasterReader: info, windows in any band order, georeference", "[io][r
 
 TEST_CASE("RasterReader: validity from nodata values and from an alpha band", "[io][reader][mask]") {
     TempDir dir;
-    SECTION("nodata: a pixel is invalid only where every selected band is nodata") {
+    SECTION("nodata per band: a pixel is invalid where any selected band is nodata (GDAL's per-band masks, QGIS)") {
         const std::string path = dir.file("nodata.tif");
         // Left 10 columns nodata (0) in all bands; pixel (20, 5) is 0 in band 1 only.
         test::write_test_tiff(path, 40, 12, 3, GDT_Byte, test::utm_scene_geo(),
@@ -129,12 +129,33 @@ TEST_CASE("RasterReader: validity from nodata values and from an alpha band", "[
         CHECK_FALSE(reader.all_valid({}));
         const std::vector<uint8_t> mask = reader.read_valid_mask({1, 2, 3}, 8, 0, 16, 12);
         for (int y = 0; y < 12; ++y) {
-            for (int x = 0; x < 16; ++x) CHECK(mask[y * 16 + x] == (8 + x < 10 ? 0 : 1));
+            for (int x = 0; x < 16; ++x) CHECK(mask[y * 16 + x] == (8 + x < 10 || (8 + x == 20 && y == 5) ? 0 : 1));
         }
-        // With band 1 alone, the pixel that is 0 in band 1 is nodata.
-        const std::vector<uint8_t> band1 = reader.read_valid_mask({1}, 20, 5, 1, 1);
-        CHECK(band1[0] == 0);
-        CHECK(reader.read_valid_mask({1, 2}, 20, 5, 1, 1)[0] == 1);
+        // The pixel that is 0 in band 1 only: nodata wherever band 1 is used, data without it.
+        CHECK(reader.read_valid_mask({1}, 20, 5, 1, 1)[0] == 0);
+        CHECK(reader.read_valid_mask({1, 2}, 20, 5, 1, 1)[0] == 0);
+        CHECK(reader.read_valid_mask({2, 3}, 20, 5, 1, 1)[0] == 1);
+        // GDAL's own per-band masks agree.
+        auto ds = test::open_raster(path);
+        uint8_t m1 = 1, m2 = 0;
+        REQUIRE(ds->GetRasterBand(1)->GetMaskBand()->RasterIO(GF_Read, 20, 5, 1, 1, &m1, 1, 1, GDT_Byte, 0, 0, nullptr) == CE_None);
+        REQUIRE(ds->GetRasterBand(2)->GetMaskBand()->RasterIO(GF_Read, 20, 5, 1, 1, &m2, 1, 1, GDT_Byte, 0, 0, nullptr) == CE_None);
+        CHECK(m1 == 0);
+        CHECK(m2 == 255);
+    }
+    SECTION("dataset-wide nodata (NODATA_VALUES): invalid only where every band matches, as GDAL's mask says") {
+        const std::string path = dir.file("nodata_values.tif");
+        test::write_test_tiff(path, 40, 12, 3, GDT_Byte, test::utm_scene_geo(),
+                              [](int b, int x, int y) { return x < 10 ? 0.0 : (b == 1 && x == 20 && y == 5 ? 0.0 : 50.0); });
+        {
+            GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_RASTER | GDAL_OF_UPDATE));
+            REQUIRE(ds);
+            REQUIRE(ds->SetMetadataItem("NODATA_VALUES", "0 0 0") == CE_None);
+        }
+        RasterReader reader(path);
+        CHECK((reader.info().bands[0].mask_flags & GMF_PER_DATASET) != 0);
+        CHECK(reader.read_valid_mask({1, 2, 3}, 20, 5, 1, 1)[0] == 1);
+        CHECK(reader.read_valid_mask({1, 2, 3}, 3, 5, 1, 1)[0] == 0);
     }
     SECTION("alpha band") {
         const std::string path = dir.file("alpha.tif");

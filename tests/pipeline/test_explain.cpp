@@ -116,16 +116,16 @@ TEST_CASE("explain: outputs, HDF5 layout and raw layers against an independent S
     CHECK(*lowest >= 0.0);
     CHECK(*highest <= 1.0);
 
-    // /lovi is [H, W, 3] and lovi.png shows it.
+    // /lovi is band-first [3, H, W] and lovi.png shows it.
     const H5Array lovi = read_h5(h5, "/lovi");
-    REQUIRE(lovi.dims == std::vector<int64_t>{96, 96, 3});
+    REQUIRE(lovi.dims == std::vector<int64_t>{3, 96, 96});
     const Raster lovi_png = read_raster(out + "/lovi.png");
     REQUIRE(lovi_png.bands == 3);
     bool same = true;
     for (int b = 0; b < 3; ++b)
         for (int y = 0; y < 96; ++y)
             for (int x = 0; x < 96; ++x)
-                same = same && lovi_png.at(b, x, y) == lovi.values[static_cast<std::size_t>((y * 96 + x) * 3 + b)];
+                same = same && lovi_png.at(b, x, y) == lovi.values[static_cast<std::size_t>((b * 96 + y) * 96 + x)];
     CHECK(same);
 
     // saliency.tif: the combined map, georeferenced like the input.

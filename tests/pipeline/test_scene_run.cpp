@@ -140,12 +140,12 @@ TEST_CASE("run: footprint model, tiled layers and combined map equal one whole-i
         const Raster lovi = read_raster(folder + "/lovi.tif");
         const H5Array lovi_h5 = read_h5(folder + "/saliency.h5", "/lovi");
         REQUIRE(lovi.bands == 4);
-        REQUIRE(lovi_h5.dims == std::vector<int64_t>{230, 300, 3});
+        REQUIRE(lovi_h5.dims == std::vector<int64_t>{3, 230, 300});
         bool same = true;
         for (int b = 0; b < 3; ++b)
             for (int y = 0; y < 230; ++y)
                 for (int x = 0; x < 300; ++x)
-                    same = same && lovi.at(b, x, y) == lovi_h5.values[static_cast<std::size_t>((y * 300 + x) * 3 + b)];
+                    same = same && lovi.at(b, x, y) == lovi_h5.values[static_cast<std::size_t>((b * 230 + y) * 300 + x)];
         CHECK(same);
     }
 }
