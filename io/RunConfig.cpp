@@ -335,7 +335,7 @@ config::Schema<RunConfig> make_schema() {
     s.add("smoothgrad_sq", &C::smoothgrad_sq, boolean(), "false",
           "SmoothGrad-Sq on method = gradient | guided-backprop | integrated-gradients");
     s.add("class", &C::target_class, class_type(), "predicted",
-          "the class whose logit is the score: predicted (each tile's; counting: the window's count) or an index");
+          "the class whose logit is the score: predicted (each tile's own) or a class index");
     s.add("steps", &C::steps, integer(1, 100000), "50", "method = integrated-gradients: path steps (midpoint rule)");
     s.add("baseline", &C::baseline, real(-1e6, 1e6), "0",
           "method = integrated-gradients: baseline value in network input units (0 = the mean colour)");

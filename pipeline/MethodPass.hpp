@@ -17,8 +17,9 @@
 //            sums the saliency on annotated cars per map.
 //
 // The score of a tile is the logit of `class`, or of the tile's predicted class (counting runs:
-// the window's counted class, i.e. the count). Gradient methods run in fp32: when the run's model
-// computes in bf16, MethodRunner loads a float32 copy of the same file (methods/MethodRun.hpp).
+// the count class the network predicts for the whole context tile, not a counting window's).
+// Gradient methods run in fp32: when the run's model computes in bf16, MethodRunner loads a
+// float32 copy of the same file (methods/MethodRun.hpp).
 //
 // Thread rules: MethodRunner::compute runs on the single inference worker (one GradientMethods,
 // one model copy); MethodScene::stitch on pass 1's serial stitch stage; MethodScene::block on many
