@@ -84,6 +84,9 @@ Schema make_schema() {
     s.add("rotation_step", &O::rotation_step, rotation_step_type(), "90",
           "rotation augmentation step in degrees (0, or a multiple of 15 dividing 360)");
     s.add("flip", &O::flip, boolean(), "true", "random left-right flips");
+    s.add("colour_jitter", &O::colour_jitter, real(0, 1), "0",
+          "per-sample colour augmentation of the counting region: brightness +-j/2, contrast and "
+          "saturation 1 +-j, channel gains 1 +-j/4; 0 = none");
     s.add("log_every", &O::log_every, integer(0, 1'000'000'000), "20",
           "progress line every N steps; 0 = epoch lines only");
     return s;

@@ -59,6 +59,7 @@ struct CountTrainOptions {
     double holdout_fraction;
     int rotation_step;
     bool flip;
+    double colour_jitter;
     int log_every;
 
     // Not config keys: set by callers.

@@ -325,7 +325,8 @@ StepOutcome train_step(torch::jit::Module& module, torch::optim::Optimizer& opti
         transforms.push_back(sample_transform(options.seed, epoch, position, options.rotation_step, options.flip));
         labels.push_back(data.train_set.count(index));
     }
-    const at::Tensor inputs = make_count_batch(data.train_set, indices, transforms);
+    at::Tensor inputs = make_count_batch(data.train_set, indices, transforms);
+    if (options.colour_jitter > 0) jitter_count_colours(inputs, options.seed, epoch, begin, options.colour_jitter);
     const at::Tensor targets = torch::tensor(labels, torch::kLong);
 
     optimizer.zero_grad();
@@ -579,7 +580,7 @@ std::string count_train_report_json(const CountTrainOptions& o, const CountTrain
         << ", \"label_sigma\": " << number(o.label_sigma)
         << ", \"seed\": " << o.seed << ", \"threads\": " << o.threads
         << ", \"holdout_fraction\": " << number(o.holdout_fraction) << ", \"rotation_step\": " << o.rotation_step
-        << ", \"flip\": " << (o.flip ? "true" : "false") << "},\n";
+        << ", \"flip\": " << (o.flip ? "true" : "false") << ", \"colour_jitter\": " << number(o.colour_jitter) << "},\n";
     out << "  \"train_patches\": " << r.train_patches << ", \"holdout_patches\": " << r.holdout_patches
         << ", \"memory_mb\": " << number(r.memory_bytes / 1048576.0) << ", \"load_seconds\": " << number(r.load_seconds)
         << ",\n  \"start_epoch\": " << r.start_epoch << ", \"completed_epochs\": " << r.completed_epochs

@@ -76,6 +76,13 @@ std::string count_train_report_json(const CountTrainOptions& options, const Coun
 /// Exposed for tests; a pure function of its arguments.
 PatchTransform sample_transform(std::uint64_t seed, int epoch, std::size_t position, int rotation_step, bool flip);
 
+/// Colour augmentation (key colour_jitter = j > 0) of a normalised batch [N, 3, 224, 224] in place:
+/// sample i (at epoch position first_position + i) gets brightness +-j/2, contrast and saturation
+/// 1 +-j and channel gains 1 +-j/4 in [0, 1] pixel units, clamped to [0, 1], inside the 192 px
+/// content square only (the canvas frame keeps the fill the network sees at inference). A pure
+/// function of its arguments. Exposed for tests.
+void jitter_count_colours(at::Tensor& inputs, std::uint64_t seed, int epoch, std::size_t first_position, double j);
+
 /// The shuffled order of `count` training samples in epoch `epoch`: a pure function of
 /// (seed, epoch, count).
 std::vector<std::size_t> epoch_order(std::uint64_t seed, int epoch, std::size_t count);

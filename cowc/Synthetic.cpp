@@ -13,6 +13,7 @@
 #include "cowc/PatchCutting.hpp"
 #include "cowc/SyntheticCanvas.hpp"
 #include "cowc/SyntheticV1.hpp"
+#include "cowc/SyntheticV2.hpp"
 #include "io/AtomicFile.hpp"
 #include "io/GeoReference.hpp"
 
@@ -38,6 +39,14 @@ SyntheticScene render_synthetic_scene(int width, int height, uint64_t seed) {
     return synthetic_detail::SceneBuilderV1(width, height, seed).build();
 }
 
+SyntheticScene render_synthetic_scene_v2(int width, int height, uint64_t seed, const std::vector<std::string>& palettes) {
+    if (width < 256 || height < 256)
+        throw std::invalid_argument("synthetic COWC scene must be at least 256 x 256 pixels, got " +
+                                    std::to_string(width) + " x " + std::to_string(height));
+    return synthetic_detail::SceneBuilderV2(width, height, seed, palettes.empty() ? synthetic_training_palettes() : palettes)
+        .build();
+}
+
 std::string synthetic_scene_name(int index, bool test) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "syn-%02d.5%%_%s", index + 1, test ? "t" : "a");
@@ -54,6 +63,12 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
     if (o.train_scenes < 0 || o.test_scenes < 0 || o.train_scenes + o.test_scenes == 0)
         throw std::invalid_argument("synthetic COWC: need at least one scene (train " + std::to_string(o.train_scenes) +
                                     ", test " + std::to_string(o.test_scenes) + ")");
+
+    if (o.style != "v1" && o.style != "v2")
+        throw std::invalid_argument("synthetic COWC: style '" + o.style + "' is not known; expected v1 or v2");
+    if (o.style == "v1" && !o.palettes.empty())
+        throw std::invalid_argument("synthetic COWC: palettes are a v2 option (style is v1)");
+    for (const std::string& p : o.palettes) synthetic_detail::palette_named(p);  // names the bad one
 
     SyntheticCowcResult result;
     std::vector<CountingListEntry> train_entries, test_entries;
@@ -72,7 +87,9 @@ SyntheticCowcResult generate_synthetic_cowc(const SyntheticCowcOptions& o) {
         info.cars_png = paths.cars;
         info.negatives_png = paths.negatives;
 
-        SyntheticScene scene = render_synthetic_scene(o.scene_width, o.scene_height, derive_seed(o.seed, static_cast<uint64_t>(k)));
+        const uint64_t scene_seed = derive_seed(o.seed, static_cast<uint64_t>(k));
+        SyntheticScene scene = o.style == "v2" ? render_synthetic_scene_v2(o.scene_width, o.scene_height, scene_seed, o.palettes)
+                                               : render_synthetic_scene(o.scene_width, o.scene_height, scene_seed);
         const ObjectPositions cars(o.scene_width, o.scene_height, scene.cars);
         const ObjectPositions negatives(o.scene_width, o.scene_height, scene.negatives);
         info.cars = cars.size();

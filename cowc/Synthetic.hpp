@@ -25,6 +25,9 @@
 // random generator is our own SplitMix64, not std:: distributions, whose output differs between
 // standard libraries).
 //
+// Two styles write the same files: v1 (the default, described above) and v2 (options.style = "v2",
+// cowc/SyntheticV2.hpp: composed like real 15 cm imagery, with named palettes).
+//
 // Thread rules: free functions, no shared state; two calls must not write the same root.
 #include <cstdint>
 #include <functional>
@@ -43,9 +46,21 @@ struct SyntheticScene {
     std::vector<PixelPosition> negatives;  ///< centre pixel of each distractor
 };
 
-/// Renders one scene (deterministic in width, height and seed). Throws std::invalid_argument for
-/// a scene smaller than 256 x 256.
+/// Renders one scene in the first style, v1 (deterministic in width, height and seed). Throws
+/// std::invalid_argument for a scene smaller than 256 x 256.
 SyntheticScene render_synthetic_scene(int width, int height, uint64_t seed);
+
+/// Renders one scene in style v2 (cowc/SyntheticV2.hpp: composed like real 15 cm imagery, a
+/// per-scene sun, ground sample distance 15 cm +- 10%, sensor effects), its palette drawn from
+/// `palettes` (empty: synthetic_training_palettes()). Deterministic in all arguments. Throws
+/// std::invalid_argument for a scene smaller than 256 x 256 or an unknown palette.
+SyntheticScene render_synthetic_scene_v2(int width, int height, uint64_t seed,
+                                         const std::vector<std::string>& palettes = {});
+
+/// Every v2 palette name, and the ones a default v2 set draws from (all but the held-out
+/// `autumn-dusk`, kept for the domain-shift check).
+const std::vector<std::string>& synthetic_palette_names();
+const std::vector<std::string>& synthetic_training_palettes();
 
 struct SyntheticCowcSceneInfo;
 
@@ -66,6 +81,8 @@ struct SyntheticCowcOptions {
     int utm_epsg = 32617;                   ///< WGS 84 / UTM 17N (Columbus, Toronto)
     double origin_easting = 330000.0;       ///< top-left corner of the site mosaic, metres
     double origin_northing = 4430000.0;
+    std::string style = "v1";               ///< scene generator: v1 | v2 (same files, same layout)
+    std::vector<std::string> palettes;      ///< v2 only: palettes to draw from (empty: the training ones)
     /// Called after each scene is written (e.g. to print progress); may be empty.
     std::function<void(const SyntheticCowcSceneInfo&, int index, int total)> on_scene;
 };

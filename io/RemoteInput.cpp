@@ -290,13 +290,40 @@ std::string stac_item_scene(const std::string& location, const std::string& asse
         entry["href"].get<std::string>().empty())
         fail("its asset '" + key + "' has no string \"href\"");
     const std::string id = sanitized_name(item["id"].get<std::string>());
-    return std::string(kStacScenePrefix) + id + ":" + resolve_href(entry["href"].get<std::string>(), location);
+    if (location.find('"') != std::string::npos) fail("its location holds a double quote");
+    return std::string(kStacScenePrefix) + id + ":\"" + location + "\":" +
+           resolve_href(entry["href"].get<std::string>(), location);
 }
 
-std::string gdal_open_name(const std::string& scene) {
-    if (!starts_with(scene, kStacScenePrefix)) return scene;
+namespace {
+
+// The parts of STAC_ITEM:<id>:"<location>":<dataset>; false when `scene` is not of that form.
+bool split_stac_scene(const std::string& scene, std::string& location, std::string& dataset) {
+    if (!starts_with(scene, kStacScenePrefix)) return false;
     const std::size_t colon = scene.find(':', std::string(kStacScenePrefix).size());
-    return colon == std::string::npos ? scene : scene.substr(colon + 1);
+    if (colon == std::string::npos || colon + 1 >= scene.size() || scene[colon + 1] != '"') return false;
+    const std::size_t close = scene.find('"', colon + 2);
+    if (close == std::string::npos || close + 1 >= scene.size() || scene[close + 1] != ':') return false;
+    location = scene.substr(colon + 2, close - colon - 2);
+    dataset = scene.substr(close + 2);
+    return true;
+}
+
+}  // namespace
+
+std::string gdal_open_name(const std::string& scene) {
+    std::string location, dataset;
+    return split_stac_scene(scene, location, dataset) ? dataset : scene;
+}
+
+std::string stac_source_item(const std::string& scene) {
+    std::string location, dataset;
+    if (!split_stac_scene(scene, location, dataset)) return "";
+    const std::string curl = "/vsicurl/";
+    if (starts_with(location, curl) && (location.compare(curl.size(), 7, "http://") == 0 ||
+                                        location.compare(curl.size(), 8, "https://") == 0))
+        location = location.substr(curl.size());
+    return scrub_credentials(location);
 }
 
 std::string dataset_scene_name(const std::string& name) {
@@ -405,11 +432,16 @@ void apply_remote_read_defaults() {
             {"GDAL_HTTP_CONNECTTIMEOUT", "30"},
             {"GDAL_HTTP_LOW_SPEED_TIME", "60"},
             {"GDAL_HTTP_LOW_SPEED_LIMIT", "1"},
-            {"CPL_VSIL_NETWORK_STATS_ENABLED", "YES"},
         };
         for (const auto& [key, value] : defaults)
             if (CPLGetConfigOption(key, nullptr) == nullptr) CPLSetConfigOption(key, value);
     });
+}
+
+void enable_network_statistics() {
+    // Also for local scene names: a local VRT may mosaic remote files.
+    if (CPLGetConfigOption("CPL_VSIL_NETWORK_STATS_ENABLED", nullptr) == nullptr)
+        CPLSetConfigOption("CPL_VSIL_NETWORK_STATS_ENABLED", "YES");
 }
 
 void reset_network_statistics() { VSINetworkStatsReset(); }

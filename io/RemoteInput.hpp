@@ -29,8 +29,9 @@
 
 namespace satsal {
 
-/// The prefix of a resolved STAC scene: "STAC_ITEM:<item id>:<asset dataset name>". The item id
-/// names the scene's output folder; the rest is what GDAL opens.
+/// The prefix of a resolved STAC scene: STAC_ITEM:<id>:"<item location>":<asset dataset name>. The
+/// item id names the scene's output folder, the item location is where outputs link back to, the
+/// rest is what GDAL opens.
 constexpr const char* kStacScenePrefix = "STAC_ITEM:";
 
 /// True when `spec` (as written in a config) is a dataset name, not a local path (see above).
@@ -53,7 +54,7 @@ std::vector<std::string> expand_dataset_name(const std::string& spec, const std:
 
 /// True when `spec` names a STAC item: a name or path ending in ".json" (before any query).
 bool is_stac_item_spec(const std::string& spec);
-/// "STAC_ITEM:<id>:<dataset name of the asset>" for the item at `location` (a local path or a
+/// STAC_ITEM:<id>:"<location>":<dataset name of the asset> for the item at `location` (a local path or a
 /// dataset name GDAL can read, e.g. /vsicurl/https://.../item.json). Relative hrefs resolve
 /// against the item's location; http(s)/s3/gs hrefs become /vsi names. std::invalid_argument
 /// naming the item when it is not a STAC item, has no such asset, or its id is not a safe name.
@@ -61,6 +62,9 @@ std::string stac_item_scene(const std::string& location, const std::string& asse
 
 /// What GDAL opens for a scene (strips the STAC_ITEM prefix).
 std::string gdal_open_name(const std::string& scene);
+/// The STAC item a STAC scene came from, as a link target: an http(s) URL without /vsicurl/ (and
+/// scrubbed), or the local path / other dataset name; "" for other scenes.
+std::string stac_source_item(const std::string& scene);
 
 /// The output folder name of a dataset-name scene: the STAC item id; else the stem of the last
 /// path element of the URL or path (query dropped), with a subdataset's variable appended
@@ -81,8 +85,8 @@ std::string remote_failure_detail(const std::string& name);
 /// and GDAL_HTTP_MERGE_CONSECUTIVE_RANGES=YES (fewer, larger range requests),
 /// CPL_VSIL_CURL_CACHE_SIZE=128 MB (the tile rows a scene's reader threads share), VSI_CACHE=TRUE
 /// with VSI_CACHE_SIZE=64 MB, GDAL_HTTP_CONNECTTIMEOUT=30 and GDAL_HTTP_LOW_SPEED_TIME=60 with
-/// GDAL_HTTP_LOW_SPEED_LIMIT=1 (a stalled server fails the read instead of hanging the run), and
-/// turns on GDAL's network statistics (CPL_VSIL_NETWORK_STATS_ENABLED). Once per process.
+/// GDAL_HTTP_LOW_SPEED_LIMIT=1 (a stalled server fails the read instead of hanging the run).
+/// Once per process.
 void apply_remote_read_defaults();
 
 /// Bytes and requests GDAL's network file systems made since the last reset (all threads of the
@@ -91,6 +95,8 @@ struct NetworkStatistics {
     int64_t downloaded_bytes = 0;
     int64_t requests = 0;
 };
+/// Turns GDAL's network statistics on (CPL_VSIL_NETWORK_STATS_ENABLED) unless the user set it.
+void enable_network_statistics();
 void reset_network_statistics();
 NetworkStatistics network_statistics();
 

@@ -562,6 +562,7 @@ RunConfig resolve_run_config(const ParsedRunConfig& parsed) {
     if (!config.scene_list.empty()) {
         for (auto& spec : read_scene_list(config.scene_list, parsed.origin("scene_list"))) specs.push_back(std::move(spec));
     }
+    enable_network_statistics();  // run.json input_read
     if (std::any_of(specs.begin(), specs.end(), [](const auto& spec) { return is_remote_name(spec.first); }))
         apply_remote_read_defaults();
     std::set<std::string> seen;

@@ -48,8 +48,11 @@ nlohmann::ordered_json CountWindowsResult::to_json(const TileGrid& windows) cons
     out["processed"] = processed;
     out["skipped_nodata"] = skipped;
     out["resumed"] = resumed;
-    out["seconds"] = {{"wall", wall_seconds}, {"read_busy", read_seconds}, {"forward_busy", forward_seconds}};
     return out;
+}
+
+nlohmann::ordered_json CountWindowsResult::seconds_json() const {
+    return {{"wall", wall_seconds}, {"read_busy", read_seconds}, {"forward_busy", forward_seconds}};
 }
 
 CountWindowsResult run_count_windows(const RunSetup& setup, const std::string& scene, const TileGrid& windows,

@@ -47,6 +47,8 @@ struct CountWindowsResult {
 
     /// run.json's `count_windows` section.
     nlohmann::ordered_json to_json(const TileGrid& windows) const;
+    /// run.json's `seconds.count_windows` (timings stay under `seconds`, which comparisons skip).
+    nlohmann::ordered_json seconds_json() const;
 };
 
 /// Counts every window of `windows`; throws naming the scene and window when one fails, and

@@ -1,5 +1,6 @@
 #include "pipeline/SceneResume.hpp"
 
+#include "io/RemoteInput.hpp"
 #include "io/RunConfig.hpp"
 #include "pipeline/Version.hpp"
 
@@ -95,7 +96,7 @@ hpc::Fingerprint scene_fingerprint(const RunConfig& config, const std::string& m
     out.emplace_back("the margin", std::to_string(margin));
     out.emplace_back("the model's sha256", model_sha256);
     VSIStatBufL stat{};
-    const bool found = VSIStatL(scene.c_str(), &stat) == 0;
+    const bool found = VSIStatL(gdal_open_name(scene).c_str(), &stat) == 0;  // a STAC scene: its asset
     out.emplace_back("the input scene", scene);
     out.emplace_back("the input's size", found ? std::to_string(stat.st_size) : "unknown");
     out.emplace_back("the input's modification time", found ? std::to_string(stat.st_mtime) : "unknown");

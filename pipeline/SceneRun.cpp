@@ -225,14 +225,18 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
         outcome.report["method"] =
             method->report(pass1.method_seconds, annotations && o == 1 ? annotations->cars.size() : 0);
     }
-    if (windows) outcome.report["count_windows"] = window_counts.to_json(*windows);
+    if (windows) {
+        outcome.report["count_windows"] = window_counts.to_json(*windows);
+        outcome.report["seconds"]["count_windows"] = window_counts.seconds_json();
+    }
     if (!margin_note.empty()) outcome.report["tiling"]["margin_cap"] = margin_note;
     write_text_file(staging.path("run.json"), json_file_text(outcome.report));
     nlohmann::ordered_json stac{{"satsal:model_sha256", setup.model_sha256}, {"satsal:taps", setup.tap_names},
                                 {"satsal:statistic", statistic_name(config.statistic)}};
     if (setup.counting) stac["satsal:counted"] = outcome.count_predicted;
     if (setup.counting && outcome.count_true >= 0) stac["satsal:annotated"] = outcome.count_true;
-    write_stac_item(fs::path(staging.path("item.json")).parent_path().string(), outcome.name, config.cog, stac);
+    write_stac_item(fs::path(staging.path("item.json")).parent_path().string(), outcome.name, config.cog, stac,
+                    stac_source_item(scene));
     staging.commit();
 
     outcome.ok = true;

@@ -144,7 +144,7 @@ StacAssetKind stac_asset_kind(const std::string& name, bool cog) {
 }
 
 void write_stac_item(const std::string& folder, const std::string& id, bool cog,
-                     const nlohmann::ordered_json& properties) {
+                     const nlohmann::ordered_json& properties, const std::string& derived_from) {
     std::vector<std::string> names;
     for (const auto& entry : fs::directory_iterator(folder)) {
         const std::string name = entry.path().filename().string();
@@ -203,6 +203,8 @@ void write_stac_item(const std::string& folder, const std::string& id, bool cog,
         {{{"rel", "collection"}, {"href", "../collection.json"}, {"type", "application/json"}},
          {{"rel", "parent"}, {"href", "../collection.json"}, {"type", "application/json"}},
          {{"rel", "root"}, {"href", "../collection.json"}, {"type", "application/json"}}});
+    if (!derived_from.empty())
+        item["links"].push_back({{"rel", "derived_from"}, {"href", derived_from}, {"type", "application/json"}});
     nlohmann::ordered_json& assets = item["assets"];
     for (const std::string& name : names) {
         const StacAssetKind kind = stac_asset_kind(name, cog);

@@ -30,9 +30,10 @@ struct StacAssetKind {
 StacAssetKind stac_asset_kind(const std::string& file_name, bool cog);
 
 /// Writes `<folder>/item.json` describing every file already in `folder` (its outputs).
-/// `properties` are added to the item's properties (satsal:* keys).
+/// `properties` are added to the item's properties (satsal:* keys). A non-empty `derived_from`
+/// (the STAC item the input scene came from) is linked with rel "derived_from".
 void write_stac_item(const std::string& folder, const std::string& id, bool cog,
-                     const nlohmann::ordered_json& properties);
+                     const nlohmann::ordered_json& properties, const std::string& derived_from = "");
 
 /// Writes `<output_dir>/collection.json` linking the items of `scene_folders` (those holding an
 /// item.json; the others are skipped).

@@ -68,6 +68,7 @@ const Command commands[] = {
     {"eval-count", "score a counting model on a COWC counting patch set", eval_count},
     {"slurm", "write an sbatch job-array script that splits a config's scenes over Slurm tasks", slurm},
     {"summarize", "merge the results of a batch's shards (Slurm array tasks) once all are done", summarize},
+    {"evaluate", "KAR/ROAR (layer and image level) and ROAD saliency evaluation on COWC counting", evaluate},
     {"bench", "benchmarks: `bench smoe|forward|fidelity|pipeline|memory|methods`", bench},
 };
 

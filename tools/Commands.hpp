@@ -54,6 +54,7 @@ int train_count(int argc, char** argv);
 int eval_count(int argc, char** argv);
 int slurm(int argc, char** argv);
 int summarize(int argc, char** argv);
+int evaluate(int argc, char** argv);
 
 /// `satsal run` under mpirun/srun: ranks take scenes on demand, rank 0 writes the batch outputs.
 int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart);

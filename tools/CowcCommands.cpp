@@ -117,7 +117,7 @@ int make_scene(int argc, char** argv) {
 
 int make_cowc(int argc, char** argv) {
     cowc::SyntheticCowcOptions options;
-    std::string angles = "0";
+    std::string angles = "0", palettes;
     bool once = false;
     po::options_description described("make-cowc options");
     described.add_options()
@@ -128,6 +128,11 @@ int make_cowc(int argc, char** argv) {
         ("test-scenes", po::value(&options.test_scenes)->default_value(1), "held-out scenes")
         ("seed", po::value(&options.seed)->default_value(1), "random seed (same seed, same bytes)")
         ("patch-stride", po::value(&options.patch_stride)->default_value(96), "stride of patch centres")
+        ("style", po::value(&options.style)->default_value("v1"),
+         "scene generator: v1 (flat-colour town) | v2 (like real 15 cm imagery: lots, sun, shadows, sensor)")
+        ("palettes", po::value(&palettes),
+         "v2: comma-separated palettes to draw from (summer, arid, overcast, fresh-asphalt, autumn-dusk; "
+         "default: all but the held-out autumn-dusk)")
         ("angles", po::value(&angles)->default_value("0"), "patch rotations in degrees, multiples of 15")
         ("no-patches", "scenes and annotations only")
         ("no-geotiffs", "no georeferenced GeoTIFF copies of the scenes")
@@ -149,6 +154,7 @@ int make_cowc(int argc, char** argv) {
     options.write_geotiffs = variables.count("no-geotiffs") == 0;
     options.patch_angles.clear();
     options.patch_angles = parse_angles(angles);
+    options.palettes = parse_name_list(palettes);
     options.on_scene = [](const cowc::SyntheticCowcSceneInfo& scene, int index, int total) {
         std::fprintf(stderr, "satsal make-cowc: scene %d/%d %s (%s): %zu cars, %zu negatives, %zu patches\n",
                      index + 1, total, scene.name.c_str(), scene.split.c_str(), scene.cars, scene.negatives,

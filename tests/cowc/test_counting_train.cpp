@@ -309,3 +309,49 @@ def forward(self, x):
                               Catch::Contains("(listed in '" + list + "' as 'Synth_Test/test/03.00101.00203.000.png 3')"));
     }
 }
+
+TEST_CASE("colour jitter changes the content square only, the same way for the same draw", "[counting][train]") {
+    const at::Tensor batch = torch::rand({3, 3, 224, 224}) * 2 - 1;
+    at::Tensor a = batch.clone(), b = batch.clone(), c = batch.clone();
+    jitter_count_colours(a, 1, 0, 10, 0.2);
+    jitter_count_colours(b, 1, 0, 10, 0.2);
+    jitter_count_colours(c, 1, 1, 10, 0.2);
+    CHECK(torch::equal(a, b));
+    CHECK_FALSE(torch::equal(a, c));
+    using torch::indexing::Slice;
+    const auto frame = [](const at::Tensor& t) {
+        return torch::cat({t.index({Slice(), Slice(), Slice(0, 16)}).flatten(), t.index({Slice(), Slice(), Slice(208, 224)}).flatten(),
+                           t.index({Slice(), Slice(), Slice(16, 208), Slice(0, 16)}).flatten(),
+                           t.index({Slice(), Slice(), Slice(16, 208), Slice(208, 224)}).flatten()});
+    };
+    CHECK(torch::equal(frame(a), frame(batch)));
+    const at::Tensor inner = a.index({Slice(), Slice(), Slice(16, 208), Slice(16, 208)});
+    const at::Tensor before = batch.index({Slice(), Slice(), Slice(16, 208), Slice(16, 208)});
+    CHECK((inner - before).abs().max().item<double>() > 0.01);
+    // The same sample position in a later batch gets the same draw: sample 1 of a batch starting at
+    // position 10 is sample 0 of one starting at 11.
+    at::Tensor d = batch.index({Slice(1, 2)}).clone();
+    jitter_count_colours(d, 1, 0, 11, 0.2);
+    CHECK(torch::allclose(d, a.index({Slice(1, 2)}), 1e-5, 1e-5));
+    // Pixels stay in [0, 1] after undoing the normalisation.
+    const at::Tensor pixels = inner * torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1}) +
+                              torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
+    CHECK(pixels.min().item<double>() >= -1e-5);
+    CHECK(pixels.max().item<double>() <= 1 + 1e-5);
+}
+
+TEST_CASE("training reports through on_log, one line per call, and prints nothing itself", "[counting][train]") {
+    TempDir dir("train-log");
+    const std::string list = write_patch_set(dir.str(), "train", "COWC_train_list_64_class.txt", 4, 5, 11);
+    std::ostringstream stream;
+    CountTrainOptions o = tiny_options(dir, list, stream);
+    o.epochs = 1;
+    std::vector<std::string> lines;
+    o.on_log = [&](const std::string& line) { lines.push_back(line); };
+    REQUIRE(train_counting_model(o).finished);
+    CHECK(stream.str().empty());  // on_log takes precedence over the stream
+    REQUIRE(lines.size() >= 3);
+    CHECK(lines.front().rfind("[train-count] 16 training patches, 4 held out", 0) == 0);
+    CHECK(lines.back().rfind("[train-count] wrote '" + o.output + "'", 0) == 0);
+    for (const auto& line : lines) CHECK(line.find('\n') == std::string::npos);
+}

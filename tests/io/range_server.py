@@ -8,7 +8,8 @@ Unlike `python3 -m http.server` it answers single byte ranges (206 Partial Conte
 /vsicurl/ needs to read a COG piece by piece. Query strings are ignored (a signed URL reads the
 same file). With --drop-after N the server sends N body bytes in total across all GET requests,
 then cuts the connection in the middle of a response (and of every later one): a server dying
-mid-run. HEAD requests are always answered. It exits by itself after --lifetime seconds (default
+mid-run. HEAD requests are always answered. A folder is answered with an Apache-style index page
+(what GDAL's VSIReadDir parses over HTTP). It exits by itself after --lifetime seconds (default
 300), so a test that dies cannot leave it running.
 """
 import argparse
@@ -43,7 +44,32 @@ def main():
                 return None
             return full
 
+        def listing(self):
+            # An Apache-style index page of a folder, which GDAL's VSIReadDir parses for /vsicurl/.
+            path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+            full = os.path.realpath(os.path.join(root, path.lstrip("/")))
+            if not (full == root or full.startswith(root + os.sep)) or not os.path.isdir(full):
+                return None
+            shown = path.rstrip("/") or "/"
+            lines = ["<html><head><title>Index of %s</title></head><body>" % shown,
+                     "<h1>Index of %s</h1>" % shown, "<pre>"]
+            for name in sorted(os.listdir(full)):
+                if os.path.isfile(os.path.join(full, name)):
+                    lines.append('<a href="%s">%s</a>  %d' % (urllib.parse.quote(name), name,
+                                                             os.path.getsize(os.path.join(full, name))))
+            lines.append("</pre></body></html>")
+            return ("\n".join(lines) + "\n").encode()
+
         def answer(self, body_wanted):
+            page = self.listing()
+            if page is not None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                if body_wanted:
+                    self.wfile.write(page)
+                return
             full = self.target()
             if full is None:
                 self.send_response(404)

@@ -98,7 +98,7 @@ TEST_CASE("scene names of dataset names are safe stems", "[remote]") {
     CHECK(dataset_scene_name("HDF5:\"/d/g.h5\"://grp/data") == "g_grp_data");
     CHECK(dataset_scene_name("/vsicurl/http://h/..") == "scene");
     CHECK(dataset_scene_name("/vsicurl/http://h/.satsal-x.tif") == "_.satsal-x");
-    CHECK(dataset_scene_name("STAC_ITEM:S2A_1:/vsicurl/http://h/tci.tif") == "S2A_1");
+    CHECK(dataset_scene_name("STAC_ITEM:S2A_1:\"/vsicurl/http://h/i.json\":/vsicurl/http://h/tci.tif") == "S2A_1");
     CHECK(scene_name("/vsicurl/http://h/p/a.tif") == "a");
     CHECK(scene_name("/data/a.b-c%d.tif") == "a.b-c%d");  // local names unchanged
 }
@@ -119,9 +119,12 @@ TEST_CASE("credentials are scrubbed from what is shown", "[remote]") {
 TEST_CASE("STAC items: the asset's href, relative to the item, named by the item id", "[remote]") {
     Folder folder;
     const std::string item = folder.write("items/item.json", kItem);
-    CHECK(stac_item_scene(item, "visual") == "STAC_ITEM:S2A_T33_2026_11_29..:" + folder.path("cogs/tci.tif"));
-    CHECK(stac_item_scene(item, "B04") == "STAC_ITEM:S2A_T33_2026_11_29..:/vsicurl/https://example.org/b/B04.tif?sig=abc");
-    CHECK(stac_item_scene(item, "local") == "STAC_ITEM:S2A_T33_2026_11_29..:/data/x.tif");
+    const std::string prefix = "STAC_ITEM:S2A_T33_2026_11_29..:\"" + item + "\":";
+    CHECK(stac_item_scene(item, "visual") == prefix + folder.path("cogs/tci.tif"));
+    CHECK(stac_item_scene(item, "B04") == prefix + "/vsicurl/https://example.org/b/B04.tif?sig=abc");
+    CHECK(stac_item_scene(item, "local") == prefix + "/data/x.tif");
+    CHECK(stac_source_item(stac_item_scene(item, "B04")) == item);
+    CHECK(stac_source_item("/vsicurl/http://h/a.tif").empty());
     CHECK(gdal_open_name(stac_item_scene(item, "visual")) == folder.path("cogs/tci.tif"));
     CHECK(scene_name(stac_item_scene(item, "visual")) == "S2A_T33_2026_11_29..");
     CHECK(error_of([&] { stac_item_scene(item, "red"); }) ==
@@ -147,7 +150,9 @@ TEST_CASE("STAC hrefs of remote items resolve against the item URL", "[remote]")
     VSIFWriteL(text.data(), 1, text.size(), f);
     VSIFCloseL(f);
     CHECK(stac_item_scene("/vsimem/stac/items/x/item.json", "visual") ==
-          "STAC_ITEM:S2A_T33_2026_11_29..:/vsimem/stac/items/cogs/tci.tif");
+          "STAC_ITEM:S2A_T33_2026_11_29..:\"/vsimem/stac/items/x/item.json\":/vsimem/stac/items/cogs/tci.tif");
+    CHECK(stac_source_item("STAC_ITEM:a:\"/vsicurl/https://h/i/item.json?sig=1\":/vsicurl/https://h/t.tif") ==
+          "https://h/i/item.json?<redacted>");
     VSIUnlink("/vsimem/stac/items/x/item.json");
 }
 

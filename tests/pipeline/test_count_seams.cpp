@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -16,19 +17,27 @@ using namespace satsal::ptest;
 
 namespace {
 
-/// counts.csv's `predicted` column, by window.
+std::vector<std::string> csv_fields(const std::string& line) {
+    std::vector<std::string> fields;
+    std::istringstream row(line);
+    for (std::string field; std::getline(row, field, ',');) fields.push_back(field);
+    return fields;
+}
+
+/// counts.csv's `predicted` column (found by its header), by window.
 std::vector<int> predicted_column(const std::string& csv) {
     std::istringstream in(read_text(csv));
     std::string line;
     std::getline(in, line);
-    REQUIRE(line.rfind("window,column,row,x0,y0,x1,y1,predicted", 0) == 0);
+    const std::vector<std::string> header = csv_fields(line);
+    const auto column = std::find(header.begin(), header.end(), "predicted");
+    REQUIRE(column != header.end());
+    const std::size_t at = static_cast<std::size_t>(column - header.begin());
     std::vector<int> out;
     while (std::getline(in, line)) {
-        std::vector<std::string> fields;
-        std::istringstream row(line);
-        for (std::string field; std::getline(row, field, ',');) fields.push_back(field);
-        REQUIRE(fields.size() >= 8);
-        out.push_back(std::stoi(fields[7]));
+        const std::vector<std::string> fields = csv_fields(line);
+        REQUIRE(fields.size() == header.size());
+        out.push_back(std::stoi(fields[at]));
     }
     return out;
 }
