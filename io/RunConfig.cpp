@@ -214,6 +214,39 @@ ValueType<WeightSpec> weights_type() {
     return type;
 }
 
+ValueType<std::optional<int>> class_type() {
+    const std::string what = "predicted or a class index 0..1000000";
+    ValueType<std::optional<int>> type;
+    type.parse = [what](const std::string& text, const Origin& origin) -> std::optional<int> {
+        if (lower(text) == "predicted") return std::nullopt;
+        try {
+            return config::integer(0, 1000000).parse(text, origin);
+        } catch (const std::invalid_argument&) {
+            expected(what, text);
+        }
+    };
+    type.format = [](const std::optional<int>& value) {
+        return value ? std::to_string(*value) : std::string("predicted");
+    };
+    return type;
+}
+
+ValueType<std::string> module_name() {
+    ValueType<std::string> type;
+    type.parse = [](const std::string& text, const Origin&) {
+        if (text.find_first_of(" \t,") != std::string::npos) expected("one tap module name (empty: the last tap)", text);
+        return text;
+    };
+    type.format = [](const std::string& name) { return name; };
+    return type;
+}
+
+ValueType<Method> method_type() {
+    std::vector<std::pair<std::string, Method>> names;
+    for (const std::string& name : method_names()) names.emplace_back(name, parse_method(name));
+    return config::enumeration(names);
+}
+
 // A scene spec: local paths resolved against the origin's folder, GDAL dataset names kept.
 ValueType<std::string> scene_spec() {
     ValueType<std::string> type;
@@ -297,6 +330,25 @@ config::Schema<RunConfig> make_schema() {
           "COWC car annotation PNG, or a folder with <scene>_Annotated_Cars.png, to score counts against");
     s.add("synthetic_cowc", &C::synthetic_cowc, path(), "",
           "folder of a synthetic COWC demo set; satsal run generates it there once if missing");
+    s.add("method", &C::method, method_type(), "smoe",
+          "saliency method: " + join(method_names(), " | ") + " (as satsal explain --method; the SMOE maps are always written)");
+    s.add("smoothgrad_sq", &C::smoothgrad_sq, boolean(), "false",
+          "SmoothGrad-Sq on method = gradient | guided-backprop | integrated-gradients");
+    s.add("class", &C::target_class, class_type(), "predicted",
+          "the class whose logit is the score: predicted (each tile's own) or a class index");
+    s.add("steps", &C::steps, integer(1, 100000), "50", "method = integrated-gradients: path steps (midpoint rule)");
+    s.add("baseline", &C::baseline, real(-1e6, 1e6), "0",
+          "method = integrated-gradients: baseline value in network input units (0 = the mean colour)");
+    s.add("samples", &C::samples, integer(1, 100000), "15", "smoothgrad_sq: noisy samples per tile");
+    s.add("noise", &C::noise, real(0, 100), "0.15", "smoothgrad_sq: sigma / (max - min) of each tile's input");
+    s.add("seed", &C::seed, integer(0, 2147483647), "0", "smoothgrad_sq: seed of the noise");
+    s.add("reduce", &C::reduce,
+          enumeration<ChannelReduction>({{"abs-max", ChannelReduction::AbsMax}, {"sum-abs", ChannelReduction::SumAbs}}),
+          "abs-max", "input attributions: channels reduced by abs-max | sum-abs");
+    s.add("cam_tap", &C::cam_tap, module_name(), "", "gradcam | gradcam++ | fastcam: the tap (one of taps)",
+          {false, "(the last tap)"});
+    s.add("method_batch", &C::method_batch, integer(1, kMaxBatchSize), "8",
+          "images per forward/backward pass of a gradient method (IG steps, SmoothGrad samples), 1..256");
     return s;
 }
 
@@ -317,6 +369,33 @@ void check_across_keys(const ParsedRunConfig& parsed) {
                                   std::to_string(c.tile_size) + " (" +
                                   (parsed.given("tile_size") ? parsed.origin("tile_size").where : std::string("default")) +
                                   "); the context on each side is at most one core wide");
+
+    // Method parameters: a parameter the chosen method does not use, set away from its default, is
+    // a mistake (to_ini writes every key at its value, so a default is never flagged).
+    const RunConfig defaults;
+    const std::string method = method_name(c.method);
+    auto refuse = [&](const char* key, const std::string& applies_to) {
+        parsed.fail(key, std::string(key) + ": applies to " + applies_to + ", not to method = " + method +
+                             (parsed.given("method") ? " (" + parsed.origin("method").where + ")" : std::string(" (default)")));
+    };
+    if (c.smoothgrad_sq && !is_input_attribution(c.method))
+        refuse("smoothgrad_sq", "method = gradient, guided-backprop or integrated-gradients");
+    if (c.method != Method::IntegratedGradients) {
+        if (c.steps != defaults.steps) refuse("steps", "method = integrated-gradients");
+        if (c.baseline != defaults.baseline) refuse("baseline", "method = integrated-gradients");
+    }
+    if (!c.smoothgrad_sq) {
+        if (c.samples != defaults.samples) refuse("samples", "smoothgrad_sq = true");
+        if (c.noise != defaults.noise) refuse("noise", "smoothgrad_sq = true");
+        if (c.seed != defaults.seed) refuse("seed", "smoothgrad_sq = true");
+    }
+    if (!is_input_attribution(c.method) && c.reduce != defaults.reduce)
+        refuse("reduce", "method = gradient, guided-backprop or integrated-gradients");
+    if (!is_cam(c.method) && !c.cam_tap.empty()) refuse("cam_tap", "method = gradcam, gradcam++ or fastcam");
+    if (c.method == Method::Smoe) {
+        if (c.target_class) refuse("class", "gradient methods");
+        if (c.method_batch != defaults.method_batch) refuse("method_batch", "gradient methods");
+    }
 
     // mean and std: one value per model input channel. With bands set that count is known here.
     const auto where_or_default = [&](const char* key) {
@@ -524,6 +603,22 @@ std::string pad_mode_name(PadMode pad) {
 std::string normalize_scope_name(NormalizeScope scope) { return scope == NormalizeScope::Scene ? "scene" : "tile"; }
 
 std::string run_task_name(RunTask task) { return task == RunTask::Saliency ? "saliency" : "count"; }
+
+MethodOptions method_options(const RunConfig& c) {
+    MethodOptions options;
+    options.method = c.method;
+    options.smoothgrad_sq = c.smoothgrad_sq;
+    if (c.target_class) options.target_class = *c.target_class;
+    options.steps = c.steps;
+    options.baseline = c.baseline;
+    options.samples = c.samples;
+    options.noise = c.noise;
+    options.seed = static_cast<uint64_t>(c.seed);
+    options.reduction = c.reduce;
+    options.cam_tap = c.cam_tap;
+    options.max_batch = c.method_batch;
+    return options;
+}
 
 std::vector<std::string> run_config_keys() {
     std::vector<std::string> keys;

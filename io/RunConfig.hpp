@@ -24,6 +24,7 @@
 //
 // Thread rules: plain value types and pure functions; nothing is shared.
 #include "io/ConfigSchema.hpp"
+#include "methods/MethodOptions.hpp"
 #include "saliency/Combine.hpp"
 #include "saliency/Normalize.hpp"
 #include "saliency/Statistics.hpp"
@@ -111,6 +112,19 @@ struct RunConfig {
     // scenes and annotations named above are checked. Loading a config never creates it.
     std::string synthetic_cowc;
 
+    // --- saliency method (methods/MethodOptions.hpp; the names of `satsal explain --method`) --
+    Method method;                     // smoe: the paper's maps only; others run in pass 1 too
+    bool smoothgrad_sq;                // on gradient, guided-backprop, integrated-gradients
+    std::optional<int> target_class;   // key `class`; empty = each tile's predicted class
+    int steps;                         // integrated gradients
+    double baseline;                   // integrated gradients, network input units
+    int samples;                       // SmoothGrad-Sq
+    double noise;                      // SmoothGrad-Sq sigma / (max - min) of the tile
+    int seed;                          // SmoothGrad-Sq noise
+    ChannelReduction reduce;           // input attributions: channels -> one map
+    std::string cam_tap;               // gradcam, gradcam++, fastcam; empty = the last tap
+    int method_batch;                  // images per forward/backward pass of the method
+
     bool operator==(const RunConfig& other) const;
     bool operator!=(const RunConfig& other) const { return !(*this == other); }
 };
@@ -149,6 +163,9 @@ std::vector<std::string> run_config_keys();
 std::string pad_mode_name(PadMode pad);
 std::string normalize_scope_name(NormalizeScope scope);
 std::string run_task_name(RunTask task);
+
+/// The method and its parameters as methods/ takes them (max_batch = method_batch).
+MethodOptions method_options(const RunConfig& config);
 
 /// File name extensions (lower case, with the dot) picked up when `scene` names a directory.
 const std::vector<std::string>& scene_raster_extensions();

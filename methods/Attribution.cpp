@@ -53,6 +53,12 @@ torch::Tensor check_inputs(const torch::Tensor& inputs, const torch::Tensor& tar
 
 GradientMethods::GradientMethods(const TappedModel& model, int max_batch) : model_(model), max_batch_(max_batch) {
     if (max_batch < 1) throw std::invalid_argument("gradient methods: at least 1 image per pass, got " + std::to_string(max_batch));
+    if (model.precision() != Precision::Fp32) {
+        // bf16 weights give bf16 gradients (and guided backprop's graph rewrite assumes fp32):
+        // callers load a float32 copy instead (methods/MethodRun.hpp fp32_model).
+        throw std::invalid_argument("model '" + model.path() + "' computes in " + precision_name(model.precision()) +
+                                    "; gradient methods need it in fp32 (precision = fp32, or a float32 copy)");
+    }
 }
 
 const GuidedForward& GradientMethods::guided_forward() const {

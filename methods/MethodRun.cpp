@@ -19,6 +19,18 @@ Map map_of(const torch::Tensor& hw) {
 
 }  // namespace
 
+const TappedModel& fp32_model(const TappedModel& model, std::unique_ptr<TappedModel>& copy) {
+    if (model.precision() == Precision::Fp32) return model;
+    InferenceOptions inference;
+    inference.precision = Precision::Fp32;
+    inference.device = model.device();
+    copy = std::make_unique<TappedModel>(model.path(), model.tap_names(), false, inference);
+    if (copy->sha256() != model.sha256()) {
+        throw std::runtime_error("model '" + model.path() + "' changed on disk while loading its float32 copy for the gradient method");
+    }
+    return *copy;
+}
+
 MethodProduct run_method(const TappedModel& model, const at::Tensor& input, const Map& smoe_combined,
                          const MethodOptions& options_in) {
     const auto start = std::chrono::steady_clock::now();

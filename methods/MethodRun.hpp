@@ -7,6 +7,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,11 @@ struct MethodProduct {
     std::vector<Array> arrays;     // /attribution [C, H, W]
     double seconds = 0;            // time spent in the method
 };
+
+/// The model gradient methods run on: `model` itself when it computes in fp32; otherwise (bf16) a
+/// float32 copy loaded from the same file with the same taps, kept in `copy` (its sha256 must match
+/// the model's, or the file changed since it was loaded: an error).
+const TappedModel& fp32_model(const TappedModel& model, std::unique_ptr<TappedModel>& copy);
 
 /// Runs `options.method` (not smoe) on input [1, C, H, W] (the network's normalized input).
 /// smoe_combined is the SMOE combined map of the same input (input size), needed by fastcam.

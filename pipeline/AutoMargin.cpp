@@ -1,11 +1,13 @@
 #include "pipeline/AutoMargin.hpp"
 
 #include "io/RasterReader.hpp"
+#include "pipeline/MethodPass.hpp"
 #include "pipeline/Seams.hpp"
 #include "tiling/Seams.hpp"
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 namespace satsal {
 namespace {
@@ -40,12 +42,21 @@ int64_t choose_auto_margin(RunSetup& setup, const std::string& scene, const Band
         return max_margin;
     }
     const SeamProbe probe = read_seam_probe(scene, scaling, want, s);
+    // A gradient method's map needs context too: its seam error on the same probe is the last
+    // entry of each candidate's errors (pipeline/MethodPass.hpp).
+    std::optional<MethodSeamProbe> method_reference;
+    if (setup.method) method_reference = method_seam_reference(*setup.method, probe, config.tile_size, max_margin);
     const MarginChoice choice = choose_margin(
         candidates,
         [&](int64_t margin) {
-            return seam_errors(*setup.model, probe, config.tile_size, margin, max_margin, setup.statistic,
-                               std::max(1, config.batch_size))
-                .errors;
+            std::vector<double> errors = seam_errors(*setup.model, probe, config.tile_size, margin, max_margin,
+                                                     setup.statistic, std::max(1, config.batch_size))
+                                             .errors;
+            if (method_reference) {
+                errors.push_back(method_seam_error(*setup.method, probe, *method_reference, margin,
+                                                   std::max(1, config.batch_size)));
+            }
+            return errors;
         },
         config.seam_tolerance);
     nlohmann::ordered_json measured = nlohmann::ordered_json::array();
@@ -56,6 +67,12 @@ int64_t choose_auto_margin(RunSetup& setup, const std::string& scene, const Band
     setup.margin_report["tolerance"] = config.seam_tolerance;
     setup.margin_report["probe"] = scene + " centre crop " + std::to_string(probe_w) + "x" + std::to_string(probe_h);
     setup.margin_report["measured"] = measured;
+    if (method_reference) {
+        setup.margin_report["method"] = setup.method->description() + ": its seam error is the last of each errors list "
+                                        "(raw map x input pixels, class " + std::to_string(method_reference->target) +
+                                        " for every tile; IG steps and SmoothGrad samples capped at " +
+                                        std::to_string(kProbeIterations) + ")";
+    }
     events.say_note("margin = auto chose " + std::to_string(choice.margin) + " px (worst layer seam error " +
                     format("%.2e", choice.measured.back().worst()) + " <= " + format("%.2e", config.seam_tolerance) +
                     ", probe " + std::to_string(probe_w) + "x" + std::to_string(probe_h) + " of " + scene + ")");

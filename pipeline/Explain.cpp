@@ -240,7 +240,8 @@ ExplainResult explain(const ExplainOptions& options) {
     // A gradient-based method (methods/): its map replaces the SMOE map in saliency.tif/overlay.png.
     std::optional<MethodProduct> method;
     if (options.method.method != Method::Smoe) {
-        method = run_method(model, input, saliency.combined, options.method);
+        std::unique_ptr<TappedModel> fp32_copy;  // bf16 runs: gradients come from a float32 copy
+        method = run_method(fp32_model(model, fp32_copy), input, saliency.combined, options.method);
         result.method = method->method;
         result.method_seconds = method->seconds;
     }

@@ -1,6 +1,7 @@
 #include "pipeline/Pass1Graph.hpp"
 
 #include "model/TappedModel.hpp"
+#include "pipeline/MethodPass.hpp"
 #include "pipeline/SceneResume.hpp"
 #include "pipeline/TileSource.hpp"
 #include "pipeline/Timing.hpp"
@@ -35,6 +36,7 @@ SceneLayers::SceneLayers(const SceneResume& resume, const TileGrid& grid, const 
 void SceneLayers::sync() {
     for (ScratchGrid& grid : raw) grid.sync();
     for (ScratchGrid& grid : normalized) grid.sync();
+    if (method) method->sync();
 }
 
 namespace {
@@ -60,6 +62,7 @@ struct TileMaps {
     bool elsewhere = false;       // ranks sharing the scene: another rank computes this tile
     std::vector<Map> raw;         // per tap, the tile's whole layer map
     std::vector<Map> normalized;  // normalize = tile only
+    Map method;                   // config `method`: the tile's raw method map
 };
 using TileMapsPtr = std::shared_ptr<TileMaps>;
 
@@ -68,6 +71,7 @@ struct BatchMaps {
     std::vector<TileJobPtr> jobs;  // kept for the masks until the statistic is applied
     ForwardResult forward;         // the output (counting); the taps are released after the statistic
     std::vector<torch::Tensor> maps;  // per tap, the statistic, computed inside the forward
+    std::vector<Map> method;       // config `method`: per live tile
 };
 using BatchMapsPtr = std::shared_ptr<BatchMaps>;
 
@@ -112,7 +116,7 @@ private:
     const int64_t bands_;
     const int batch_size_;
     Pass1Result result_;
-    StageTimer read_time_, forward_time_, statistic_time_, stitch_time_;
+    StageTimer read_time_, forward_time_, statistic_time_, stitch_time_, method_time_;
     std::vector<float> nan_buffer_;
     std::vector<float> replay_buffer_;
     bool stopped_ = false;
@@ -176,6 +180,16 @@ BatchMapsPtr Pass1Graph::infer(const TileBatchPtr& batch) {
     const auto statistic_ns = std::chrono::nanoseconds(static_cast<int64_t>(statistic_seconds * 1e9));
     forward_time_.add(start + statistic_ns);
     statistic_time_.nanoseconds += statistic_ns.count();
+    if (setup_.method) {
+        const auto method_start = Clock::now();
+        try {
+            out->method = setup_.method->compute(input, out->forward.output);
+        } catch (const std::exception& error) {
+            throw std::runtime_error(context(batch->jobs[live[0]]->tile) + " and the rest of its batch: method " +
+                                     setup_.method->description() + " failed: " + error.what());
+        }
+        method_time_.add(method_start);
+    }
     return out;
 }
 
@@ -218,6 +232,11 @@ BatchMapsPtr Pass1Graph::statistic(const BatchMapsPtr& batch) {
     for (const TileJobPtr& job : batch->jobs) {
         const bool in_batch = !job->empty && !job->resumed;
         batch->tiles.push_back(tile_maps(*job, maps, live));
+        if (in_batch && !batch->method.empty()) {
+            Map& method = batch->method[static_cast<std::size_t>(live)];
+            if (!job->valid.empty()) mask_layer(method, job->valid, grid_.input_size(), setup_.method->stride());
+            batch->tiles.back()->method = std::move(method);
+        }
         if (in_batch) ++live;
     }
     batch->jobs.clear();
@@ -275,6 +294,7 @@ void Pass1Graph::stitch(const TileMaps& maps) {
                                         normalized.width);
         }
     }
+    if (layers_.method) layers_.method->stitch(maps.tile, maps.empty ? nullptr : &maps.method);
     (maps.empty ? result_.skipped : result_.processed) += 1;
     // Durable before it counts as done: the grids first, then the journal line.
     layers_.sync();
@@ -355,6 +375,7 @@ Pass1Result Pass1Graph::run() {
     result_.forward_seconds = forward_time_.seconds();
     result_.statistic_seconds = statistic_time_.seconds();
     result_.stitch_seconds = stitch_time_.seconds();
+    result_.method_seconds = method_time_.seconds();
     return std::move(result_);
 }
 

@@ -30,12 +30,14 @@
 namespace satsal {
 
 class SceneResume;
+class MethodScene;
 
 /// The scene-level layer maps between the passes, as scratch files in the scene's resume folder
 /// (pipeline/SceneResume.hpp), kept there across attempts.
 struct SceneLayers {
     std::vector<ScratchGrid> raw;         // the statistic, per layer
     std::vector<ScratchGrid> normalized;  // normalize = tile only: each tile normalized on its own
+    MethodScene* method = nullptr;        // config `method` (not smoe): its map's grid (MethodPass.hpp)
 
     SceneLayers(const SceneResume& resume, const TileGrid& grid, const std::vector<int64_t>& strides,
                 bool tile_normalized);
@@ -54,6 +56,7 @@ struct Pass1Result {
     int64_t resumed = 0;              // of processed + skipped: done by an earlier attempt
     double read_seconds = 0, forward_seconds = 0, statistic_seconds = 0, stitch_seconds = 0;  // busy
     double wall_seconds = 0;
+    double method_seconds = 0;        // busy: the gradient method's passes (config `method`)
 };
 
 /// Runs pass 1 over every tile of `grid` not done by an earlier attempt (`resume`), recording

@@ -1,6 +1,7 @@
 #include "pipeline/Pass2Blocks.hpp"
 
 #include "io/RasterReader.hpp"
+#include "pipeline/MethodPass.hpp"
 #include "saliency/Combine.hpp"
 #include "saliency/Lovi.hpp"
 #include "tiling/Padding.hpp"
@@ -21,6 +22,7 @@ struct OutputBlock {
     Map combined;
     std::vector<uint8_t> lovi;
     CarSaliency cars;
+    std::unique_ptr<MethodBlock> method;  // config `method`
 };
 using OutputBlockPtr = std::shared_ptr<OutputBlock>;
 
@@ -111,6 +113,10 @@ OutputBlockPtr Pass2Blocks::compute(int64_t index) {
     if (in_.cars && in_.output_scale == 1) {
         block->cars = measure_car_saliency(*in_.cars, bx, by, block->combined, upsampled);
     }
+    if (in_.method) {
+        block->method = std::make_unique<MethodBlock>(
+            in_.method->block(block->window, in_.output_scale, block->combined, in_.cars));
+    }
     return block;
 }
 
@@ -121,9 +127,11 @@ CarSaliency run_pass2(const RunSetup& setup, const Pass2Inputs& inputs, Saliency
     Pass2Blocks blocks(setup, inputs);
     CarSaliency cars;
     auto write = [&](const OutputBlockPtr& block) {
-        product.write_block(block->window, block->combined.data(), block->lovi.data());
+        const Map& shown = block->method ? block->method->shown : block->combined;
+        product.write_block(block->window, block->combined.data(), block->lovi.data(), shown.data());
+        if (block->method) inputs.method->write(block->window, *block->method, product);
         if (!block->cars.inside_sum.empty()) cars.merge(block->cars);
-        quicklook.sample_combined(block->window.x, block->window.y, block->combined);
+        quicklook.sample_combined(block->window.x, block->window.y, shown);
     };
     const int64_t count = blocks.block_count();
     int64_t next = 0;

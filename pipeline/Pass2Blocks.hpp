@@ -23,6 +23,8 @@
 
 namespace satsal {
 
+class MethodScene;
+
 /// Output block side; equal to the GeoTIFF block so writes are whole blocks.
 constexpr int64_t kOutputBlock = 512;
 
@@ -34,6 +36,7 @@ struct Pass2Inputs {
     const std::vector<MapMoments>& moments;
     int64_t output_scale = 1;
     const cowc::ObjectPositions* cars = nullptr;  // measured only at output_scale 1
+    MethodScene* method = nullptr;  // config `method`: its map goes to saliency.tif (MethodPass.hpp)
 };
 
 /// Combined map and LOVI of every output block into `product` and `quicklook`; returns the

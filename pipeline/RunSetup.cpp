@@ -1,6 +1,7 @@
 #include "pipeline/RunSetup.hpp"
 
 #include "model/TappedModel.hpp"
+#include "pipeline/MethodPass.hpp"
 #include "saliency/Combine.hpp"
 
 #include <algorithm>
@@ -45,6 +46,7 @@ RunSetup::RunSetup(const RunConfig& c)
         strides.push_back(tap.stride);
     }
     deepest_stride = model->deepest_stride();
+    if (c.method != Method::Smoe) method = std::make_unique<MethodRunner>(c, *model, strides);
     for (int64_t s : strides) {
         if (deepest_stride % s != 0) {
             throw std::invalid_argument(c.model + ": tap stride " + std::to_string(s) +

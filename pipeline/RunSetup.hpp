@@ -21,6 +21,8 @@
 
 namespace satsal {
 
+class MethodRunner;
+
 struct RunSetup {
     const RunConfig& config;
     TapStatistic statistic;
@@ -39,6 +41,7 @@ struct RunSetup {
     bool counting = false;
     std::optional<int64_t> margin;     // decided on the first scene when `auto`
     nlohmann::ordered_json margin_report;  // how margin = auto decided (run.json tiling.margin_choice)
+    std::unique_ptr<MethodRunner> method;  // config `method` other than smoe (pipeline/MethodPass.hpp)
 
     /// Sets LibTorch's threads (config.threads), loads the model and checks that tiles can line up
     /// every layer; throws std::invalid_argument naming the key (tile_size, margin) or the model

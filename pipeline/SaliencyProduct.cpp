@@ -251,6 +251,7 @@ void SaliencyProduct::finish(const SaliencyAttributes& a) {
         tiff->set_metadata("norm", a.normalization);
         tiff->set_metadata("weights", join_numbers(a.weights));
         if (a.normalize) tiff->set_metadata("normalize", *a.normalize);
+        if (a.method) tiff->set_metadata("method", *a.method);
     }
     std::string resampled;  // every resampled tap, for every GeoTIFF
     for (const ProductLayer& layer : layers_) {

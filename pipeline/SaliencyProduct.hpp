@@ -72,6 +72,7 @@ struct SaliencyAttributes {
     std::string model_sha256;
     std::string input;
     std::optional<int64_t> output_scale;  // run
+    std::optional<std::string> method;    // run with config `method`: GeoTIFF metadata `method`
 };
 
 class SaliencyProduct {

@@ -7,6 +7,7 @@
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
+#include "pipeline/MethodPass.hpp"
 #include "pipeline/CountWindows.hpp"
 #include "io/OutputLock.hpp"
 #include "pipeline/OutputStaging.hpp"
@@ -146,6 +147,11 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     const GeoReference& geo = info.georeference;
     PassSeconds seconds;
     SceneLayers layers(resume, grid, setup.strides, config.normalize == NormalizeScope::Tile);
+    std::optional<MethodScene> method;
+    if (setup.method) {
+        method.emplace(*setup.method, resume, grid);
+        layers.method = &*method;
+    }
     if (resume.resumed_tiles() > 0) {
         events.say_note(scene + ": resuming: " + std::to_string(resume.resumed_tiles()) + " of " +
                         std::to_string(grid.tile_count()) + " tiles were finished by an earlier run");
@@ -155,6 +161,7 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     const int64_t o = config.output_scale;
     Quicklook quicklook(ceil_div(info.width, o), ceil_div(info.height, o), o);
     const Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, layers, quicklook, resume, events);
+    if (method) method->measure_range();
     phases.end("pass1");
     std::optional<TileGrid> windows;
     CountWindowsResult window_counts;
@@ -164,14 +171,19 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
         phases.end("count_windows");
     }
 
-    SaliencyProduct product(staging, scene_product(setup, layers, geo, info.width, info.height));
+    SaliencyProductOptions product_options = scene_product(setup, layers, geo, info.width, info.height);
+    if (method) product_options.combined_tiff.band_descriptions = {method_band_description(*setup.method)};
+    SaliencyProduct product(staging, product_options);
+    if (method) method->prepare(product);
     phases.end("output_setup");
     const std::optional<CarAnnotations> annotations = load_car_annotations(config, scene, info.width, info.height);
     phases.end("annotations");
 
     auto start = Clock::now();
     const CarSaliency cars = run_pass2(
-        setup, {scene, grid, scaling.bands, layers, pass1.moments, o, annotations ? &annotations->cars : nullptr},
+        setup,
+        {scene, grid, scaling.bands, layers, pass1.moments, o, annotations ? &annotations->cars : nullptr,
+         method ? &*method : nullptr},
         product, quicklook);
     seconds.pass2 = seconds_since(start);
     start = Clock::now();
@@ -191,7 +203,15 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
         counting = counts.json;
     }
     start = Clock::now();
-    product.finish(scene_attributes(setup, scene));
+    SaliencyAttributes attributes = scene_attributes(setup, scene);
+    if (method) {
+        attributes.method = setup.method->description();
+        product.h5().set_attribute("/", "method", setup.method->description());
+        if (setup.method->options().target_class) {
+            product.h5().set_attribute("/", "target_class", std::vector<int64_t>{*setup.method->options().target_class});
+        }
+    }
+    product.finish(attributes);
     seconds.finish = seconds_since(start);
     phases.end("counts_attributes_finish");
 
@@ -201,6 +221,10 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     outcome.report = run_report(setup, {scene, info.width, info.height, geo, grid.tile_count()}, scaling, pass1,
                                 phases, seconds, on_cars, counting);
     outcome.report["tiling"]["margin"] = grid.margin();
+    if (method) {
+        outcome.report["method"] =
+            method->report(pass1.method_seconds, annotations && o == 1 ? annotations->cars.size() : 0);
+    }
     if (windows) {
         outcome.report["count_windows"] = window_counts.to_json(*windows);
         outcome.report["seconds"]["count_windows"] = window_counts.seconds_json();

@@ -544,7 +544,7 @@ TEST_CASE("to_ini writes a config that reads back equal", "[run_config]") {
 
 TEST_CASE("the key list and the reference agree", "[run_config]") {
     const auto keys = run_config_keys();
-    CHECK(keys.size() == 30);
+    CHECK(keys.size() == 41);
     const std::string reference = run_config_reference();
     for (const auto& key : keys) CHECK(reference.find("  " + key + " ") != std::string::npos);
     CHECK_THAT(reference, Catch::Contains("tile_size       tile core size in pixels, 16..8192, a multiple of the "
