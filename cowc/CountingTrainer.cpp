@@ -40,18 +40,6 @@ std::string format_duration(double seconds) {
     return buffer;
 }
 
-/// A JSON string literal, escaped by nlohmann-json (bytes that are not UTF-8 become U+FFFD).
-std::string json_string(const std::string& text) {
-    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string number(double value) {
-    if (!std::isfinite(value)) return "null";
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.6g", value);
-    return buffer;
-}
-
 // Options built in code get the config file's checks (types and ranges of every key).
 void check_options(const CountTrainOptions& o) { count_train_config_schema().check(o, "train-count options"); }
 
@@ -570,37 +558,40 @@ CountTrainResult train_counting_model(const CountTrainOptions& options) {
 }
 
 std::string count_train_report_json(const CountTrainOptions& o, const CountTrainResult& r) {
-    std::ostringstream out;
-    out << "{\n  \"options\": {\"list\": " << json_string(o.list) << ", \"root\": " << json_string(o.root)
-        << ", \"test_list\": " << json_string(o.test_list) << ", \"init_model\": " << json_string(o.init_model)
-        << ", \"output\": " << json_string(o.output) << ", \"classes\": " << o.classes << ", \"epochs\": " << o.epochs
-        << ", \"batch_size\": " << o.batch_size << ", \"learning_rate\": " << number(o.learning_rate)
-        << ", \"optimizer\": " << json_string(o.optimizer) << ", \"momentum\": " << number(o.momentum)
-        << ", \"weight_decay\": " << number(o.weight_decay) << ", \"warmup_fraction\": " << number(o.warmup_fraction)
-        << ", \"label_sigma\": " << number(o.label_sigma)
-        << ", \"seed\": " << o.seed << ", \"threads\": " << o.threads
-        << ", \"holdout_fraction\": " << number(o.holdout_fraction) << ", \"rotation_step\": " << o.rotation_step
-        << ", \"flip\": " << (o.flip ? "true" : "false") << ", \"colour_jitter\": " << number(o.colour_jitter) << "},\n";
-    out << "  \"train_patches\": " << r.train_patches << ", \"holdout_patches\": " << r.holdout_patches
-        << ", \"memory_mb\": " << number(r.memory_bytes / 1048576.0) << ", \"load_seconds\": " << number(r.load_seconds)
-        << ",\n  \"start_epoch\": " << r.start_epoch << ", \"completed_epochs\": " << r.completed_epochs
-        << ", \"finished\": " << (r.finished ? "true" : "false") << ", \"steps_run\": " << r.steps_run
-        << ", \"train_seconds\": " << number(r.train_seconds)
-        << ", \"images_per_second\": " << number(r.images_per_second) << ",\n  \"history\": [";
-    for (std::size_t i = 0; i < r.history.size(); ++i) {
-        const CountEpochRecord& e = r.history[i];
-        out << (i ? "," : "") << "\n    {\"epoch\": " << e.epoch << ", \"mean_loss\": " << number(e.mean_loss)
-            << ", \"train_accuracy\": " << number(e.train_accuracy) << ", \"seconds\": " << number(e.seconds);
+    using Json = nlohmann::ordered_json;
+    Json options{{"list", o.list}, {"root", o.root}, {"test_list", o.test_list}, {"init_model", o.init_model},
+                 {"output", o.output}, {"classes", o.classes}, {"epochs", o.epochs}, {"batch_size", o.batch_size},
+                 {"learning_rate", o.learning_rate}, {"optimizer", o.optimizer}, {"momentum", o.momentum},
+                 {"weight_decay", o.weight_decay}, {"warmup_fraction", o.warmup_fraction},
+                 {"label_sigma", o.label_sigma}, {"seed", o.seed}, {"threads", o.threads},
+                 {"holdout_fraction", o.holdout_fraction}, {"rotation_step", o.rotation_step}, {"flip", o.flip},
+                 {"colour_jitter", o.colour_jitter}};
+    Json history = Json::array();
+    for (const CountEpochRecord& e : r.history) {
+        Json epoch{{"epoch", e.epoch}, {"mean_loss", e.mean_loss}, {"train_accuracy", e.train_accuracy},
+                   {"seconds", e.seconds}};
         if (e.has_holdout) {
-            out << ", \"holdout_mae\": " << number(e.holdout.mean_absolute_error)
-                << ", \"holdout_exact\": " << number(e.holdout.exact_accuracy)
-                << ", \"holdout_within_one\": " << number(e.holdout.within_one_accuracy);
+            epoch["holdout_mae"] = e.holdout.mean_absolute_error;
+            epoch["holdout_exact"] = e.holdout.exact_accuracy;
+            epoch["holdout_within_one"] = e.holdout.within_one_accuracy;
         }
-        out << "}";
+        history.push_back(std::move(epoch));
     }
-    out << "\n  ],\n  \"holdout\": " << (r.has_holdout && r.finished ? counting_metrics_json(r.holdout) : "null")
-        << "\n}";
-    return out.str();
+    const Json out{{"options", std::move(options)},
+                   {"train_patches", r.train_patches},
+                   {"holdout_patches", r.holdout_patches},
+                   {"memory_mb", r.memory_bytes / 1048576.0},
+                   {"load_seconds", r.load_seconds},
+                   {"start_epoch", r.start_epoch},
+                   {"completed_epochs", r.completed_epochs},
+                   {"finished", r.finished},
+                   {"steps_run", r.steps_run},
+                   {"train_seconds", r.train_seconds},
+                   {"images_per_second", r.images_per_second},
+                   {"history", std::move(history)},
+                   {"holdout", r.has_holdout && r.finished ? Json::parse(counting_metrics_json(r.holdout)) : Json()}};
+    // Paths that are not UTF-8 are written with U+FFFD rather than refused.
+    return out.dump(2, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace satsal::counting

@@ -132,6 +132,9 @@ hpc::Fingerprint scene_fingerprint(const RunConfig& config, const std::string& m
     out.emplace_back("the input's size", found ? std::to_string(stat.st_size) : "unknown");
     out.emplace_back("the input's modification time", found ? std::to_string(stat.st_mtime) : "unknown");
     out.emplace_back("satsal's version", satsal_version());
+    // Counting windows are journaled after pass 1's tiles (units tile_count + window); journals of
+    // versions that counted in pass 1's tiles do not match.
+    if (config.task == RunTask::Count) out.emplace_back("the counting windows", "own pass, units from the tile count");
     return out;
 }
 

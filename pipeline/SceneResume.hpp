@@ -101,7 +101,7 @@ private:
 
 /// The fingerprint of a scene run: config keys (the resolved INI, `quiet` left out), model sha256,
 /// the input's size and modification time (GDAL's VSIStatL, so remote inputs work too), the
-/// margin and satsal's version.
+/// margin, satsal's version and, for counting runs, the layout of the counting windows' journal.
 hpc::Fingerprint scene_fingerprint(const RunConfig& config, const std::string& model_sha256,
                                    const std::string& scene, int64_t margin);
 

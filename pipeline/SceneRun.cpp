@@ -120,11 +120,8 @@ SceneOutcome run_one_scene(RunSetup& setup, const std::string& scene, const RunE
     grid_options.deepest_stride = setup.deepest_stride;
     const TileGrid grid(info.width, info.height, grid_options);
     OutputStaging staging(outcome.output_folder, {scene, config.model, config.annotations});
-    hpc::Fingerprint fingerprint = scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin);
-    // Counting windows are journaled after pass 1's tiles (units tile_count + window); journals of
-    // versions that counted in pass 1's tiles do not match.
-    if (setup.counting) fingerprint.emplace_back("the counting windows", "own pass, units from the tile count");
-    SceneResume resume(outcome.output_folder, fingerprint, restart);
+    SceneResume resume(outcome.output_folder, scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin),
+                       restart);
     try {
         outcome = produce_scene(setup, scene, events, info, scaling, grid, margin_note, staging, resume, phases,
                                 std::move(outcome));

@@ -49,11 +49,9 @@ ScenePlan plan_scene(RunSetup& setup, const std::string& scene, const RunEvents&
     std::string margin_note;
     grid_options.margin = capped_margin(*setup.margin, info.width, info.height, setup.deepest_stride, margin_note);
     grid_options.deepest_stride = setup.deepest_stride;
-    hpc::Fingerprint fingerprint = scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin);
-    // As run_one_scene adds it (the counting windows' journal units follow pass 1's tiles).
-    if (setup.counting) fingerprint.emplace_back("the counting windows", "own pass, units from the tile count");
     return ScenePlan{(fs::path(config.output_dir) / scene_name(scene)).string(), info, std::move(scaling),
-                     TileGrid(info.width, info.height, grid_options), std::move(fingerprint)};
+                     TileGrid(info.width, info.height, grid_options),
+                     scene_fingerprint(config, setup.model_sha256, scene, grid_options.margin)};
 }
 
 }  // namespace

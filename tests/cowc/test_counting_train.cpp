@@ -5,6 +5,7 @@
 #include <torch/script.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -78,6 +79,13 @@ TEST_CASE("a tiny training run reduces the loss and writes a TorchScript model",
     CHECK(r.history.back().mean_loss < 0.8 * r.history.front().mean_loss);
     INFO("first epoch loss " << r.history.front().mean_loss << ", last " << r.history.back().mean_loss);
     CHECK(r.has_holdout);
+    // The report (train-count's json) carries the same figures.
+    const auto report = nlohmann::json::parse(count_train_report_json(o, r));
+    CHECK(report["train_patches"] == 16);
+    CHECK(report["options"]["epochs"] == 10);
+    REQUIRE(report["history"].size() == 10);
+    CHECK(report["history"][9]["mean_loss"].get<double>() == r.history.back().mean_loss);
+    CHECK(report["holdout"]["n"] == 4);
     CHECK(r.holdout.n == 4);
     // Progress lines carry throughput, loss and running accuracy.
     CHECK(std::regex_search(log.str(), std::regex(R"(epoch 1/10 step 2/4 \(2/40\) [0-9.]+ img/s loss [0-9.]+ acc [0-9.]+)")));
