@@ -2,10 +2,9 @@
 // through: load_config_file (paths relative to the file's folder, messages naming the file and
 // line), Schema::load_text and the unsigned_integer (seed) value type.
 #include "io/ConfigSchema.hpp"
+#include "test_raster_support.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -48,54 +47,33 @@ std::string parse_error(const std::string& text, const std::vector<std::string>&
     return "(no error)";
 }
 
-class Folder {
-public:
-    Folder() {
-        static int counter = 0;
-        dir_ = fs::temp_directory_path() /
-               ("satsal_config_schema_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(dir_);
-        fs::create_directories(dir_ / "configs");
-    }
-    ~Folder() {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    Folder(const Folder&) = delete;
-    Folder& operator=(const Folder&) = delete;
-    std::string write(const std::string& name, const std::string& text) const {
-        const std::string path = (dir_ / name).string();
-        std::ofstream(path) << text;
-        return path;
-    }
-    std::string path(const std::string& name) const { return (dir_ / name).lexically_normal().string(); }
-
-private:
-    fs::path dir_;
-};
-
 }  // namespace
 
 TEST_CASE("load_config_file resolves the file's relative paths against its folder", "[config][schema]") {
-    Folder folder;
-    const std::string file = folder.write("configs/a.ini", "data = ../data/x.txt\nseed = 7\n");
+    const satsal::test::TempDir folder;
+    fs::create_directories(folder.file("configs"));
+    const auto write = [&](const std::string& name, const std::string& text) {
+        std::ofstream(folder.file(name)) << text;
+        return folder.file(name);
+    };
+    const std::string file = write("configs/a.ini", "data = ../data/x.txt\nseed = 7\n");
     const TinyConfig loaded = config::load_config_file(file, {}, parse_tiny);
-    CHECK(loaded.data == folder.path("data/x.txt"));
+    CHECK(loaded.data == folder.file("data/x.txt"));
     CHECK(loaded.seed == 7);
-    CHECK(config::config_folder(file) == fs::path(folder.path("configs")));
+    CHECK(config::config_folder(file) == fs::path(folder.file("configs")));
 
     // A relative path given on the command line resolves against the current folder.
     const TinyConfig overridden = config::load_config_file(file, {"data=y.txt"}, parse_tiny);
     CHECK(overridden.data == (fs::current_path() / "y.txt").string());
 
     // Messages name the file as it was given, the line and the key.
-    const std::string bad = folder.write("configs/bad.ini", "data = x\n\nseed = -1\n");
+    const std::string bad = write("configs/bad.ini", "data = x\n\nseed = -1\n");
     CHECK_THROWS_WITH(config::load_config_file(bad, {}, parse_tiny),
                       bad + ":3: seed: expected an integer in 0..18446744073709551615, got '-1'");
-    CHECK_THROWS_WITH(config::load_config_file(folder.path("configs/absent.ini"), {}, parse_tiny),
-                      folder.path("configs/absent.ini") + ": cannot open the config file");
-    CHECK_THROWS_WITH(config::load_config_file(folder.path("configs"), {}, parse_tiny),
-                      folder.path("configs") + ": is a directory, expected a config file");
+    CHECK_THROWS_WITH(config::load_config_file(folder.file("configs/absent.ini"), {}, parse_tiny),
+                      folder.file("configs/absent.ini") + ": cannot open the config file");
+    CHECK_THROWS_WITH(config::load_config_file(folder.file("configs"), {}, parse_tiny),
+                      folder.file("configs") + ": is a directory, expected a config file");
 }
 
 TEST_CASE("Schema::load_text reads INI text and --set overrides in order", "[config][schema]") {
