@@ -320,7 +320,7 @@ void MethodScene::write(const Window& w, const MethodBlock& block, SaliencyProdu
     for (std::size_t i = 0; i < block.cars.size(); ++i) cars_[i].merge(block.cars[i]);
 }
 
-nlohmann::ordered_json MethodScene::report(double busy_seconds, std::size_t car_count) const {
+nlohmann::ordered_json MethodScene::report(std::optional<double> pass1_seconds, std::size_t car_count) const {
     nlohmann::ordered_json json;
     json["method"] = runner_.description();
     json["precision"] = runner_.precision_note();
@@ -335,7 +335,7 @@ nlohmann::ordered_json MethodScene::report(double busy_seconds, std::size_t car_
                                                                       : "the tile's predicted class");
     json["normalization"] = "min-max over the scene at full resolution";
     json["range"] = {low_, high_};
-    json[windowed() ? "windows_seconds" : "pass1_seconds"] = busy_seconds;
+    if (pass1_seconds) json["pass1_seconds"] = *pass1_seconds;
     if (!cars_.empty() && car_count > 0) {
         nlohmann::ordered_json ratios;
         const auto names = car_map_names();

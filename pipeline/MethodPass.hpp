@@ -149,9 +149,9 @@ public:
     /// Pass 2 (serial writer): the block's datasets into saliency.h5, its car sums into the totals.
     void write(const Window& window, const MethodBlock& block, SaliencyProduct& product);
 
-    /// run.json's `method` section (car ratios when cars were measured); busy_seconds: the
-    /// method's time in pass 1 (tiles mode) or in the window pass (windows mode).
-    nlohmann::ordered_json report(double busy_seconds, std::size_t car_count) const;
+    /// run.json's `method` section (car ratios when cars were measured); pass1_seconds: the
+    /// method's time in pass 1 (tiles mode; the window pass reports its times under `seconds`).
+    nlohmann::ordered_json report(std::optional<double> pass1_seconds, std::size_t car_count) const;
     /// Names of the maps measured on cars, in MethodBlock::cars order.
     std::vector<std::string> car_map_names() const;
 

@@ -82,6 +82,10 @@ nlohmann::ordered_json MethodWindowsResult::to_json() const {
     return out;
 }
 
+nlohmann::ordered_json MethodWindowsResult::seconds_json() const {
+    return {{"wall", wall_seconds}, {"read_busy", read_seconds}, {"method_busy", method_seconds}};
+}
+
 namespace {
 
 struct WindowBatch {

@@ -86,6 +86,8 @@ struct MethodWindowsResult {
 
     /// run.json's method.windows section.
     nlohmann::ordered_json to_json() const;
+    /// run.json's `seconds.method_windows` (timings stay under `seconds`, which comparisons skip).
+    nlohmann::ordered_json seconds_json() const;
 };
 
 /// Scores every method window of `layout`, writing each core into `maps` (windows mode); `counts`

@@ -232,9 +232,12 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     outcome.report["tiling"]["margin"] = grid.margin();
     if (method) {
         outcome.report["method"] =
-            method->report(method_windows ? method_window_result.method_seconds : pass1.method_seconds,
+            method->report(method_windows ? std::nullopt : std::optional<double>(pass1.method_seconds),
                            annotations && o == 1 ? annotations->cars.size() : 0);
-        if (method_windows) outcome.report["method"]["windows"] = method_window_result.to_json();
+        if (method_windows) {
+            outcome.report["method"]["windows"] = method_window_result.to_json();
+            outcome.report["seconds"]["method_windows"] = method_window_result.seconds_json();
+        }
     }
     if (windows) {
         outcome.report["count_windows"] = window_counts.to_json(*windows);
