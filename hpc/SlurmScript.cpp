@@ -100,8 +100,9 @@ std::string slurm_array_script(const SlurmOptions& o) {
 
     std::ostringstream s;
     s << "#!/bin/bash\n"
-      << "# Written by `satsal slurm` for " << o.config << ".\n"
-      << (evaluate ? "# First `satsal evaluate CONFIG --prepare` (data, base model, maps), then `sbatch THIS_FILE`.\n"
+      << "# Written by `satsal " << (evaluate ? "evaluate --slurm" : "slurm") << "` for " << o.config << ".\n"
+      << (evaluate ? "# First `satsal evaluate CONFIG --prepare` (data, base model, maps), then `sbatch THIS_FILE`\n"
+                     "# (or `sbatch --dependency=afterok:PREPARE_JOB THIS_FILE` after a prepare job).\n"
                      "# Task i of the array runs `satsal evaluate CONFIG --task i` (one piece of the evaluation);\n"
                      "# when every task is done, `satsal evaluate CONFIG --merge` writes the outputs.\n"
                    : "# Submit with `sbatch THIS_FILE`. Task i of the array runs `satsal run CONFIG --shard i/N`;\n"
