@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <unistd.h>
 
 #include "eval/EvalConfig.hpp"
 #include "eval/EvalTasks.hpp"
@@ -37,7 +38,9 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
 }  // namespace
 
 TEST_CASE("satsal evaluate: the tiny preset runs the three protocols end to end", "[eval][protocols]") {
-    const fs::path out = fs::temp_directory_path() / "satsal-test-eval-tiny";
+    // Per process: other checkouts may run this test at the same time on the same machine.
+    const std::string pid = std::to_string(::getpid());
+    const fs::path out = fs::temp_directory_path() / ("satsal-test-eval-tiny-" + pid);
     fs::remove_all(out);
     const EvalOptions o = load_eval_config(SATSAL_SOURCE_DIR "/configs/eval-tiny.ini", {"output=" + out.string()});
     std::ostringstream log;
@@ -97,7 +100,7 @@ TEST_CASE("satsal evaluate: the tiny preset runs the three protocols end to end"
 
     // The same evaluation as tasks: prepare, each piece in turn (one through the command line),
     // merge. Same config but the output folder (the synthetic data shared).
-    const fs::path split = fs::temp_directory_path() / "satsal-test-eval-tiny-tasks";
+    const fs::path split = fs::temp_directory_path() / ("satsal-test-eval-tiny-tasks-" + pid);
     fs::remove_all(split);
     const std::vector<std::string> overrides = {"output=" + split.string(), "data_root=" + (out / "data").string()};
     const EvalOptions t = load_eval_config(SATSAL_SOURCE_DIR "/configs/eval-tiny.ini", overrides);
