@@ -24,6 +24,10 @@
 // scripts and .dat data beside them), examples/*.png (masked images like the paper's Figure 3),
 // base-model.pt.
 //
+// The work after the shared preparation (data, base model, maps) is a list of independent pieces
+// (eval/EvalPieces.hpp); run_evaluation runs them in order, eval/EvalTasks.hpp one per process
+// (a Slurm array) with a merge giving the same outputs.
+//
 // Thread rules: one evaluation per process (LibTorch threads are process-wide).
 #include <iosfwd>
 #include <string>

@@ -5,6 +5,9 @@
 #include <stdexcept>
 #include <string>
 
+#include <Eigen/SparseCholesky>
+#include <Eigen/SparseCore>
+
 #include "cowc/SplitMix64.hpp"
 
 namespace satsal::eval {
@@ -111,46 +114,47 @@ ImputationResult impute_linear(float* image, int channels, int height, int width
     if (static_cast<std::int64_t>(m) == n)
         throw std::invalid_argument("impute_linear: every pixel is removed, nothing to impute from");
 
-    std::vector<double> Ap(m);
-    for (int c = 0; c < channels; ++c) {
-        float* channel = image + static_cast<std::int64_t>(c) * n;
-        const std::vector<double> b = right_hand_side(s, channel);
-        const double b_norm = std::max(norm(b), 1e-30);
-        // Preconditioned CG from x = the Jacobi guess.
-        std::vector<double> x(m), r(m), z(m), p(m);
-        for (std::size_t k = 0; k < m; ++k) x[k] = b[k] / s.diagonal[k];
-        multiply(s, x, Ap);
-        for (std::size_t k = 0; k < m; ++k) r[k] = b[k] - Ap[k];
-        for (std::size_t k = 0; k < m; ++k) z[k] = r[k] / s.diagonal[k];
-        p = z;
-        double rz = 0;
-        for (std::size_t k = 0; k < m; ++k) rz += r[k] * z[k];
-        int iteration = 0;
-        double residual = norm(r) / b_norm;
-        while (residual > options.tolerance && iteration < options.max_iterations) {
-            multiply(s, p, Ap);
-            double pAp = 0;
-            for (std::size_t k = 0; k < m; ++k) pAp += p[k] * Ap[k];
-            const double alpha = rz / pAp;
-            for (std::size_t k = 0; k < m; ++k) {
-                x[k] += alpha * p[k];
-                r[k] -= alpha * Ap[k];
-            }
-            for (std::size_t k = 0; k < m; ++k) z[k] = r[k] / s.diagonal[k];
-            double rz_next = 0;
-            for (std::size_t k = 0; k < m; ++k) rz_next += r[k] * z[k];
-            const double beta = rz_next / rz;
-            rz = rz_next;
-            for (std::size_t k = 0; k < m; ++k) p[k] = z[k] + beta * p[k];
-            ++iteration;
-            residual = norm(r) / b_norm;
+    // The matrix of the system (lower triangle: SimplicialLDLT reads that half) and the channels'
+    // right-hand sides as the columns of B.
+    using SparseMatrix = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
+    std::vector<Eigen::Triplet<double, int>> entries;
+    entries.reserve(m + s.link_unknown.size() / 2);
+    for (std::size_t k = 0; k < m; ++k) {
+        entries.emplace_back(static_cast<int>(k), static_cast<int>(k), s.diagonal[k]);
+        for (std::int64_t l = s.link_start[k]; l < s.link_start[k + 1]; ++l) {
+            const auto j = static_cast<std::size_t>(s.link_unknown[static_cast<std::size_t>(l)]);
+            if (j > k) entries.emplace_back(static_cast<int>(j), static_cast<int>(k), -s.link_weight[static_cast<std::size_t>(l)]);
         }
-        if (residual > options.tolerance)
-            throw std::runtime_error("impute_linear: conjugate gradients reached a relative residual of " +
-                                     std::to_string(residual) + " after " + std::to_string(iteration) +
-                                     " iterations (tolerance " + std::to_string(options.tolerance) + ")");
-        result.iterations = std::max(result.iterations, iteration);
+    }
+    SparseMatrix A(static_cast<int>(m), static_cast<int>(m));
+    A.setFromTriplets(entries.begin(), entries.end());
+    Eigen::SimplicialLDLT<SparseMatrix, Eigen::Lower, Eigen::AMDOrdering<int>> factor(A);
+    if (factor.info() != Eigen::Success)
+        throw std::runtime_error("impute_linear: the sparse factorisation of the " + std::to_string(m) +
+                                 "-pixel system failed (matrix not positive definite?)");
+    Eigen::MatrixXd B(static_cast<Eigen::Index>(m), channels);
+    for (int c = 0; c < channels; ++c) {
+        const std::vector<double> b = right_hand_side(s, image + static_cast<std::int64_t>(c) * n);
+        for (std::size_t k = 0; k < m; ++k) B(static_cast<Eigen::Index>(k), c) = b[k];
+    }
+    const Eigen::MatrixXd X = factor.solve(B);
+    if (factor.info() != Eigen::Success) throw std::runtime_error("impute_linear: the sparse solve failed");
+
+    // The residual of each channel through this file's own product (not Eigen's matrix).
+    std::vector<double> x(m), Ax(m), b(m);
+    for (int c = 0; c < channels; ++c) {
+        for (std::size_t k = 0; k < m; ++k) {
+            x[k] = X(static_cast<Eigen::Index>(k), c);
+            b[k] = B(static_cast<Eigen::Index>(k), c);
+        }
+        multiply(s, x, Ax);
+        for (std::size_t k = 0; k < m; ++k) Ax[k] -= b[k];
+        const double residual = norm(Ax) / std::max(norm(b), 1e-30);
+        if (!(residual <= options.tolerance))
+            throw std::runtime_error("impute_linear: the sparse solve left a relative residual of " +
+                                     std::to_string(residual) + " (tolerance " + std::to_string(options.tolerance) + ")");
         result.relative_residual = std::max(result.relative_residual, residual);
+        float* channel = image + static_cast<std::int64_t>(c) * n;
         const double scale = options.noise_sigma *
                              (options.noise_scale.empty() ? 1.0 : options.noise_scale.at(static_cast<std::size_t>(c)));
         for (std::size_t k = 0; k < m; ++k) {

@@ -89,6 +89,10 @@ std::string slurm_array_script(const SlurmOptions& o) {
             throw std::invalid_argument("--set '" + set.substr(0, 60) + "': expected key=value");
         }
     }
+    if (o.command != "run" && o.command != "evaluate") {
+        throw std::invalid_argument("slurm_array_script: unknown task command '" + o.command + "' (run or evaluate)");
+    }
+    const bool evaluate = o.command == "evaluate";
     if (o.log_folder.find_first_of(" \t'\"\\$`") != std::string::npos) {
         throw std::invalid_argument("log folder '" + o.log_folder +
                                     "' must not contain spaces, quotes, '\\', '$' or '`' (sbatch reads it unquoted)");
@@ -96,11 +100,16 @@ std::string slurm_array_script(const SlurmOptions& o) {
 
     std::ostringstream s;
     s << "#!/bin/bash\n"
-      << "# Written by `satsal slurm` for " << o.config << ".\n"
-      << "# Submit with `sbatch THIS_FILE`. Task i of the array runs `satsal run CONFIG --shard i/N`;\n"
-      << "# when every task is done, `satsal summarize OUTPUT_DIR` merges what the shards wrote.\n"
-      << "# " << o.warn_seconds << " s before the time limit Slurm sends USR1: satsal stops cleanly and the\n"
-      << "# task is requeued; the next allocation skips the scenes already finished.\n"
+      << "# Written by `satsal " << (evaluate ? "evaluate --slurm" : "slurm") << "` for " << o.config << ".\n"
+      << (evaluate ? "# First `satsal evaluate CONFIG --prepare` (data, base model, maps), then `sbatch THIS_FILE`\n"
+                     "# (or `sbatch --dependency=afterok:PREPARE_JOB THIS_FILE` after a prepare job).\n"
+                     "# Task i of the array runs `satsal evaluate CONFIG --task i` (one piece of the evaluation);\n"
+                     "# when every task is done, `satsal evaluate CONFIG --merge` writes the outputs.\n"
+                   : "# Submit with `sbatch THIS_FILE`. Task i of the array runs `satsal run CONFIG --shard i/N`;\n"
+                     "# when every task is done, `satsal summarize OUTPUT_DIR` merges what the shards wrote.\n")
+      << "# " << o.warn_seconds << " s before the time limit Slurm sends USR1: satsal "
+      << (evaluate ? "is stopped and the\n# task is requeued; the next allocation redoes its piece (finished pieces are skipped).\n"
+                   : "stops cleanly and the\n# task is requeued; the next allocation skips the scenes already finished.\n")
       << "#SBATCH --job-name=" << o.job_name << "\n"
       << "#SBATCH --array=0-" << (o.array_tasks - 1) << "\n"
       << "#SBATCH --ntasks=1\n"
@@ -113,9 +122,10 @@ std::string slurm_array_script(const SlurmOptions& o) {
       << "#SBATCH --signal=B:USR1@" << o.warn_seconds << "\n"
       << "#SBATCH --requeue\n"
       << "set -u\n"
-      << "shard=\"$((SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN))/${SLURM_ARRAY_TASK_COUNT}\"\n"
-      << "echo \"satsal-slurm: job ${SLURM_JOB_ID}, array task ${SLURM_ARRAY_TASK_ID}, shard ${shard}, "
-         "host $(hostname), restart ${SLURM_RESTART_COUNT:-0}\"\n"
+      << (evaluate ? "task=\"$((SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN))\"\n"
+                   : "shard=\"$((SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN))/${SLURM_ARRAY_TASK_COUNT}\"\n")
+      << "echo \"satsal-slurm: job ${SLURM_JOB_ID}, array task ${SLURM_ARRAY_TASK_ID}, "
+      << (evaluate ? "piece ${task}" : "shard ${shard}") << ", host $(hostname), restart ${SLURM_RESTART_COUNT:-0}\"\n"
       << "on_time_limit() {\n"
       << "  echo \"satsal-slurm: time limit near: stopping satsal, requeueing job ${SLURM_JOB_ID}\"\n"
       << "  kill -TERM \"${child}\" 2>/dev/null\n"
@@ -124,7 +134,8 @@ std::string slurm_array_script(const SlurmOptions& o) {
       << "  exit 0\n"
       << "}\n"
       << "trap on_time_limit USR1\n"
-      << shell_quote(o.satsal) << " run " << shell_quote(o.config) << " --shard \"${shard}\" --set \"threads=${SLURM_CPUS_PER_TASK:-"
+      << shell_quote(o.satsal) << (evaluate ? " evaluate " : " run ") << shell_quote(o.config)
+      << (evaluate ? " --task \"${task}\"" : " --shard \"${shard}\"") << " --set \"threads=${SLURM_CPUS_PER_TASK:-"
       << o.cpus_per_task << "}\"";
     for (const std::string& set : o.overrides) s << " --set " << shell_quote(set);
     s << " &\n"

@@ -23,6 +23,9 @@ struct SlurmOptions {
     std::string log_folder;  // where task logs go (absolute)
     int warn_seconds = 120;  // USR1 this long before the limit
     std::vector<std::string> overrides;  // extra `--set key=value` for satsal run
+    // What a task runs: "run" (`satsal run CONFIG --shard i/N`, a batch's scenes) or "evaluate"
+    // (`satsal evaluate CONFIG --task i`, piece i of an evaluation, eval/EvalTasks.hpp).
+    std::string command = "run";
 };
 
 /// Slurm's time formats: "M", "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S". Returns the limit in

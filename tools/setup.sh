@@ -23,11 +23,12 @@ done
 # Build and run: compiler, CMake and the libraries CMakeLists.txt requires; Open MPI for the
 # README's mpirun example and the MPI tests; Slurm and munge for the private one-node cluster of
 # tests/hpc; python3 runs the README check in the test suite (tests/docs/check_readme.py);
-# gnuplot draws the plots of `satsal evaluate`.
+# gnuplot draws the plots of `satsal evaluate`; Eigen (header-only) solves its ROAD imputation.
 packages=(cmake g++ make pkg-config
           libtorch-dev libgdal-dev gdal-bin libtbb-dev libhdf5-dev hdf5-tools
           libboost-program-options-dev catch2 libbz2-dev nlohmann-json3-dev
-          libopenmpi-dev openmpi-bin slurmd slurmctld slurm-client munge python3 gnuplot-nox)
+          libopenmpi-dev openmpi-bin slurmd slurmctld slurm-client munge python3 gnuplot-nox
+          libeigen3-dev)
 # Heavy extras: PyTorch for tools/export_model.py, tools/make_count_model.py and the fixture
 # scripts (the README examples that call them say "needs python3-torch").
 extras=(python3-torch python3-torchvision)
