@@ -35,6 +35,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -253,6 +254,10 @@ public:
     Loaded load(const std::vector<Assignment>& file, const std::vector<Assignment>& overrides,
                 const std::string& source) const {
         Loaded loaded{Config{}, {}, source};
+        // An overridden key's file value is never parsed: checks such as "file exists" apply to the
+        // value in force (`--set init_model=...` replaces a path that does not exist here).
+        std::set<std::string> overridden;
+        for (const Assignment& assignment : overrides) overridden.insert(find(assignment).name);
         std::map<std::string, const Assignment*> first_in_file;
         for (const Assignment& assignment : file) {
             const Key& key = find(assignment);
@@ -267,7 +272,7 @@ public:
                                       (repeatable.empty() ? "" : "; only " + join(repeatable, ", ") + " may be repeated"));
                 }
             }
-            assign(loaded, key, assignment);
+            if (overridden.count(key.name) == 0) assign(loaded, key, assignment);
         }
         std::map<std::string, bool> replaced;
         for (const Assignment& assignment : overrides) {

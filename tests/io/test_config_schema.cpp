@@ -95,3 +95,19 @@ TEST_CASE("unsigned_integer takes 0..2^64-1 in digits only", "[config][schema]")
         CHECK_THROWS_WITH(type.parse(text, {}),
                           "expected an integer in 0..18446744073709551615, got '" + text + "'");
 }
+
+TEST_CASE("an overridden key's file value is not checked: --set replaces a path that does not exist",
+          "[config][schema]") {
+    struct FileConfig {
+        std::string model;
+    };
+    config::Schema<FileConfig> schema("tiny");
+    schema.add("model", &FileConfig::model, config::path("file"), "", "a model file", {true, ""});
+    const satsal::test::TempDir folder;
+    const std::string present = folder.file("present.pt");
+    std::ofstream(present) << "x";
+    const std::string text = "model = " + folder.file("absent.pt") + "\n";
+    CHECK(schema.load_text(text, "t.ini", folder.path(), {"model=" + present}).config.model == present);
+    CHECK_THROWS_WITH(schema.load_text(text, "t.ini", folder.path(), {}),
+                      Catch::Contains("t.ini:1: model: file '" + folder.file("absent.pt") + "' does not exist"));
+}
