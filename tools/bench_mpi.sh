@@ -36,7 +36,7 @@ row() {  # row LETTER LABEL COMMAND...: measured when LETTER is in ROWS
   local letter=$1 label=$2; shift 2
   [[ " $rows " == *" $letter "* ]] || return 0
   local figure; figure=$(measure "$@" --set "output_dir=$work/$letter")
-  [ "$what" = one ] && figure="$figure$(pass2 "$work/$letter")"
+  if [ "$what" = one ]; then figure="$figure$(pass2 "$work/$letter")"; fi
   printf '  %-41s %s\n' "$label:" "$figure"
   rm -rf "${work:?}/$letter"
 }
