@@ -201,7 +201,7 @@ int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart) {
     hpc::MpiSession mpi;
     // The node's cores are shared by its ranks.
     config.threads = hpc::threads_per_process(config.threads, static_cast<int>(std::thread::hardware_concurrency()),
-                                              hpc::local_ranks_from_environment(), hpc::loaded_blas().reference());
+                                              hpc::local_ranks_from_environment(), hpc::loaded_blas().name == "MKL");
     const int rank = mpi.rank();
     if (rank == 0) warn_single_thread_blas(config.threads);
     RunEvents events;
