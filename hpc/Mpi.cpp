@@ -30,8 +30,9 @@ int environment_int(const char* name) {
 // or results would take a core from the forward passes. Waits probe and sleep in between, the sleep
 // growing from 1 to 16 ms: a message waits at most 16 ms longer (once per scene), and an idle rank
 // wakes 60 times a second instead of 1000 (a fixed 1 ms sleep cost an idle rank 2% of a core).
-void receive_politely(void* buffer, int count, MPI_Datatype type, int source, int tag, MPI_Status* status) {
-    auto pause = std::chrono::milliseconds(1);
+void receive_politely(void* buffer, int count, MPI_Datatype type, int source, int tag, MPI_Status* status,
+                      std::chrono::microseconds longest = std::chrono::milliseconds(16)) {
+    std::chrono::microseconds pause = std::min<std::chrono::microseconds>(std::chrono::milliseconds(1), longest);
     for (;;) {
         int ready = 0;
         MPI_Status probe;
@@ -41,7 +42,19 @@ void receive_politely(void* buffer, int count, MPI_Datatype type, int source, in
             return;
         }
         std::this_thread::sleep_for(pause);
-        pause = std::min(2 * pause, std::chrono::milliseconds(16));
+        pause = std::min(2 * pause, longest);
+    }
+}
+
+/// Waits for a non-blocking operation, sleeping between tests (at most `longest`).
+void wait_politely(MPI_Request* request, std::chrono::microseconds longest) {
+    std::chrono::microseconds pause(50);
+    for (;;) {
+        int done = 0;
+        MPI_Test(request, &done, MPI_STATUS_IGNORE);
+        if (done) return;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(2 * pause, longest);
     }
 }
 
@@ -216,6 +229,25 @@ std::vector<std::string> MpiSession::gather(const std::string& text) const {
     return all;
 }
 
+void MpiSession::send(const std::string& text, int destination, int tag) const {
+    const long long size = static_cast<long long>(text.size());
+    MPI_Request requests[2];
+    MPI_Isend(&size, 1, MPI_LONG_LONG, destination, tag, MPI_COMM_WORLD, &requests[0]);
+    MPI_Isend(text.data(), static_cast<int>(text.size()), MPI_CHAR, destination, tag, MPI_COMM_WORLD, &requests[1]);
+    wait_politely(&requests[0], std::chrono::milliseconds(2));
+    wait_politely(&requests[1], std::chrono::milliseconds(2));
+}
+
+std::string MpiSession::receive(int source, int tag) const {
+    long long size = 0;
+    receive_politely(&size, 1, MPI_LONG_LONG, source, tag, nullptr, std::chrono::milliseconds(2));
+    std::string text(static_cast<size_t>(size), '\0');
+    MPI_Request request;
+    MPI_Irecv(text.data(), static_cast<int>(size), MPI_CHAR, source, tag, MPI_COMM_WORLD, &request);
+    wait_politely(&request, std::chrono::milliseconds(2));
+    return text;
+}
+
 #else  // no MPI in this build
 
 MpiSession::MpiSession() {
@@ -234,6 +266,8 @@ std::string MpiSession::broadcast(const std::string&) const { throw std::logic_e
 std::vector<std::string> MpiSession::gather(const std::string&) const {
     throw std::logic_error("MpiSession without MPI");
 }
+void MpiSession::send(const std::string&, int, int) const { throw std::logic_error("MpiSession without MPI"); }
+std::string MpiSession::receive(int, int) const { throw std::logic_error("MpiSession without MPI"); }
 
 #endif
 

@@ -46,6 +46,13 @@ public:
     /// Every rank's `text`, in rank order, on rank 0; an empty vector elsewhere (collective).
     std::vector<std::string> gather(const std::string& text) const;
 
+    /// Point-to-point messages of callers' own protocols (a shared scene's pass-2 blocks): tags
+    /// from kUserTag on (below 2^15, what every MPI allows). send returns once the message is
+    /// received; both wait sleeping (at most 2 ms between probes) instead of spinning.
+    static constexpr int kUserTag = 100;
+    void send(const std::string& text, int destination, int tag) const;
+    std::string receive(int source, int tag) const;
+
     /// Prints "satsal: rank R: message" and stops every rank (MPI_Abort, exit code 1).
     [[noreturn]] void abort_all(const std::string& message) const;
 

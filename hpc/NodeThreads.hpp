@@ -7,7 +7,10 @@
 // when single-threaded" holds with MKL). Debian's libtorch links the generic libblas.so.3, which is
 // the reference (netlib) BLAS unless an optimized one is installed: then one thread costs about 6x
 // the CPU of two on ResNet-50, whose bottlenecks are two thirds 1x1 convolutions (measured in
-// docs/SCALING.md). With OpenBLAS, BLIS or MKL as libblas.so.3 a single thread is efficient.
+// docs/SCALING.md). OpenBLAS makes that path about 4.5x cheaper, but one thread still cost 1.4-1.6x
+// the CPU of two threads sharing one core (docs/SCALING.md: 11.1 against 7.3 CPU s per scene; a
+// batch under mpirun -np 2, 40.8 against 25.9): only with MKL is LibTorch's single-thread path the
+// fast one.
 #include <string>
 
 namespace satsal::hpc {
@@ -28,10 +31,10 @@ BlasLibrary loaded_blas();
 std::string classify_blas(const std::string& resolved_path, bool has_openblas, bool has_blis, bool has_mkl);
 
 /// LibTorch threads per process when `configured` is 0 ("all cores"): the node's cores divided by
-/// the processes on the node, at least 1, and at least 2 with the reference BLAS (two threads on
-/// one core cost far less than one thread's native 1x1 convolutions). A positive `configured` is
-/// kept.
-int threads_per_process(int configured, int cores, int processes_on_node, bool reference_blas);
+/// the processes on the node, and at least 2 unless `single_thread_fast` (the BLAS is MKL): two
+/// threads on one core cost less than one thread's native 1x1 convolutions with the reference BLAS
+/// (6x) and with OpenBLAS (1.4-1.6x). A positive `configured` is kept.
+int threads_per_process(int configured, int cores, int processes_on_node, bool single_thread_fast);
 
 /// The warning to print when a process runs LibTorch on one thread with the reference BLAS (empty
 /// otherwise): what it costs and the two ways out.

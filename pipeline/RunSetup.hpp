@@ -22,6 +22,7 @@
 namespace satsal {
 
 class MethodRunner;
+struct Pass2Split;
 
 struct RunSetup {
     const RunConfig& config;
@@ -42,6 +43,7 @@ struct RunSetup {
     std::optional<int64_t> margin;     // decided on the first scene when `auto`
     nlohmann::ordered_json margin_report;  // how margin = auto decided (run.json tiling.margin_choice)
     std::unique_ptr<MethodRunner> method;  // config `method` other than smoe (pipeline/MethodPass.hpp)
+    Pass2Split* pass2_split = nullptr;     // MPI rank 0 of a shared scene: ranks compute pass 2 (Pass2Blocks.hpp)
 
     /// Sets LibTorch's threads (config.threads), loads the model and checks that tiles can line up
     /// every layer; throws std::invalid_argument naming the key (tile_size, margin) or the model

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,7 @@ struct RunOutcome {
 RunOutcome run_scenes(const RunConfig& config, const RunEvents& events = {}, bool restart = false);
 
 struct RunSetup;
+struct Pass2Split;
 
 /// One scene at a time with the model loaded once: what run_scenes does, for callers that hand
 /// out scenes themselves (MPI ranks take scenes on demand). Construction sets the process-wide
@@ -89,9 +91,19 @@ public:
     /// SceneShare; returns its stage times as JSON); then rank 0 calls run_shared: run() on the
     /// scene with every tile done, which replays the tiles into the moments in tile order (as a
     /// resumed run does), runs pass 2 and writes every output. All throw on failure.
+    /// With `split`, the other ranks compute pass 2's blocks (Pass2Blocks.hpp): split->start is
+    /// called once pass 2 begins (not at all when the scene fails before it, or runs a `method`),
+    /// and each of those ranks then calls help_pass2 with what start was given.
     void prepare_share(const std::string& scene);
     nlohmann::ordered_json compute_share(const std::string& scene, int part, int parts, const RunEvents& events);
-    SceneOutcome run_shared(const std::string& scene, const RunEvents& events);
+    SceneOutcome run_shared(const std::string& scene, const RunEvents& events, Pass2Split* split = nullptr);
+    /// Rank `part` of a shared scene's pass 2: computes its blocks with the scene's `moments`
+    /// (what split->start was given) and sends each to rank 0; returns its block count and
+    /// seconds as JSON, with an "error" when it failed (rank 0 received the error in place of
+    /// each of the rank's blocks). Does not throw.
+    nlohmann::ordered_json help_pass2(const std::string& scene, int64_t blocks, const std::string& moments, int part,
+                                      int parts,
+                                      const std::function<void(int64_t index, const std::string& block)>& send);
 
 private:
     struct Process;

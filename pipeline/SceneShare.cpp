@@ -6,13 +6,18 @@
 // folder: ranks write disjoint regions with pwrite; no GDAL dataset is shared) and records them in
 // its own journal. Rank 0 then runs the scene as a resumed run whose tiles are all done: it reads
 // the cores back into the moments in tile order, so the statistics and every output are those of
-// one process, and writes the outputs alone (pass 2 is a few percent of a run). A rank killed or
-// stopped leaves its journal: the same command resumes, whatever the number of ranks.
+// one process. Pass 2 is split too: with the scene's moments from rank 0, the other ranks compute
+// the output blocks (pass2_block_owner: round robin over ranks 1..N-1) and send them to rank 0,
+// which writes every output alone, in block order (Pass2Blocks.hpp says why: the writer is half
+// of pass 2 and GDAL datasets stay in one process). A rank killed or stopped leaves its journal:
+// the same command resumes, whatever the number of ranks.
 #include "pipeline/SceneRun.hpp"
 
 #include "io/RasterReader.hpp"
 #include "pipeline/AutoMargin.hpp"
 #include "pipeline/BandScaling.hpp"
+#include "pipeline/CountOutputs.hpp"
+#include "pipeline/Pass2Blocks.hpp"
 #include "pipeline/Pass1Graph.hpp"
 #include "pipeline/Quicklook.hpp"
 #include "pipeline/RunGuards.hpp"
@@ -21,6 +26,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
@@ -87,15 +93,48 @@ nlohmann::ordered_json SceneRunner::compute_share(const std::string& scene, int 
     return times;
 }
 
-SceneOutcome SceneRunner::run_shared(const std::string& scene, const RunEvents& events) {
+SceneOutcome SceneRunner::run_shared(const std::string& scene, const RunEvents& events, Pass2Split* split) {
     // prepare_share honoured --restart; here the ranks' work must be kept.
     struct KeepRestart {
         bool& flag;
         const bool saved;
-        ~KeepRestart() { flag = saved; }
-    } keep{restart_, restart_};
+        Pass2Split*& split;
+        ~KeepRestart() {
+            flag = saved;
+            split = nullptr;
+        }
+    } keep{restart_, restart_, setup_->pass2_split};
     restart_ = false;
+    setup_->pass2_split = split;
     return run(scene, events);
+}
+
+nlohmann::ordered_json SceneRunner::help_pass2(const std::string& scene, int64_t blocks, const std::string& moments,
+                                               int part, int parts,
+                                               const std::function<void(int64_t, const std::string&)>& send) {
+    RunSetup& setup = *setup_;
+    nlohmann::ordered_json times;
+    times["pass2_blocks"] = 0;
+    try {
+        const ScenePlan plan = plan_scene(setup, scene, RunEvents{});
+        SceneResume share(plan.output_folder, plan.fingerprint,
+                          SceneShare{part, parts, std::max(1, setup.config.batch_size)});
+        const SceneLayers layers(share, plan.grid, setup.strides, setup.config.normalize == NormalizeScope::Tile);
+        const std::vector<MapMoments> scene_moments = decode_moments(moments);
+        const std::optional<CarAnnotations> annotations =
+            load_car_annotations(setup.config, scene, plan.info.width, plan.info.height);
+        const Pass2Inputs inputs{scene, plan.grid, plan.scaling.bands, layers, scene_moments,
+                                 setup.config.output_scale, annotations ? &annotations->cars : nullptr, nullptr};
+        const Pass2ShareTimes share_times = compute_pass2_share(setup, inputs, part, parts, send);
+        times["pass2_blocks"] = share_times.blocks;
+        times["pass2_compute_seconds"] = share_times.compute_seconds;
+        times["pass2_send_seconds"] = share_times.send_seconds;
+        if (!share_times.error.empty()) times["error"] = share_times.error;
+    } catch (const std::exception& error) {
+        send_pass2_error(error.what(), blocks, part, parts, send);
+        times["error"] = error.what();
+    }
+    return times;
 }
 
 }  // namespace satsal

@@ -8,6 +8,7 @@
 #include "io/AtomicFile.hpp"
 #include "io/RunConfig.hpp"
 #include "pipeline/CountOutputs.hpp"
+#include "pipeline/Pass2Blocks.hpp"
 #include "pipeline/RunReport.hpp"
 #include "pipeline/SceneResume.hpp"
 #include "pipeline/SceneRun.hpp"
@@ -18,6 +19,7 @@
 #include <boost/program_options.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -46,9 +48,20 @@ std::string shard_record_path(const std::string& output_dir, const hpc::Shard& s
         .string();
 }
 
+/// A shared scene's pass-2 block `index` travels with this tag (unique among the blocks in flight).
+int pass2_tag(int64_t index) { return hpc::MpiSession::kUserTag + static_cast<int>(index % 30000); }
+
+/// Pass 2's start message to the other ranks: "P", the block count, the scene's moments.
+std::string pass2_start_message(int64_t blocks, const std::string& moments) {
+    std::string text = "P";
+    text.append(reinterpret_cast<const char*>(&blocks), sizeof blocks);
+    return text + moments;
+}
+
 /// Fewer scenes than ranks: all ranks share each scene in turn (pipeline/SceneShare.cpp). Rank 0
 /// makes the scene's resume folder, every rank computes its batch groups of pass 1, rank 0 replays
-/// them, runs pass 2, writes the outputs and adds each rank's pass-1 times to run.json ("ranks").
+/// them; then the other ranks compute pass 2's blocks and send them to rank 0, which writes the
+/// outputs and adds each rank's pass-1 and pass-2 times to run.json ("ranks").
 /// Returns the outcomes on rank 0 (empty elsewhere); throws RunInterrupted on every rank when a
 /// rank was stopped.
 std::vector<SceneOutcome> share_scenes(const hpc::MpiSession& mpi, SceneRunner& runner, const RunConfig& config,
@@ -88,16 +101,17 @@ std::vector<SceneOutcome> share_scenes(const hpc::MpiSession& mpi, SceneRunner& 
                 if (share.contains("error") && error.empty()) error = share["error"].get<std::string>();
                 if (!share.contains("interrupted") && !share.contains("error")) ranks.push_back(share);
             }
+            Pass2Split split;
+            split.ranks = mpi.size();
+            split.start = [&](int64_t blocks, const std::string& moments) {
+                mpi.broadcast(pass2_start_message(blocks, moments));
+            };
+            split.receive = [&](int from, int64_t index) { return mpi.receive(from, pass2_tag(index)); };
             if (stop.empty() && error.empty()) {
                 try {
-                    outcome = runner.run_shared(scene, events);
+                    outcome = runner.run_shared(scene, events, &split);
                 } catch (const RunInterrupted& stopped) {
                     stop = stopped.what();
-                }
-                if (outcome.ok) {
-                    outcome.report["ranks"] = ranks;
-                    write_text_file((fs::path(outcome.output_folder) / "run.json").string(),
-                                    json_file_text(outcome.report));
                 }
             } else if (stop.empty()) {
                 outcome.scene = scene;
@@ -106,7 +120,36 @@ std::vector<SceneOutcome> share_scenes(const hpc::MpiSession& mpi, SceneRunner& 
                 outcome.error = error;
                 if (events.scene_done) events.scene_done(outcome);
             }
+            if (!split.started) mpi.broadcast("skip");
+            const std::vector<std::string> pass2 = mpi.gather("{}");
+            if (outcome.ok) {
+                for (auto& entry : ranks) {
+                    const int r = entry.value("rank", -1);
+                    if (r == 0) {
+                        entry["pass2_blocks"] = split.local_blocks;
+                        entry["pass2_receive_seconds"] = split.receive_seconds;
+                        entry["pass2_write_seconds"] = split.write_seconds;
+                    } else if (r > 0 && r < static_cast<int>(pass2.size())) {
+                        entry.update(nlohmann::ordered_json::parse(pass2[static_cast<size_t>(r)]));
+                    }
+                }
+                outcome.report["ranks"] = ranks;
+                write_text_file((fs::path(outcome.output_folder) / "run.json").string(),
+                                json_file_text(outcome.report));
+            }
             outcomes.push_back(std::move(outcome));
+        } else {
+            const std::string start = mpi.broadcast("");
+            nlohmann::ordered_json pass2 = nlohmann::ordered_json::object();
+            if (start.size() >= 1 + sizeof(int64_t) && start[0] == 'P') {
+                int64_t blocks = 0;
+                std::memcpy(&blocks, start.data() + 1, sizeof blocks);
+                pass2 = runner.help_pass2(scene, blocks, start.substr(1 + sizeof blocks), rank, mpi.size(),
+                                          [&](int64_t index, const std::string& block) {
+                                              mpi.send(block, 0, pass2_tag(index));
+                                          });
+            }
+            mpi.gather(pass2.dump());
         }
         stop = mpi.broadcast(stop);
         if (!stop.empty()) throw RunInterrupted(stop);
@@ -158,7 +201,7 @@ int run_with_mpi(RunConfig config, const RunEvents& terminal, bool restart) {
     hpc::MpiSession mpi;
     // The node's cores are shared by its ranks.
     config.threads = hpc::threads_per_process(config.threads, static_cast<int>(std::thread::hardware_concurrency()),
-                                              hpc::local_ranks_from_environment(), hpc::loaded_blas().reference());
+                                              hpc::local_ranks_from_environment(), hpc::loaded_blas().name == "MKL");
     const int rank = mpi.rank();
     if (rank == 0) warn_single_thread_blas(config.threads);
     RunEvents events;

@@ -43,10 +43,11 @@ for n in 1 2 3; do
 done
 
 # One scene and more ranks than scenes: the ranks share its tiles (whole batch groups each), rank 0
-# replays them in tile order and writes the outputs: the same data as one process for N = 2, 3;
-# run.json gives each rank's share ("ranks"), which together cover every tile once.
+# replays them in tile order; the other ranks compute pass 2's output blocks (512 x 512: 3 x 2 of
+# them here) and rank 0 writes them: the same data as one process for N = 2, 3; run.json gives
+# each rank's share ("ranks"), which together cover every tile and every block once.
 mkdir -p "$work/one"
-"$satsal" make-scene "$work/one/wide.tif" --size 640x384 --seed 7 >/dev/null 2>&1
+"$satsal" make-scene "$work/one/wide.tif" --size 1100x600 --seed 7 >/dev/null 2>&1
 "$satsal" run "$work/batch.ini" --set "scene=$work/one" --set "output_dir=$work/one-single" 2>"$work/one-single.log" ||
   fail "the single-process run of one scene failed: $(cat "$work/one-single.log")"
 tiles=$(jq '.tiles.total' "$work/one-single/wide/run.json")
@@ -65,6 +66,12 @@ for n in 2 3; do
   [ "$(jq '[.ranks[] | select(.tiles > 0)] | length' "$out/wide/run.json")" = "$n" ] ||
     fail "a rank of -np $n computed no tile: $(jq -c '.ranks' "$out/wide/run.json")"
   [ ! -e "$out/.satsal-resume-wide" ] || fail "mpirun -np $n left the resume folder behind"
+  [ "$(jq '.ranks[0].pass2_blocks' "$out/wide/run.json")" = 0 ] ||
+    fail "rank 0 of -np $n computed pass-2 blocks (it should only write): $(jq -c '.ranks' "$out/wide/run.json")"
+  [ "$(jq '[.ranks[].pass2_blocks] | add' "$out/wide/run.json")" = 6 ] ||
+    fail "the ranks of -np $n did not compute the 6 pass-2 blocks once: $(jq -c '.ranks' "$out/wide/run.json")"
+  [ "$(jq '[.ranks[1:][] | select(.pass2_blocks > 0)] | length' "$out/wide/run.json")" = "$((n - 1))" ] ||
+    fail "a rank of -np $n other than 0 computed no pass-2 block: $(jq -c '.ranks' "$out/wide/run.json")"
 done
 
 # A shared scene stopped part-way (SIGTERM to mpirun -np 3 at a seeded moment: ranks finish their

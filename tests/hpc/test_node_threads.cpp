@@ -38,18 +38,21 @@ TEST_CASE("loaded_blas finds the library that provides sgemm_ through the altern
 }
 
 TEST_CASE("threads_per_process shares the node's cores between its processes", "[hpc]") {
-    CHECK(threads_per_process(0, 64, 32, false) == 2);
-    CHECK(threads_per_process(0, 64, 24, false) == 2);
-    CHECK(threads_per_process(0, 2, 2, false) == 1);
-    CHECK(threads_per_process(0, 2, 3, false) == 1);
+    // single_thread_fast (MKL): the node's share, down to one thread.
+    CHECK(threads_per_process(0, 64, 32, true) == 2);
+    CHECK(threads_per_process(0, 64, 24, true) == 2);
+    CHECK(threads_per_process(0, 2, 2, true) == 1);
+    CHECK(threads_per_process(0, 2, 3, true) == 1);
+    CHECK(threads_per_process(0, 8, 1, true) == 8);
+    CHECK(threads_per_process(3, 2, 2, true) == 3);  // what the config says is kept
+    // Any other BLAS (reference, OpenBLAS, ...): never LibTorch single-threaded by default...
+    CHECK(threads_per_process(0, 2, 2, false) == 2);
+    CHECK(threads_per_process(0, 2, 3, false) == 2);
+    CHECK(threads_per_process(0, 64, 64, false) == 2);
+    CHECK(threads_per_process(0, 64, 16, false) == 4);
     CHECK(threads_per_process(0, 8, 1, false) == 8);
-    CHECK(threads_per_process(3, 2, 2, false) == 3);  // what the config says is kept
-    // With the reference BLAS a process never runs LibTorch single-threaded by default...
-    CHECK(threads_per_process(0, 2, 2, true) == 2);
-    CHECK(threads_per_process(0, 64, 64, true) == 2);
-    CHECK(threads_per_process(0, 64, 16, true) == 4);
-    // ...but an explicit threads = 1 is obeyed (and warned about by the caller).
-    CHECK(threads_per_process(1, 2, 2, true) == 1);
+    // ...but an explicit threads = 1 is obeyed (and warned about by the caller with the reference BLAS).
+    CHECK(threads_per_process(1, 2, 2, false) == 1);
 }
 
 TEST_CASE("single_thread_blas_warning speaks only for one thread on the reference BLAS", "[hpc]") {
