@@ -126,16 +126,24 @@ CarSaliency run_pass2(const RunSetup& setup, const Pass2Inputs& inputs, Saliency
                       Quicklook& quicklook) {
     Pass2Blocks blocks(setup, inputs);
     CarSaliency cars;
-    auto write = [&](const OutputBlockPtr& block) {
+    // Two writers in raster order, each on one thread at a time but overlapping each other (they
+    // were one serial stage, which set pass 2's pace): the GeoTIFFs (compression, overviews), then
+    // saliency.h5, the method's datasets, the car sums and the quicklook samples.
+    auto write_tiffs = [&](const OutputBlockPtr& block) {
         const Map& shown = block->method ? block->method->shown : block->combined;
-        product.write_block(block->window, block->combined.data(), block->lovi.data(), shown.data());
+        product.write_block_tiffs(block->window, block->combined.data(), block->lovi.data(), shown.data());
+        return block;
+    };
+    auto write_rest = [&](const OutputBlockPtr& block) {
+        const Map& shown = block->method ? block->method->shown : block->combined;
+        product.write_block_h5(block->window, block->combined.data(), block->lovi.data());
         if (block->method) inputs.method->write(block->window, *block->method, product);
         if (!block->cars.inside_sum.empty()) cars.merge(block->cars);
         quicklook.sample_combined(block->window.x, block->window.y, shown);
     };
     const int64_t count = blocks.block_count();
     int64_t next = 0;
-    const std::size_t tokens = 2 * static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency()));
+    const std::size_t tokens = 3 * static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency()));
     tbb::parallel_pipeline(
         tokens,
         tbb::make_filter<void, int64_t>(tbb::filter_mode::serial_in_order,
@@ -148,7 +156,8 @@ CarSaliency run_pass2(const RunSetup& setup, const Pass2Inputs& inputs, Saliency
                                         }) &
             tbb::make_filter<int64_t, OutputBlockPtr>(tbb::filter_mode::parallel,
                                                       [&](int64_t index) { return blocks.compute(index); }) &
-            tbb::make_filter<OutputBlockPtr, void>(tbb::filter_mode::serial_in_order, write));
+            tbb::make_filter<OutputBlockPtr, OutputBlockPtr>(tbb::filter_mode::serial_in_order, write_tiffs) &
+            tbb::make_filter<OutputBlockPtr, void>(tbb::filter_mode::serial_in_order, write_rest));
     return cars;
 }
 

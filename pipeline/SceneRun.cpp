@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -183,13 +184,19 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
          method ? &*method : nullptr},
         product, quicklook);
     seconds.pass2 = seconds_since(start);
+    // The quicklook is complete once pass 2 has sampled it: its PNG (one zlib stream, about a
+    // second here) is encoded on a thread of its own while the layer maps are written and the
+    // files close. Its paths are taken here (OutputStaging is used from this thread only).
+    const std::string quicklook_png = staging.path("quicklook.png");
+    const std::string quicklook_pgw = geo.has_transform ? staging.path("quicklook.pgw") : "";
+    const std::string quicklook_aux = geo.georeferenced() ? staging.path("quicklook.png.aux.xml") : "";
+    std::future<void> quicklook_written = std::async(std::launch::async, [&] {
+        quicklook.write_png(quicklook_png, geo, quicklook_pgw, quicklook_aux);
+    });
     start = Clock::now();
     write_layer_maps(setup, layers, pass1.moments, product);
     seconds.layer_outputs = seconds_since(start);
     phases.end("pass2_and_layers");
-    quicklook.write_png(staging.path("quicklook.png"), geo, geo.has_transform ? staging.path("quicklook.pgw") : "",
-                        geo.georeferenced() ? staging.path("quicklook.png.aux.xml") : "");
-    phases.end("quicklook");
 
     std::optional<nlohmann::ordered_json> counting;
     if (setup.counting) {
@@ -211,6 +218,8 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     product.finish(attributes);
     seconds.finish = seconds_since(start);
     phases.end("counts_attributes_finish");
+    quicklook_written.get();
+    phases.end("quicklook");  // what was left of it once the files had closed
 
     seconds.total = phases.total_seconds();
     std::optional<nlohmann::ordered_json> on_cars;

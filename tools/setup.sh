@@ -26,7 +26,7 @@ done
 # gnuplot draws the plots of `satsal evaluate`.
 packages=(cmake g++ make pkg-config
           libtorch-dev libgdal-dev gdal-bin libtbb-dev libhdf5-dev hdf5-tools
-          libboost-program-options-dev catch2 libbz2-dev nlohmann-json3-dev
+          libboost-program-options-dev catch2 libbz2-dev nlohmann-json3-dev libssl-dev
           libopenmpi-dev openmpi-bin slurmd slurmctld slurm-client munge python3 gnuplot-nox)
 # Heavy extras: PyTorch for tools/export_model.py, tools/make_count_model.py and the fixture
 # scripts (the README examples that call them say "needs python3-torch").
