@@ -310,7 +310,9 @@ void SceneRunner::write_batch_outputs(const std::vector<SceneOutcome>& outcomes)
 }
 
 RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool restart) {
+    const auto setup_start = Clock::now();
     SceneRunner runner(config, restart);
+    const double setup_seconds = seconds_since(setup_start);
     // One single-process run at a time per output_dir (its batch files and scene folders). MPI
     // ranks and shards of one run share output_dir and rely on the per-scene-folder locks of
     // OutputStaging instead.
@@ -320,6 +322,7 @@ RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool res
     const OutputLock run_lock(config.output_dir, ".satsal-lock", "satsal run");
     const std::vector<std::string> folder_problems = scene_folder_problems(config.scenes);
     RunOutcome outcome;
+    outcome.setup_seconds = setup_seconds;
     for (std::size_t i = 0; i < config.scenes.size(); ++i) {
         if (folder_problems[i].empty()) {
             outcome.scenes.push_back(runner.run(config.scenes[i], events));
