@@ -45,7 +45,10 @@ int64_t choose_auto_margin(RunSetup& setup, const std::string& scene, const Band
     // A gradient method's map needs context too: its seam error on the same probe is the last
     // entry of each candidate's errors (pipeline/MethodPass.hpp).
     std::optional<MethodSeamProbe> method_reference;
-    if (setup.method) method_reference = method_seam_reference(*setup.method, probe, config.tile_size, max_margin);
+    // (Counting runs score the method per counting window, not on these tiles: no probe.)
+    if (setup.method && !setup.counting) {
+        method_reference = method_seam_reference(*setup.method, probe, config.tile_size, max_margin);
+    }
     const MarginChoice choice = choose_margin(
         candidates,
         [&](int64_t margin) {

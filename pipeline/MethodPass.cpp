@@ -3,6 +3,7 @@
 #include "methods/Attribution.hpp"
 #include "methods/MethodRun.hpp"
 #include "model/TappedModel.hpp"
+#include "pipeline/MethodWindows.hpp"
 #include "pipeline/Pass2Blocks.hpp"
 #include "pipeline/SaliencyProduct.hpp"
 #include "pipeline/SceneResume.hpp"
@@ -112,6 +113,20 @@ std::vector<Map> MethodRunner::compute_tiles(const at::Tensor& input, int64_t ta
     return run_raw(*methods_, probe_options(options_), cam_index_, stride_, native_stride_, input, targets);
 }
 
+MethodRunner::WindowMaps MethodRunner::compute_windows(const at::Tensor& input) const {
+    const torch::Tensor x = input.to(torch::kFloat32);
+    const torch::Tensor targets = methods_->targets(x, options_.target_class).to(torch::kLong).contiguous();
+    WindowMaps out;
+    if (is_input_attribution(options_.method)) {
+        out.maps = maps_of(reduce_channels(methods_->attribution(x, targets, options_), options_.reduction));
+    } else {
+        const auto cam = methods_->grad_cam(x, targets, cam_index_, options_.method == Method::GradCamPlusPlus);
+        for (const Map& map : maps_of(cam.raw)) out.maps.push_back(upsample_bilinear(map, x.size(3), x.size(2)));
+    }
+    out.classes.assign(targets.data_ptr<int64_t>(), targets.data_ptr<int64_t>() + targets.numel());
+    return out;
+}
+
 std::string method_band_description(const MethodRunner& runner) {
     const MethodOptions& options = runner.options();
     if (options.method == Method::FastCam) {
@@ -125,36 +140,96 @@ std::string method_band_description(const MethodRunner& runner) {
 // ---- MethodScene ------------------------------------------------------------------------------
 
 MethodScene::MethodScene(const MethodRunner& runner, const SceneResume& resume, const TileGrid& grid)
-    : runner_(runner), grid_layout_(grid),
-      grid_(resume.grid_path("method.f32"), grid.layer_width(runner.stride()), grid.layer_height(runner.stride()), true) {}
+    : runner_(runner), grid_layout_(grid) {
+    grids_.emplace_back(resume.grid_path("method.f32"), grid.layer_width(runner.stride()),
+                        grid.layer_height(runner.stride()), true);
+}
+
+MethodScene::MethodScene(const MethodRunner& runner, const SceneResume& resume, const TileGrid& grid,
+                         const MethodWindowLayout& windows)
+    : runner_(runner), grid_layout_(grid), windows_(&windows) {
+    for (int p = 0; p < MethodWindowLayout::kPhases; ++p) {
+        grids_.emplace_back(resume.grid_path("method_phase" + std::to_string(p) + ".f32"), grid.scene_width(),
+                            grid.scene_height(), true);
+    }
+}
+
+int64_t MethodScene::map_stride() const { return windowed() ? 1 : runner_.stride(); }
+
+void MethodScene::sync() {
+    for (ScratchGrid& grid : grids_) grid.sync();
+}
 
 void MethodScene::stitch(const Tile& tile, const Map* map) {
+    if (windowed()) throw std::logic_error("MethodScene::stitch: a counting run's method is scored per window");
+    ScratchGrid& grid = grids_.front();
     const LayerCrop crop = grid_layout_.layer_crop(tile, runner_.stride());
     if (map == nullptr) {
         const std::vector<float> nan(static_cast<std::size_t>(crop.target.area()), std::nanf(""));
-        grid_.write(crop.target, nan.data(), crop.target.width);
+        grid.write(crop.target, nan.data(), crop.target.width);
         return;
     }
-    grid_.write(crop.target, map->data() + crop.source.y * map->width + crop.source.x, map->width);
+    grid.write(crop.target, map->data() + crop.source.y * map->width + crop.source.x, map->width);
+}
+
+void MethodScene::stitch_window(int phase, const Tile& window, const Map* canvas) {
+    if (!windowed()) throw std::logic_error("MethodScene::stitch_window outside a counting run");
+    ScratchGrid& grid = grids_.at(static_cast<std::size_t>(phase));
+    const Window& core = window.core;
+    if (canvas == nullptr) {
+        const std::vector<float> nan(static_cast<std::size_t>(core.area()), std::nanf(""));
+        grid.write(core, nan.data(), core.width);
+        return;
+    }
+    const int64_t x = core.x - window.input.x, y = core.y - window.input.y;
+    grid.write(core, canvas->data() + y * canvas->width + x, canvas->width);
+}
+
+void MethodScene::read_map(const Window& window, float* out) const {
+    if (!windowed()) {
+        grids_.front().read(window, out);
+        return;
+    }
+    // Tent-weighted mean of the phases that have a window here and a value (not nodata).
+    const std::size_t area = static_cast<std::size_t>(window.area());
+    std::vector<double> sum(area, 0.0), weights(area, 0.0);
+    std::vector<float> values(area);
+    for (int p = 0; p < MethodWindowLayout::kPhases; ++p) {
+        grids_[static_cast<std::size_t>(p)].read(window, values.data());
+        for (int64_t y = 0; y < window.height; ++y) {
+            for (int64_t x = 0; x < window.width; ++x) {
+                const std::size_t i = static_cast<std::size_t>(y * window.width + x);
+                const double w = windows_->weight(p, window.x + x, window.y + y);
+                if (w > 0 && std::isfinite(values[i])) {
+                    sum[i] += w * values[i];
+                    weights[i] += w;
+                }
+            }
+        }
+    }
+    for (std::size_t i = 0; i < area; ++i) {
+        out[i] = weights[i] > 0 ? static_cast<float>(sum[i] / weights[i]) : std::nanf("");
+    }
 }
 
 void MethodScene::measure_range() {
     // Over the map as pass 2 samples it at output_scale 1, so that the scene's normalized map has
     // exactly 0 and 1 (explain's per-image min-max); NaN (nodata) and samples touching it left out.
-    const int64_t s = runner_.stride();
+    const int64_t s = map_stride();
     const double scale = static_cast<double>(s);
+    const ScratchGrid& grid = grids_.front();
     double low = std::numeric_limits<double>::infinity(), high = -low;
     for (int64_t by = 0; by < grid_layout_.scene_height(); by += kOutputBlock) {
         for (int64_t bx = 0; bx < grid_layout_.scene_width(); bx += kOutputBlock) {
             const int64_t bw = std::min(kOutputBlock, grid_layout_.scene_width() - bx);
             const int64_t bh = std::min(kOutputBlock, grid_layout_.scene_height() - by);
-            const LayerSpan xs = bilinear_source_span(bx, bw, scale, grid_.width());
-            const LayerSpan ys = bilinear_source_span(by, bh, scale, grid_.height());
+            const LayerSpan xs = bilinear_source_span(bx, bw, scale, grid.width());
+            const LayerSpan ys = bilinear_source_span(by, bh, scale, grid.height());
             const Window window{xs.first, ys.first, xs.last - xs.first + 1, ys.last - ys.first + 1};
             Map source(window.width, window.height);
-            grid_.read(window, source.data());
+            read_map(window, source.data());
             const Map up = s == 1 ? source
-                                  : upsample_bilinear_window(source, window.x, window.y, grid_.width(), grid_.height(),
+                                  : upsample_bilinear_window(source, window.x, window.y, grid.width(), grid.height(),
                                                              scale, scale, bx, by, bw, bh);
             for (float value : up.values) {
                 if (!std::isfinite(value)) continue;
@@ -188,19 +263,20 @@ void MethodScene::prepare(SaliencyProduct& product) const {
 MethodBlock MethodScene::block(const Window& b, int64_t output_scale, const Map& combined,
                                const cowc::ObjectPositions* cars) const {
     if (!measured_) throw std::logic_error("MethodScene::block before measure_range");
-    const double scale = static_cast<double>(runner_.stride()) / static_cast<double>(output_scale);
-    const LayerSpan xs = bilinear_source_span(b.x, b.width, scale, grid_.width());
-    const LayerSpan ys = bilinear_source_span(b.y, b.height, scale, grid_.height());
+    const ScratchGrid& grid = grids_.front();
+    const double scale = static_cast<double>(map_stride()) / static_cast<double>(output_scale);
+    const LayerSpan xs = bilinear_source_span(b.x, b.width, scale, grid.width());
+    const LayerSpan ys = bilinear_source_span(b.y, b.height, scale, grid.height());
     const Window window{xs.first, ys.first, xs.last - xs.first + 1, ys.last - ys.first + 1};
     Map source(window.width, window.height);
-    grid_.read(window, source.data());
+    read_map(window, source.data());
     const double range = high_ - low_;
     for (float& value : source.values) {
         // NaN (nodata) becomes the scene minimum, as pass 2 treats the layer maps; the final mask
         // (from the combined map) puts nodata back.
         value = std::isnan(value) || !(range > 0) ? 0.0f : static_cast<float>((value - low_) / range);
     }
-    Map map = upsample_bilinear_window(source, window.x, window.y, grid_.width(), grid_.height(), scale, scale, b.x,
+    Map map = upsample_bilinear_window(source, window.x, window.y, grid.width(), grid.height(), scale, scale, b.x,
                                        b.y, b.width, b.height);
     for (std::size_t i = 0; i < map.values.size(); ++i) {
         if (std::isnan(combined.values[i])) map.values[i] = std::nanf("");
@@ -244,14 +320,22 @@ void MethodScene::write(const Window& w, const MethodBlock& block, SaliencyProdu
     for (std::size_t i = 0; i < block.cars.size(); ++i) cars_[i].merge(block.cars[i]);
 }
 
-nlohmann::ordered_json MethodScene::report(double pass1_seconds, std::size_t car_count) const {
+nlohmann::ordered_json MethodScene::report(std::optional<double> pass1_seconds, std::size_t car_count) const {
     nlohmann::ordered_json json;
     json["method"] = runner_.description();
     json["precision"] = runner_.precision_note();
-    json["grid_stride"] = runner_.stride();
+    json["grid_stride"] = map_stride();
+    json["score"] = windowed()
+                        ? "per counting window: 192 px of scene in the 224 px COWC canvas, the logit of " +
+                              std::string(runner_.options().target_class ? "class " + std::to_string(*runner_.options().target_class)
+                                                                         : "the window's predicted count") +
+                              "; windows in 4 phases offset by 96 px, blended with tent weights"
+                        : "per tile: the logit of " + std::string(runner_.options().target_class
+                                                                      ? "class " + std::to_string(*runner_.options().target_class)
+                                                                      : "the tile's predicted class");
     json["normalization"] = "min-max over the scene at full resolution";
     json["range"] = {low_, high_};
-    json["pass1_seconds"] = pass1_seconds;
+    if (pass1_seconds) json["pass1_seconds"] = *pass1_seconds;
     if (!cars_.empty() && car_count > 0) {
         nlohmann::ordered_json ratios;
         const auto names = car_map_names();

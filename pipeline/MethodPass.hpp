@@ -16,8 +16,9 @@
 //            saliency.tif (SaliencyProduct's `shown`) and its datasets into saliency.h5, and
 //            sums the saliency on annotated cars per map.
 //
-// The score of a tile is the logit of `class`, or of the tile's predicted class (counting runs:
-// the count class the network predicts for the whole context tile, not a counting window's).
+// The score of a tile is the logit of `class`, or of the tile's predicted class. Counting runs
+// score counting windows instead of tiles (pipeline/MethodWindows.hpp: MethodScene in windows
+// mode, its grids filled by that pass, blended when pass 2 reads them).
 // Gradient methods run in fp32: when the run's model computes in bf16, MethodRunner loads a
 // float32 copy of the same file (methods/MethodRun.hpp).
 //
@@ -80,6 +81,17 @@ public:
     /// The same on a batch of tiles with one class for all (the seam probe's tiles).
     std::vector<Map> compute_tiles(const at::Tensor& input, int64_t target) const;
 
+    /// Counting runs (pipeline/MethodWindows.hpp): the maps of counting windows in the COWC layout,
+    /// input [N, C, 224, 224], each scored with the logit of `class` or of its own predicted count
+    /// (arg-max of this fp32 model's output). The maps are at input size: input attributions
+    /// reduced over channels, Grad-CAM/++ ReLU(sum_k w_k A_k) upsampled bilinearly to the input
+    /// (explain's map before its min-max). Not normalized.
+    struct WindowMaps {
+        std::vector<Map> maps;
+        std::vector<int64_t> classes;
+    };
+    WindowMaps compute_windows(const at::Tensor& input) const;
+
 private:
     MethodOptions options_;
     std::string description_;
@@ -102,15 +114,29 @@ struct MethodBlock {
     std::vector<CarSaliency> cars;                 // per map of car_map_names()
 };
 
-/// A method's scene state between the passes.
+class MethodWindowLayout;
+
+/// A method's scene state between the passes. Two modes: tiles (the method runs on pass 1's
+/// context tiles; one grid at the runner's stride, stitched by pass 1) and windows (counting runs:
+/// the method runs per counting window, pipeline/MethodWindows.hpp; one full-resolution grid per
+/// window phase, blended when read).
 class MethodScene {
 public:
     MethodScene(const MethodRunner& runner, const SceneResume& resume, const TileGrid& grid);
+    /// Windows mode over `windows` (which must outlive the scene).
+    MethodScene(const MethodRunner& runner, const SceneResume& resume, const TileGrid& grid,
+                const MethodWindowLayout& windows);
 
-    /// Pass 1 (serial): the tile's core of `map` (the tile's whole raw map at stride()), or NaN
-    /// for an empty tile (map == nullptr).
+    bool windowed() const { return windows_ != nullptr; }
+    /// Pass 1 (serial, tiles mode): the tile's core of `map` (the tile's whole raw map at
+    /// stride()), or NaN for an empty tile (map == nullptr).
     void stitch(const Tile& tile, const Map* map);
-    void sync() { grid_.sync(); }
+    /// Windows mode (serial): the window's core of `canvas` (the window's raw map at input size,
+    /// NaN at nodata pixels), or NaN for an empty window (canvas == nullptr).
+    void stitch_window(int phase, const Tile& window, const Map* canvas);
+    void sync();
+    /// The raw map at the scene grid's `window` (windows mode: the phases blended).
+    void read_map(const Window& window, float* out) const;
     /// After pass 1: the scene's min and max of the map upsampled to full resolution.
     void measure_range();
 
@@ -123,15 +149,19 @@ public:
     /// Pass 2 (serial writer): the block's datasets into saliency.h5, its car sums into the totals.
     void write(const Window& window, const MethodBlock& block, SaliencyProduct& product);
 
-    /// run.json's `method` section (car ratios when cars were measured).
-    nlohmann::ordered_json report(double pass1_seconds, std::size_t car_count) const;
+    /// run.json's `method` section (car ratios when cars were measured); pass1_seconds: the
+    /// method's time in pass 1 (tiles mode; the window pass reports its times under `seconds`).
+    nlohmann::ordered_json report(std::optional<double> pass1_seconds, std::size_t car_count) const;
     /// Names of the maps measured on cars, in MethodBlock::cars order.
     std::vector<std::string> car_map_names() const;
 
 private:
+    int64_t map_stride() const;
+
     const MethodRunner& runner_;
     const TileGrid& grid_layout_;
-    ScratchGrid grid_;
+    const MethodWindowLayout* windows_ = nullptr;
+    std::vector<ScratchGrid> grids_;  // tiles mode: one at stride(); windows mode: one per phase
     double low_ = 0, high_ = 0;
     bool measured_ = false;
     std::vector<CarSaliency> cars_;

@@ -180,7 +180,7 @@ BatchMapsPtr Pass1Graph::infer(const TileBatchPtr& batch) {
     const auto statistic_ns = std::chrono::nanoseconds(static_cast<int64_t>(statistic_seconds * 1e9));
     forward_time_.add(start + statistic_ns);
     statistic_time_.nanoseconds += statistic_ns.count();
-    if (setup_.method) {
+    if (setup_.method && !setup_.counting) {  // counting runs score windows (MethodWindows.hpp)
         const auto method_start = Clock::now();
         try {
             out->method = setup_.method->compute(input, out->forward.output);

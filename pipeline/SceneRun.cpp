@@ -8,6 +8,7 @@
 #include "pipeline/BandScaling.hpp"
 #include "pipeline/CountOutputs.hpp"
 #include "pipeline/MethodPass.hpp"
+#include "pipeline/MethodWindows.hpp"
 #include "pipeline/CountWindows.hpp"
 #include "io/OutputLock.hpp"
 #include "pipeline/OutputStaging.hpp"
@@ -146,7 +147,11 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     PassSeconds seconds;
     SceneLayers layers(resume, grid, setup.strides, config.normalize == NormalizeScope::Tile);
     std::optional<MethodScene> method;
-    if (setup.method) {
+    std::optional<MethodWindowLayout> method_windows;  // counting runs score the method per window
+    if (setup.method && setup.counting) {
+        method_windows.emplace(info.width, info.height);
+        method.emplace(*setup.method, resume, grid, *method_windows);
+    } else if (setup.method) {
         method.emplace(*setup.method, resume, grid);
         layers.method = &*method;
     }
@@ -159,7 +164,7 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     const int64_t o = config.output_scale;
     Quicklook quicklook(ceil_div(info.width, o), ceil_div(info.height, o), o);
     const Pass1Result pass1 = run_pass1(setup, scene, grid, scaling, layers, quicklook, resume, events);
-    if (method) method->measure_range();
+    if (method && !method_windows) method->measure_range();
     phases.end("pass1");
     std::optional<TileGrid> windows;
     CountWindowsResult window_counts;
@@ -167,6 +172,13 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
         windows.emplace(count_window_grid(info.width, info.height));
         window_counts = run_count_windows(setup, scene, *windows, scaling, resume, grid.tile_count());
         phases.end("count_windows");
+    }
+    MethodWindowsResult method_window_result;
+    if (method_windows) {
+        method_window_result = run_method_windows(setup, scene, *method_windows, scaling, window_counts.counts,
+                                                  *method, resume, grid.tile_count() + windows->tile_count());
+        method->measure_range();
+        phases.end("method_windows");
     }
 
     SaliencyProductOptions product_options = scene_product(setup, layers, geo, info.width, info.height);
@@ -229,7 +241,12 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     outcome.report["tiling"]["margin"] = grid.margin();
     if (method) {
         outcome.report["method"] =
-            method->report(pass1.method_seconds, annotations && o == 1 ? annotations->cars.size() : 0);
+            method->report(method_windows ? std::nullopt : std::optional<double>(pass1.method_seconds),
+                           annotations && o == 1 ? annotations->cars.size() : 0);
+        if (method_windows) {
+            outcome.report["method"]["windows"] = method_window_result.to_json();
+            outcome.report["seconds"]["method_windows"] = method_window_result.seconds_json();
+        }
     }
     if (windows) {
         outcome.report["count_windows"] = window_counts.to_json(*windows);

@@ -17,11 +17,13 @@ TileSource::TileSource(std::string scene, const TileGrid& windows, const BandSca
 
 TileSource::~TileSource() = default;
 
-TileJobPtr TileSource::read(int64_t index) {
+TileJobPtr TileSource::read(int64_t index) { return read(grid_.tile(index)); }
+
+TileJobPtr TileSource::read(const Tile& tile) {
     auto& reader = readers_.local();
     if (!reader) reader = std::make_unique<RasterReader>(scene_);
     auto job = std::make_shared<TileJob>();
-    job->tile = grid_.tile(index);
+    job->tile = tile;
     return counting_ ? read_count_window(*reader, job) : read_padded_window(*reader, job);
 }
 

@@ -44,6 +44,9 @@ public:
     ~TileSource();
 
     TileJobPtr read(int64_t index);
+    /// Any tile in this source's layout, not only the grid's (a counting run's method windows,
+    /// pipeline/MethodWindows.hpp, are offset from the counting windows).
+    TileJobPtr read(const Tile& tile);
 
 private:
     TileJobPtr read_padded_window(RasterReader& reader, const TileJobPtr& job);
