@@ -1,30 +1,12 @@
 #include "cowc/CountingConfig.hpp"
 
-#include <charconv>
-#include <filesystem>
-
 namespace satsal::counting {
 namespace {
 
-namespace fs = std::filesystem;
 using config::expected;
 using config::Origin;
 using config::ValueType;
 using Schema = config::Schema<CountTrainOptions>;
-
-ValueType<std::uint64_t> seed_type() {
-    ValueType<std::uint64_t> type;
-    type.parse = [](const std::string& text, const Origin&) {
-        std::uint64_t value = 0;
-        const char* end = text.data() + text.size();
-        const auto result = std::from_chars(text.data(), end, value);
-        if (text.empty() || result.ec != std::errc() || result.ptr != end)
-            expected("an integer in 0..18446744073709551615", text);
-        return value;
-    };
-    type.format = [](const std::uint64_t& value) { return std::to_string(value); };
-    return type;
-}
 
 ValueType<int> rotation_step_type() {
     ValueType<int> type;
@@ -76,7 +58,7 @@ Schema make_schema() {
           "share of all steps spent warming up the learning rate");
     s.add("label_sigma", &O::label_sigma, real(0, 16), "0",
           "0 = plain cross-entropy; > 0 = soft targets, a Gaussian over counts (cars)");
-    s.add("seed", &O::seed, seed_type(), "1", "seed of shuffling, augmentation and the hold-out split");
+    s.add("seed", &O::seed, config::unsigned_integer(), "1", "seed of shuffling, augmentation and the hold-out split");
     s.add("threads", &O::threads, config::thread_count(), "2",
           "LibTorch intra-op and decoding threads; 0 = all cores; at most 4 x the cores (and 256)");
     s.add("holdout_fraction", &O::holdout_fraction, real(0, 1, false, true), "0.1",
@@ -103,8 +85,7 @@ const Schema& count_train_config_schema() {
 
 CountTrainOptions parse_count_train_config(const std::string& text, const std::string& source,
                                            const std::string& base_dir, const std::vector<std::string>& overrides) {
-    const Schema::Loaded parsed = count_train_config_schema().load(
-        config::scan_ini(text, source, base_dir), config::scan_overrides(overrides), source);
+    const Schema::Loaded parsed = count_train_config_schema().load_text(text, source, base_dir, overrides);
     CountTrainOptions options = parsed.config;
 
     if (!options.test_root.empty() && options.test_list.empty())
@@ -125,9 +106,7 @@ CountTrainOptions parse_count_train_config(const std::string& text, const std::s
 }
 
 CountTrainOptions load_count_train_config(const std::string& path, const std::vector<std::string>& overrides) {
-    const std::string text = config::read_config_file(path);
-    const fs::path base = fs::absolute(fs::path(path)).parent_path();
-    return parse_count_train_config(text, path, base.string(), overrides);
+    return config::load_config_file(path, overrides, parse_count_train_config);
 }
 
 std::string count_train_config_ini(const CountTrainOptions& options) {

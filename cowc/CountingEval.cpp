@@ -2,8 +2,6 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <cstdio>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -17,14 +15,6 @@
 #include "model/TappedModel.hpp"
 
 namespace satsal::counting {
-namespace {
-
-/// A JSON string literal, escaped by nlohmann-json (bytes that are not UTF-8 become U+FFFD).
-std::string json_string(const std::string& text) {
-    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-}  // namespace
 
 CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
     if (options.batch_size < 1) throw std::invalid_argument("eval-count: batch size must be >= 1");
@@ -94,17 +84,17 @@ CountingEvaluation evaluate_counting(const std::string& model, const std::string
     return evaluate_counting(options);
 }
 
-std::string counting_evaluation_json(const CountingEvaluation& evaluation, const CountingEvalOptions& options) {
-    std::ostringstream out;
-    char timing[128];
-    std::snprintf(timing, sizeof timing, "\"seconds\": %.3f, \"images_per_second\": %.2f", evaluation.seconds,
-                  evaluation.images_per_second);
-    out << "{\"model\": " << json_string(options.model) << ", \"list\": " << json_string(options.list)
-        << ", \"root\": " << json_string(options.root) << ", \"classes\": " << evaluation.classes
-        << ", \"precision\": " << json_string(evaluation.precision)
-        << ", \"precision_reason\": " << json_string(evaluation.precision_reason) << ", " << timing
-        << ", \"metrics\": " << counting_metrics_json(evaluation.metrics) << "}";
-    return out.str();
+nlohmann::ordered_json counting_evaluation_json(const CountingEvaluation& evaluation,
+                                                const CountingEvalOptions& options) {
+    return nlohmann::ordered_json{{"model", options.model},
+                                  {"list", options.list},
+                                  {"root", options.root},
+                                  {"classes", evaluation.classes},
+                                  {"precision", evaluation.precision},
+                                  {"precision_reason", evaluation.precision_reason},
+                                  {"seconds", evaluation.seconds},
+                                  {"images_per_second", evaluation.images_per_second},
+                                  {"metrics", counting_metrics_json(evaluation.metrics)}};
 }
 
 }  // namespace satsal::counting

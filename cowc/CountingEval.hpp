@@ -6,6 +6,8 @@
 //
 // Thread rules: one call uses `threads` LibTorch intra-op threads (set process-wide with
 // at::set_num_threads) and as many decoding threads; do not run two evaluations concurrently.
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -46,7 +48,9 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options);
 /// `evaluate_counting({model, list, root})` with the defaults above.
 CountingEvaluation evaluate_counting(const std::string& model, const std::string& list, const std::string& root);
 
-/// JSON summary: {"model", "list", "root", "classes", "precision", "seconds", "images_per_second", "metrics": {...}}.
-std::string counting_evaluation_json(const CountingEvaluation& evaluation, const CountingEvalOptions& options);
+/// The summary `eval-count --json` prints, keys in this order: model, list, root, classes,
+/// precision, precision_reason, seconds, images_per_second, metrics (counting_metrics_json).
+/// Dump it with error_handler_t::replace: paths need not be UTF-8.
+nlohmann::ordered_json counting_evaluation_json(const CountingEvaluation& evaluation, const CountingEvalOptions& options);
 
 }  // namespace satsal::counting

@@ -4,20 +4,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
 namespace satsal::counting {
-namespace {
-
-std::string number(double value) {
-    if (!std::isfinite(value)) return "null";
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.6g", value);
-    return buffer;
-}
-
-}  // namespace
 
 CountingMetrics compute_counting_metrics(const std::vector<int>& truth, const std::vector<int>& predicted) {
     if (truth.size() != predicted.size()) {
@@ -76,22 +67,27 @@ CountingMetrics compute_counting_metrics(const std::vector<int>& truth, const st
     return m;
 }
 
-std::string counting_metrics_json(const CountingMetrics& m) {
-    std::ostringstream out;
-    out << "{\"n\": " << m.n << ", \"exact_accuracy\": " << number(m.exact_accuracy)
-        << ", \"within_one_accuracy\": " << number(m.within_one_accuracy)
-        << ", \"mean_absolute_error\": " << number(m.mean_absolute_error)
-        << ", \"mean_error\": " << number(m.mean_error) << ", \"rmse\": " << number(m.rmse)
-        << ", \"true_total\": " << m.true_total << ", \"predicted_total\": " << m.predicted_total
-        << ", \"total_error\": " << number(m.total_error) << ", \"per_count\": [";
-    for (std::size_t i = 0; i < m.per_count.size(); ++i) {
-        const CountSummary& s = m.per_count[i];
-        out << (i ? ", " : "") << "{\"true_count\": " << s.true_count << ", \"n\": " << s.n
-            << ", \"mean_predicted\": " << number(s.mean_predicted) << ", \"exact_rate\": " << number(s.exact_rate)
-            << ", \"mean_absolute_error\": " << number(s.mean_absolute_error) << "}";
+nlohmann::ordered_json counting_metrics_json(const CountingMetrics& m) {
+    using Json = nlohmann::ordered_json;
+    Json per_count = Json::array();
+    for (const CountSummary& s : m.per_count) {
+        per_count.push_back(Json{{"true_count", s.true_count},
+                                 {"n", s.n},
+                                 {"mean_predicted", s.mean_predicted},
+                                 {"exact_rate", s.exact_rate},
+                                 {"mean_absolute_error", s.mean_absolute_error}});
     }
-    out << "]}";
-    return out.str();
+    // nlohmann writes a non-finite number as null (total_error over a set without cars).
+    return Json{{"n", m.n},
+                {"exact_accuracy", m.exact_accuracy},
+                {"within_one_accuracy", m.within_one_accuracy},
+                {"mean_absolute_error", m.mean_absolute_error},
+                {"mean_error", m.mean_error},
+                {"rmse", m.rmse},
+                {"true_total", m.true_total},
+                {"predicted_total", m.predicted_total},
+                {"total_error", m.total_error},
+                {"per_count", std::move(per_count)}};
 }
 
 std::string counting_metrics_text(const CountingMetrics& m) {

@@ -14,6 +14,8 @@
 // mean absolute error (the confusion summary).
 //
 // Thread rules: plain values and pure functions.
+#include <nlohmann/json_fwd.hpp>
+
 #include <string>
 #include <vector>
 
@@ -44,8 +46,9 @@ struct CountingMetrics {
 /// count.
 CountingMetrics compute_counting_metrics(const std::vector<int>& truth, const std::vector<int>& predicted);
 
-/// A JSON object (no trailing newline) with every field above; per_count as an array of objects.
-std::string counting_metrics_json(const CountingMetrics& metrics);
+/// Every field above as a JSON object in the order declared (per_count an array of objects, one
+/// per true count); a non-finite value (total_error when no car is true) is null.
+nlohmann::ordered_json counting_metrics_json(const CountingMetrics& metrics);
 
 /// A few human-readable lines: the headline figures, then one line per true count.
 std::string counting_metrics_text(const CountingMetrics& metrics);

@@ -589,7 +589,7 @@ std::string count_train_report_json(const CountTrainOptions& o, const CountTrain
                    {"train_seconds", r.train_seconds},
                    {"images_per_second", r.images_per_second},
                    {"history", std::move(history)},
-                   {"holdout", r.has_holdout && r.finished ? Json::parse(counting_metrics_json(r.holdout)) : Json()}};
+                   {"holdout", r.has_holdout && r.finished ? counting_metrics_json(r.holdout) : Json()}};
     // Paths that are not UTF-8 are written with U+FFFD rather than refused.
     return out.dump(2, ' ', false, Json::error_handler_t::replace);
 }

@@ -73,19 +73,6 @@ ValueType<std::vector<std::string>> integer_list(long long low, long long high, 
     return type;
 }
 
-ValueType<std::uint64_t> seed_type() {
-    ValueType<std::uint64_t> type;
-    type.parse = [](const std::string& text, const Origin&) {
-        std::uint64_t value = 0;
-        const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size())
-            expected("a non-negative integer", text);
-        return value;
-    };
-    type.format = [](const std::uint64_t& v) { return std::to_string(v); };
-    return type;
-}
-
 Schema make_schema() {
     using config::boolean;
     using config::integer;
@@ -107,7 +94,7 @@ Schema make_schema() {
     s.add("synth_test_scenes", &O::synth_test_scenes, integer(1, 1000), "1", "synthetic test scenes");
     s.add("synth_scene_size", &O::synth_scene_size, integer(256, 20000, "pixels"), "2000", "synthetic scene side");
     s.add("synth_patch_stride", &O::synth_patch_stride, integer(8, 4096, "pixels"), "96", "patch grid stride");
-    s.add("synth_seed", &O::synth_seed, seed_type(), "1", "synthetic COWC seed");
+    s.add("synth_seed", &O::synth_seed, config::unsigned_integer(), "1", "synthetic COWC seed");
     s.add("max_train_patches", &O::max_train_patches, integer(0, 100'000'000), "0",
           "use the first N training patches of a seeded shuffle; 0 = all");
     s.add("max_test_patches", &O::max_test_patches, integer(0, 100'000'000), "0", "the same for the test set");
@@ -182,8 +169,7 @@ const Schema& eval_config_schema() {
 
 EvalOptions parse_eval_config(const std::string& text, const std::string& source, const std::string& base_dir,
                               const std::vector<std::string>& overrides) {
-    const Schema::Loaded parsed =
-        eval_config_schema().load(config::scan_ini(text, source, base_dir), config::scan_overrides(overrides), source);
+    const Schema::Loaded parsed = eval_config_schema().load_text(text, source, base_dir, overrides);
     EvalOptions o = parsed.config;
     if (!o.list.empty() && (o.test_list.empty() || o.root.empty()))
         parsed.fail("list", "list: a COWC patch set needs test_list and root as well");
@@ -203,9 +189,7 @@ EvalOptions parse_eval_config(const std::string& text, const std::string& source
 }
 
 EvalOptions load_eval_config(const std::string& path, const std::vector<std::string>& overrides) {
-    const std::string text = config::read_config_file(path);
-    const fs::path base = fs::absolute(fs::path(path)).parent_path();
-    return parse_eval_config(text, path, base.string(), overrides);
+    return config::load_config_file(path, overrides, parse_eval_config);
 }
 
 std::string eval_config_ini(const EvalOptions& options) { return eval_config_schema().to_ini(options); }

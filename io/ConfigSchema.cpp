@@ -196,6 +196,8 @@ std::string read_config_file(const std::string& path) {
     return text;
 }
 
+fs::path config_folder(const std::string& path) { return fs::absolute(fs::path(path)).parent_path(); }
+
 std::string ini_value(const std::string& key, const std::string& value) {
     for (const char c : value)
         if (is_control(static_cast<unsigned char>(c)))
@@ -224,6 +226,20 @@ ValueType<int> integer(long long low, long long high, const std::string& unit) {
         return static_cast<int>(value);
     };
     type.format = [](const int& value) { return std::to_string(value); };
+    return type;
+}
+
+ValueType<std::uint64_t> unsigned_integer() {
+    ValueType<std::uint64_t> type;
+    type.parse = [](const std::string& text, const Origin&) {
+        std::uint64_t value = 0;
+        const char* end = text.data() + text.size();
+        const auto result = std::from_chars(text.data(), end, value);
+        if (text.empty() || result.ec != std::errc() || result.ptr != end)
+            expected("an integer in 0..18446744073709551615", text);
+        return value;
+    };
+    type.format = [](const std::uint64_t& value) { return std::to_string(value); };
     return type;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// One typed schema for the INI config files of `satsal run` and `satsal train-count`.
+// One typed schema for the INI config files of `satsal run`, `satsal train-count` and `satsal evaluate`.
 //
 // Each key is declared once, in the spirit of PDAL's `args.add(name, help, member, default)`:
 //     schema.add("tile_size", &RunConfig::tile_size, integer(16, 8192, "pixels"), "512", "tile core ...");
@@ -70,6 +70,16 @@ std::vector<Assignment> scan_ini(const std::string& text, const std::string& sou
 std::vector<Assignment> scan_overrides(const std::vector<std::string>& overrides);
 /// The bytes of a config file: refuses directories, unreadable files and files over 16 MiB.
 std::string read_config_file(const std::string& path);
+/// The folder a config file's relative paths resolve against: the file's own, made absolute.
+std::filesystem::path config_folder(const std::string& path);
+
+/// Reads the config file at `path` and returns `parse(text, source, base_dir, overrides)` with the
+/// file's path as the source of messages and config_folder(path) as the base of relative paths:
+/// every config's load_*_config is this over its parse_*_config (which tests call on text).
+template <class Parse>
+auto load_config_file(const std::string& path, const std::vector<std::string>& overrides, const Parse& parse) {
+    return parse(read_config_file(path), path, config_folder(path).string(), overrides);
+}
 
 /// A value as shown in messages: control bytes as \xNN, cut after `limit` characters
 /// ("... (N bytes)"). Paths are shown up to kShownPathLength.
@@ -103,6 +113,8 @@ struct ValueType {
 
 /// An integer in [low, high]; `unit` is added to the message ("an integer in 16..8192 (pixels)").
 ValueType<int> integer(long long low, long long high, const std::string& unit = "");
+/// An integer in 0..18446744073709551615 (seeds), digits only.
+ValueType<std::uint64_t> unsigned_integer();
 /// A finite number in the interval; open ends exclude the bound ("a number in (0, 1]").
 ValueType<double> real(double low, double high, bool low_open = false, bool high_open = false);
 /// true/false, yes/no, on/off, 1/0 (any case).
@@ -217,6 +229,13 @@ public:
         key.same = [member](const Config& a, const Config& b) { return a.*member == b.*member; };
         keys_.push_back(std::move(key));
         return *this;
+    }
+
+    /// load() of INI text (scan_ini: `source` names it in messages, `base_dir` resolves its paths)
+    /// and of `key=value` overrides (scan_overrides).
+    Loaded load_text(const std::string& text, const std::string& source, const std::filesystem::path& base_dir,
+                     const std::vector<std::string>& overrides) const {
+        return load(scan_ini(text, source, base_dir), scan_overrides(overrides), source);
     }
 
     const std::vector<Key>& keys() const { return keys_; }

@@ -298,16 +298,13 @@ std::string scene_name(const std::string& scene_path) {
 
 ParsedRunConfig read_run_config_text(const std::string& text, const std::string& source_name,
                                      const std::string& base_dir, const std::vector<std::string>& overrides) {
-    const ParsedRunConfig parsed = run_config_schema().load(config::scan_ini(text, source_name, base_dir),
-                                                            config::scan_overrides(overrides), source_name);
+    const ParsedRunConfig parsed = run_config_schema().load_text(text, source_name, base_dir, overrides);
     check_across_keys(parsed);
     return parsed;
 }
 
 ParsedRunConfig read_run_config(const std::string& config_path, const std::vector<std::string>& overrides) {
-    const std::string text = config::read_config_file(config_path);
-    const fs::path base_dir = fs::absolute(fs::path(config_path)).parent_path();
-    return read_run_config_text(text, config_path, base_dir.string(), overrides);
+    return config::load_config_file(config_path, overrides, read_run_config_text);
 }
 
 RunConfig resolve_run_config(const ParsedRunConfig& parsed) {

@@ -247,7 +247,7 @@ int eval_count(int argc, char** argv) {
     };
     const counting::CountingEvaluation evaluation = counting::evaluate_counting(options);
     if (json) {
-        std::cout << counting::counting_evaluation_json(evaluation, options) << "\n";
+        std::cout << json_file_text(counting::counting_evaluation_json(evaluation, options));
     } else {
         std::cout << counting::counting_metrics_text(evaluation.metrics);
     }

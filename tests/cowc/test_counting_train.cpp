@@ -18,14 +18,39 @@
 #include "cowc/CountingInference.hpp"
 #include "cowc/CountingTrainer.hpp"
 #include "test_counting_support.hpp"
+#include "tests/satsal_command.hpp"
 
 using namespace satsal::counting;
 using satsal::counting::test::TempDir;
 using satsal::counting::test::write_patch_set;
+using Json = nlohmann::ordered_json;
 
 namespace {
 
 const std::string kTinyModel = std::string(SATSAL_FIXTURES_DIR) + "/counting/count-tiny-init.pt";
+
+// A TorchScript model with 4 classes that always says "2 cars"; returns its path.
+// `satsal eval-count` on a list with the settings these tests use, plus `extra` options.
+satsal::test::CommandResult run_eval_count(const std::string& list, const std::string& root, const std::string& model,
+                                           const TempDir& dir, const std::string& extra) {
+    using satsal::test::quoted;
+    return satsal::test::run_satsal("eval-count --list " + quoted(list) + " --root " + quoted(root) + " --model " +
+                                        quoted(model) + " --threads 1 --batch 3 --precision fp32 " + extra,
+                                    dir.str());
+}
+
+std::string write_always_two_model(const TempDir& dir) {
+    torch::jit::Module model("FakeCounter");
+    model.define(R"(
+def forward(self, x):
+    logits = torch.zeros([x.size(0), 4])
+    logits[:, 2] = 1.0
+    return logits
+)");
+    const std::string path = dir / "fake.pt";
+    model.save(path);
+    return path;
+}
 
 CountTrainOptions tiny_options(const TempDir& dir, const std::string& list, std::ostream& log) {
     CountTrainOptions o;
@@ -272,16 +297,7 @@ TEST_CASE("training with soft targets also reduces the loss", "[counting][train]
 TEST_CASE("evaluate_counting scores a model with known predictions", "[counting][eval]") {
     TempDir dir("eval");
     const std::string list = write_patch_set(dir.str(), "test", "COWC_test_list_64_class.txt", 4, 2, 21);
-    // A TorchScript model that always says "2 cars".
-    torch::jit::Module fake("FakeCounter");
-    fake.define(R"(
-def forward(self, x):
-    logits = torch.zeros([x.size(0), 4])
-    logits[:, 2] = 1.0
-    return logits
-)");
-    const std::string model = dir / "fake.pt";
-    fake.save(model);
+    const std::string model = write_always_two_model(dir);
 
     CountingEvalOptions options;
     options.model = model;
@@ -296,9 +312,11 @@ def forward(self, x):
     CHECK(e.metrics.exact_accuracy == Approx(0.25));
     CHECK(e.metrics.within_one_accuracy == Approx(0.75));
     CHECK(e.metrics.mean_absolute_error == Approx(1.0));  // |2-0| + |2-1| + 0 + |2-3| = 4 per 4
-    const std::string json = counting_evaluation_json(e, options);
-    CHECK(json.find("\"classes\": 4") != std::string::npos);
-    CHECK(json.find("\"mean_absolute_error\": 1,") != std::string::npos);
+    const nlohmann::ordered_json json = counting_evaluation_json(e, options);
+    CHECK(json.at("classes") == 4);
+    CHECK(json.at("model") == model);
+    CHECK(json.at("metrics").at("mean_absolute_error").get<double>() == 1.0);
+    CHECK(json.at("metrics").at("exact_accuracy").get<double>() == 0.25);
 
     SECTION("a model whose output is not [1, K] logits is refused") {
         torch::jit::Module bad("Bad");
@@ -316,6 +334,74 @@ def forward(self, x):
                           Catch::Contains("Synth_Test/test/03.00101.00203.000.png") &&
                               Catch::Contains("(listed in '" + list + "' as 'Synth_Test/test/03.00101.00203.000.png 3')"));
     }
+}
+
+// The command end to end: the built binary's stdout parsed as JSON.
+TEST_CASE("satsal eval-count --json prints the metrics of the patch set", "[counting][eval][cli]") {
+    TempDir dir("eval_cli");
+    // True counts 0, 1, 2, 3, 0, 1, 2, 3; the model predicts 2 for each.
+    const std::string list = write_patch_set(dir.str(), "test", "list.txt", 4, 2, 21);
+    const std::string model = write_always_two_model(dir);
+    const auto run = run_eval_count(list, dir.str(), model, dir, "--json");
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    const Json json = Json::parse(run.out);
+
+    std::vector<std::string> keys;
+    for (const auto& item : json.items()) keys.push_back(item.key());
+    CHECK(keys == std::vector<std::string>{"model", "list", "root", "classes", "precision", "precision_reason",
+                                           "seconds", "images_per_second", "metrics"});
+    CHECK(json.at("model") == model);
+    CHECK(json.at("list") == list);
+    CHECK(json.at("root") == dir.str());
+    CHECK(json.at("classes") == 4);
+    CHECK(json.at("precision") == "fp32");
+    CHECK(json.at("seconds").get<double>() > 0);
+    CHECK(json.at("images_per_second").get<double>() > 0);
+
+    // By hand: errors +2, +1, 0, -1 twice over 8 patches.
+    const Json& metrics = json.at("metrics");
+    CHECK(metrics.at("n") == 8);
+    CHECK(metrics.at("exact_accuracy").get<double>() == 0.25);
+    CHECK(metrics.at("within_one_accuracy").get<double>() == 0.75);
+    CHECK(metrics.at("mean_absolute_error").get<double>() == 1.0);
+    CHECK(metrics.at("mean_error").get<double>() == 0.5);
+    CHECK(metrics.at("rmse").get<double>() == std::sqrt(12.0 / 8));
+    CHECK(metrics.at("true_total") == 12);
+    CHECK(metrics.at("predicted_total") == 16);
+    CHECK(metrics.at("total_error").get<double>() == 4.0 / 12);
+    REQUIRE(metrics.at("per_count").size() == 4);
+    const double exact_rate[] = {0, 0, 1, 0}, absolute_error[] = {2, 1, 0, 1};
+    for (int count = 0; count < 4; ++count) {
+        const Json& row = metrics.at("per_count")[static_cast<std::size_t>(count)];
+        CHECK(row == Json{{"true_count", count},
+                          {"n", 2},
+                          {"mean_predicted", 2.0},
+                          {"exact_rate", exact_rate[count]},
+                          {"mean_absolute_error", absolute_error[count]}});
+    }
+    // The same object as the library's metrics of these counts.
+    CHECK(metrics == counting_metrics_json(compute_counting_metrics({0, 1, 2, 3, 0, 1, 2, 3}, std::vector<int>(8, 2))));
+
+    SECTION("without --json: the text summary of the same figures") {
+        const auto text = run_eval_count(list, dir.str(), model, dir, "");
+        REQUIRE(text.exit_code == 0);
+        CHECK_THAT(text.out, Catch::StartsWith("patches 8  exact 0.2500  within-one 0.7500  MAE 1.0000  bias +0.5000"));
+    }
+}
+
+TEST_CASE("satsal eval-count --json writes a root that is not UTF-8 with U+FFFD", "[counting][eval][cli]") {
+    TempDir dir("eval_cli_bytes");
+    const std::string root = dir / "set-\xff";
+    std::filesystem::create_directories(root);
+    const std::string list = write_patch_set(root, "test", "list.txt", 4, 1, 5);
+    const std::string model = write_always_two_model(dir);
+    const auto run = run_eval_count(list, root, model, dir, "--json");
+    INFO(run.err);
+    REQUIRE(run.exit_code == 0);
+    const Json json = Json::parse(run.out);
+    CHECK(json.at("root") == dir / "set-\xEF\xBF\xBD");
+    CHECK(json.at("metrics").at("n") == 4);
 }
 
 TEST_CASE("colour jitter changes the content square only, the same way for the same draw", "[counting][train]") {

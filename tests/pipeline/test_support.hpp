@@ -6,6 +6,7 @@
 // half-pixel centres and the equal-weight combination. None of it calls satsal's own code for
 // the quantities under test.
 #include "io/GdalSupport.hpp"
+#include "tests/satsal_command.hpp"
 
 #include <gdal_priv.h>
 #include <hdf5.h>
@@ -531,24 +532,12 @@ inline Comparison compare_relative(const H5Array& got, const Grid& want, double 
 // ----------------------------------------------------------------------------------------------
 // The satsal command
 
-struct CommandResult {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
+using satsal::test::CommandResult;
+using satsal::test::quoted;
 
 /// Runs the built satsal binary with `arguments` (already shell-quoted), capturing both streams.
 inline CommandResult run_satsal(const std::string& arguments, const TempDir& dir) {
-    const std::string out = dir.file("cmd.stdout"), err = dir.file("cmd.stderr");
-    const std::string command = std::string("'") + SATSAL_BINARY + "' " + arguments + " >'" + out + "' 2>'" + err + "'";
-    const int status = std::system(command.c_str());
-    CommandResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_text(out);
-    result.err = read_text(err);
-    return result;
+    return satsal::test::run_satsal(arguments, dir.path());
 }
-
-inline std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
 }  // namespace satsal::ptest
