@@ -94,7 +94,7 @@ torch::Tensor probe_input(int64_t size) {
 
 // Runs node on a copy of input (input itself is never modified), records the output and tries the
 // children-run. Exceptions from the node's own forward propagate.
-torch::Tensor probe_node(Node& node, const torch::Tensor& input) {
+torch::Tensor probe_node(Node& node, const torch::Tensor& input, const std::vector<std::string>* inside) {
     torch::Tensor x = input.clone();
     torch::Tensor out = call_module(node.module, x, node.path.empty() ? "<model>" : node.path);
     node.modifies_input = !at::equal(x, input);
@@ -103,6 +103,14 @@ torch::Tensor probe_node(Node& node, const torch::Tensor& input) {
     const auto children = children_of(node.module);
     if (children.empty()) {
         node.not_expandable_because = "it has no children";
+        return out;
+    }
+    if (inside && !node.path.empty() &&
+        std::none_of(inside->begin(), inside->end(), [&](const std::string& path) {
+            return path.size() > node.path.size() && path.compare(0, node.path.size(), node.path) == 0 &&
+                   path[node.path.size()] == '.';
+        })) {
+        node.not_expandable_because = "not probed below: no requested tap lies inside it";
         return out;
     }
     std::vector<Node> built;
@@ -117,7 +125,7 @@ torch::Tensor probe_node(Node& node, const torch::Tensor& input) {
                 y = y.flatten(1);
                 child.flatten_before = true;
             }
-            y = probe_node(child, y);
+            y = probe_node(child, y, inside);
             built.push_back(std::move(child));
         }
         if (same_values(y, out)) {

@@ -57,8 +57,11 @@ struct Node {
 };
 
 // Runs node on a copy of input (input itself is never modified), records the output and tries the
-// children-run. Exceptions from the node's own forward propagate.
-torch::Tensor probe_node(Node& node, const torch::Tensor& input);
+// children-run. Exceptions from the node's own forward propagate. With `inside` (dotted paths), a
+// node below the root is expanded only if one of those paths lies strictly inside it: taps named
+// in the config need no probe of the rest of the tree (each module's first call compiles its
+// TorchScript method, which made a full probe of ResNet-50 cost seconds).
+torch::Tensor probe_node(Node& node, const torch::Tensor& input, const std::vector<std::string>* inside = nullptr);
 // Numbers the leaves of the expanded tree in run order (sets first_leaf/last_leaf).
 void number_leaves(Node& node, std::vector<const Node*>& leaves);
 // Every node below node by dotted path; the paths of 4-D outputs go to tappable.

@@ -121,6 +121,8 @@ public:
     bool returns_tuple() const { return tuple_module_; }
     bool has_pre_activation() const { return want_pre_; }
     // Names accepted as taps (4-D outputs reachable by children-running, or the tuple's tap names).
+    // Complete when the taps were auto-detected or pre-activations requested; with named taps only
+    // the modules on the way to them were probed, and only those are listed.
     const std::vector<std::string>& available_taps() const { return available_; }
     // The precision in use (never Auto) and why it was chosen, e.g. "auto: fp32, the CPU has no
     // usable native BF16 (avx512f)".

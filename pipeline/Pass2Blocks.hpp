@@ -5,12 +5,13 @@
 // seam), normalizes them with the scene's moments (normalize = scene) or takes the per-tile
 // normalized maps (normalize = tile), upsamples, combines, renders LOVI, masks output pixels whose
 // whole input footprint is nodata, and (annotated scenes at output_scale 1) measures the saliency
-// on cars. Blocks are computed in parallel and written in raster order to the SaliencyProduct and
-// the quicklook by one thread (an ordered tbb::parallel_pipeline). Then write_layer_maps streams
-// the layer maps at native resolution.
+// on cars. Blocks are computed in parallel and written in raster order (an ordered
+// tbb::parallel_pipeline) by two serial stages that overlap: the GeoTIFFs, then saliency.h5 and
+// the quicklook. Then write_layer_maps streams the layer maps at native resolution.
 //
 // Thread rules: run on the run's thread; scratch reads are pread (safe from several threads),
-// mask reads use one RasterReader per thread, the product is written from one thread at a time.
+// mask reads use one RasterReader per thread; the product's GeoTIFFs and its HDF5 file are each
+// written from one thread at a time (SaliencyProduct::write_block_tiffs / write_block_h5).
 #include "pipeline/CountOutputs.hpp"
 #include "pipeline/Pass1Graph.hpp"
 #include "pipeline/Quicklook.hpp"

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -23,6 +24,22 @@
 namespace fs = std::filesystem;
 
 namespace satsal {
+
+namespace {
+
+double process_cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+double load_average() {
+    double load[1] = {0};
+    return getloadavg(load, 1) == 1 ? load[0] : -1.0;
+}
+
+}  // namespace
 
 double peak_rss_mb() {
     rusage usage{};
@@ -39,25 +56,35 @@ nlohmann::ordered_json PipelineBenchResult::to_json() const {
     json["batch_size"] = batch_size;
     json["threads"] = threads;
     json["pipeline_seconds"] = pipeline_seconds;
+    json["setup_seconds"] = setup_seconds;
     json["bare_forward_seconds"] = bare_seconds;
     json["throughput_ratio"] = ratio();
+    json["pipeline_cpu_seconds"] = pipeline_cpu_seconds;
+    json["bare_forward_cpu_seconds"] = bare_cpu_seconds;
+    json["cpu_ratio"] = cpu_ratio();
+    json["load_average"] = std::vector<double>{load_before, load_after};
     json["pipeline_megapixels_per_second"] = static_cast<double>(width * height) / 1e6 / pipeline_seconds;
     json["peak_rss_mb"] = peak_rss_mb;
     return json;
 }
 
 std::string PipelineBenchResult::to_text() const {
-    char buffer[1024];
+    char buffer[2048];
     std::snprintf(buffer, sizeof buffer,
                   "scene %s: %lldx%lld, %lld tiles of %lld px input, batch %d, %d threads\n"
-                  "satsal run end to end:       %8.2f s  (%.3f MP/s)\n"
+                  "satsal run end to end:       %8.2f s  (%.3f MP/s; model load and probing %.2f s)\n"
                   "bare forward on same tiles:  %8.2f s\n"
-                  "throughput ratio bare/run:   %8.3f  (target >= 0.90)\n"
-                  "peak RSS of this process:    %8.1f MB\n",
+                  "throughput ratio bare/run:   %8.3f  (target >= 0.95)\n"
+                  "process CPU, run / bare:     %8.2f / %.2f s, ratio %.3f\n"
+                  "load average before / after: %.2f / %.2f\n"
+                  "peak RSS of this process:    %8.1f MB\n"
+                  "(run: model load, both passes and every output; bare: the model's own forward on every\n"
+                  " tile of the run's grid, same batch, threads and precision, tiles read beforehand)\n",
                   scene.c_str(), static_cast<long long>(width), static_cast<long long>(height),
                   static_cast<long long>(tiles), static_cast<long long>(tile_input), batch_size, threads,
-                  pipeline_seconds, static_cast<double>(width * height) / 1e6 / pipeline_seconds, bare_seconds,
-                  ratio(), peak_rss_mb);
+                  pipeline_seconds, static_cast<double>(width * height) / 1e6 / pipeline_seconds, setup_seconds,
+                  bare_seconds, ratio(), pipeline_cpu_seconds, bare_cpu_seconds, cpu_ratio(), load_before,
+                  load_after, peak_rss_mb);
     return buffer;
 }
 
@@ -68,9 +95,13 @@ PipelineBenchResult bench_pipeline(const RunConfig& config_in, const RunEvents& 
     PipelineBenchResult result;
     result.scene = config.scenes[0];
 
+    result.load_before = load_average();
+    const double cpu_start = process_cpu_seconds();
     const auto start = Clock::now();
     const RunOutcome outcome = run_scenes(config, events);
     result.pipeline_seconds = seconds_since(start);
+    result.pipeline_cpu_seconds = process_cpu_seconds() - cpu_start;
+    result.setup_seconds = outcome.setup_seconds;
     const SceneOutcome& scene = outcome.scenes.at(0);
     if (!scene.ok) throw std::runtime_error("bench pipeline: the run failed: " + scene.error);
 
@@ -116,11 +147,14 @@ PipelineBenchResult bench_pipeline(const RunConfig& config_in, const RunEvents& 
                 }
             }
         }
+        const double cpu_before = process_cpu_seconds();
         const auto start = Clock::now();
         torch::Tensor out = model.forward_plain(batch);
         forward_seconds += seconds_since(start);
+        result.bare_cpu_seconds += process_cpu_seconds() - cpu_before;
     }
     result.bare_seconds = forward_seconds;
+    result.load_after = load_average();
     result.peak_rss_mb = peak_rss_mb();
     return result;
 }

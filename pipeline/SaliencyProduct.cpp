@@ -5,6 +5,8 @@
 #include "pipeline/Version.hpp"
 #include "io/AtomicFile.hpp"
 
+#include <oneapi/tbb/task_group.h>
+
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -161,6 +163,12 @@ SaliencyProduct::~SaliencyProduct() = default;
 
 void SaliencyProduct::write_block(const Window& window, const float* combined, const uint8_t* lovi,
                                   const float* shown) {
+    write_block_tiffs(window, combined, lovi, shown);
+    write_block_h5(window, combined, lovi);
+}
+
+void SaliencyProduct::write_block_tiffs(const Window& window, const float* combined, const uint8_t* lovi,
+                                        const float* shown) {
     const int x = static_cast<int>(window.x), y = static_cast<int>(window.y);
     const int w = static_cast<int>(window.width), h = static_cast<int>(window.height);
     saliency_tif_->write_window(1, x, y, w, h, shown ? shown : combined);
@@ -173,6 +181,9 @@ void SaliencyProduct::write_block(const Window& window, const float* combined, c
         }
         lovi_tif_->write_window_interleaved(x, y, w, h, lovi_rgba_.data());
     }
+}
+
+void SaliencyProduct::write_block_h5(const Window& window, const float* combined, const uint8_t* lovi) {
     h5_->write_window("/combined", window.x, window.y, window.width, window.height, combined);
     h5_->write_window("/lovi", window.x, window.y, window.width, window.height, lovi);
 }
@@ -281,12 +292,24 @@ void SaliencyProduct::finish(const SaliencyAttributes& a) {
     h5_->set_attribute("/", "satsal_version", satsal_version());
     h5_->set_attribute("/", "input", a.input);
     if (a.output_scale) h5_->set_attribute("/", "output_scale", std::vector<int64_t>{*a.output_scale});
-    saliency_tif_->finish();
-    if (lovi_tif_) lovi_tif_->finish();
-    for (auto& tiff : layer_tifs_) tiff->finish();
-    h5_->finish();
-    for (const auto& [path, text] : styles_) write_text_file(path, text);
-    if (!lovi_legend_.empty()) write_lovi_legend(lovi_legend_, static_cast<int>(layers_.size()));
+    // Closing a GeoTIFF compresses its last blocks and overview blocks on one thread: the files
+    // (independent GDAL datasets) close in parallel while HDF5 (not thread-safe) finishes here.
+    tbb::task_group closing;
+    for (GeoTiffWriter* tiff : tiffs) closing.run([tiff] { tiff->finish(); });
+    if (!lovi_legend_.empty()) {
+        closing.run([this] { write_lovi_legend(lovi_legend_, static_cast<int>(layers_.size())); });
+    }
+    try {
+        h5_->finish();
+        for (const auto& [path, text] : styles_) write_text_file(path, text);
+    } catch (...) {
+        try {
+            closing.wait();
+        } catch (...) {  // the HDF5 error is the one reported
+        }
+        throw;
+    }
+    closing.wait();  // rethrows the first GeoTIFF or legend error
 }
 
 }  // namespace satsal

@@ -84,9 +84,15 @@ public:
     /// shown: what saliency.tif holds instead of the combined map (explain --method), or nullptr.
     void write_block(const Window& window, const float* combined, const uint8_t* lovi,
                      const float* shown = nullptr);
+    /// write_block in two halves that may run at the same time on different threads (each half
+    /// from one thread at a time): the GeoTIFFs (saliency.tif, lovi.tif), and saliency.h5.
+    void write_block_tiffs(const Window& window, const float* combined, const uint8_t* lovi,
+                           const float* shown = nullptr);
+    void write_block_h5(const Window& window, const float* combined, const uint8_t* lovi);
     /// A window of layer k: the raw statistic and the normalized map (w*h floats each).
     void write_layer_block(std::size_t k, const Window& window, const float* raw, const float* normalized);
-    /// Attributes, then overviews and closing of every file.
+    /// Attributes, then overviews and closing of every file: the GeoTIFFs and the LOVI legend in
+    /// parallel (TBB tasks), saliency.h5 and the styles on the calling thread.
     void finish(const SaliencyAttributes& attributes);
     /// saliency.h5, for datasets beyond this layout (explain --method: methods/MethodRun.hpp);
     /// use before finish().

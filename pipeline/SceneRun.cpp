@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -195,13 +196,19 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
          method ? &*method : nullptr},
         product, quicklook);
     seconds.pass2 = seconds_since(start);
+    // The quicklook is complete once pass 2 has sampled it: its PNG (one zlib stream, about a
+    // second here) is encoded on a thread of its own while the layer maps are written and the
+    // files close. Its paths are taken here (OutputStaging is used from this thread only).
+    const std::string quicklook_png = staging.path("quicklook.png");
+    const std::string quicklook_pgw = geo.has_transform ? staging.path("quicklook.pgw") : "";
+    const std::string quicklook_aux = geo.georeferenced() ? staging.path("quicklook.png.aux.xml") : "";
+    std::future<void> quicklook_written = std::async(std::launch::async, [&] {
+        quicklook.write_png(quicklook_png, geo, quicklook_pgw, quicklook_aux);
+    });
     start = Clock::now();
     write_layer_maps(setup, layers, pass1.moments, product);
     seconds.layer_outputs = seconds_since(start);
     phases.end("pass2_and_layers");
-    quicklook.write_png(staging.path("quicklook.png"), geo, geo.has_transform ? staging.path("quicklook.pgw") : "",
-                        geo.georeferenced() ? staging.path("quicklook.png.aux.xml") : "");
-    phases.end("quicklook");
 
     std::optional<nlohmann::ordered_json> counting;
     if (setup.counting) {
@@ -223,6 +230,8 @@ SceneOutcome produce_scene(RunSetup& setup, const std::string& scene, const RunE
     product.finish(attributes);
     seconds.finish = seconds_since(start);
     phases.end("counts_attributes_finish");
+    quicklook_written.get();
+    phases.end("quicklook");  // what was left of it once the files had closed
 
     seconds.total = phases.total_seconds();
     std::optional<nlohmann::ordered_json> on_cars;
@@ -318,7 +327,9 @@ void SceneRunner::write_batch_outputs(const std::vector<SceneOutcome>& outcomes)
 }
 
 RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool restart) {
+    const auto setup_start = Clock::now();
     SceneRunner runner(config, restart);
+    const double setup_seconds = seconds_since(setup_start);
     // One single-process run at a time per output_dir (its batch files and scene folders). MPI
     // ranks and shards of one run share output_dir and rely on the per-scene-folder locks of
     // OutputStaging instead.
@@ -328,6 +339,7 @@ RunOutcome run_scenes(const RunConfig& config, const RunEvents& events, bool res
     const OutputLock run_lock(config.output_dir, ".satsal-lock", "satsal run");
     const std::vector<std::string> folder_problems = scene_folder_problems(config.scenes);
     RunOutcome outcome;
+    outcome.setup_seconds = setup_seconds;
     for (std::size_t i = 0; i < config.scenes.size(); ++i) {
         if (folder_problems[i].empty()) {
             outcome.scenes.push_back(runner.run(config.scenes[i], events));

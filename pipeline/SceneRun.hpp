@@ -50,6 +50,7 @@ struct SceneOutcome {
 
 struct RunOutcome {
     std::vector<SceneOutcome> scenes;
+    double setup_seconds = 0;  // before the first scene: loading and probing the model (RunSetup)
     bool all_ok() const;
 };
 

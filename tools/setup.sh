@@ -23,10 +23,11 @@ done
 # Build and run: compiler, CMake and the libraries CMakeLists.txt requires; Open MPI for the
 # README's mpirun example and the MPI tests; Slurm and munge for the private one-node cluster of
 # tests/hpc; python3 runs the README check in the test suite (tests/docs/check_readme.py);
-# gnuplot draws the plots of `satsal evaluate`; Eigen (header-only) solves its ROAD imputation.
+# gnuplot draws the plots of `satsal evaluate`; Eigen (header-only) solves its ROAD imputation;
+# OpenSSL's libcrypto hashes model files (SHA-256 with the CPU's SHA instructions).
 packages=(cmake g++ make pkg-config
           libtorch-dev libgdal-dev gdal-bin libtbb-dev libhdf5-dev hdf5-tools
-          libboost-program-options-dev catch2 libbz2-dev nlohmann-json3-dev
+          libboost-program-options-dev catch2 libbz2-dev nlohmann-json3-dev libssl-dev
           libopenmpi-dev openmpi-bin slurmd slurmctld slurm-client munge python3 gnuplot-nox
           libeigen3-dev)
 # Heavy extras: PyTorch for tools/export_model.py, tools/make_count_model.py and the fixture

@@ -4,6 +4,8 @@
 #include "model/TappedModel.hpp"
 #include "model/Sha256.hpp"
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include <ATen/Parallel.h>
@@ -153,6 +155,30 @@ TEST_CASE("tiny ResNet: explicit taps, including a pre-ReLU tensor followed by a
     check_against_python("tiny_resnet tap maxpool", result.taps[1]);
     check_against_python("tiny_resnet tap layer2.0", result.taps[2]);
     check_against_python("tiny_resnet tap layer4", result.taps[3]);
+}
+
+TEST_CASE("tiny ResNet: named taps probe only the modules on the way to them, with auto-detection's results",
+          "[model]") {
+    const TappedModel detected(fixture("tiny_resnet.pt"));
+    const TappedModel named(fixture("tiny_resnet.pt"), detected.tap_names());
+    // Auto-detection probed the whole tree; named top-level taps need none of layer1.0 etc.
+    CHECK(std::count(detected.available_taps().begin(), detected.available_taps().end(), "layer1.0") == 1);
+    CHECK(std::count(named.available_taps().begin(), named.available_taps().end(), "layer1.0") == 0);
+    REQUIRE(named.taps().size() == detected.taps().size());
+    for (std::size_t i = 0; i < named.taps().size(); ++i) {
+        CHECK(named.taps()[i].name == detected.taps()[i].name);
+        CHECK(named.taps()[i].channels == detected.taps()[i].channels);
+        CHECK(named.taps()[i].stride == detected.taps()[i].stride);
+    }
+    const torch::Tensor x = test_input();
+    const ForwardResult a = named.forward(x), b = detected.forward(x);
+    CHECK(torch::equal(a.output, b.output));
+    for (std::size_t i = 0; i < a.taps.size(); ++i) CHECK(torch::equal(a.taps[i], b.taps[i]));
+    // A tap inside a container: the container is probed, its siblings are not.
+    const TappedModel inner(fixture("tiny_resnet.pt"), {"layer2.1"});
+    CHECK(std::count(inner.available_taps().begin(), inner.available_taps().end(), "layer2.1") == 1);
+    CHECK(std::count(inner.available_taps().begin(), inner.available_taps().end(), "layer1.0") == 0);
+    CHECK(inner.taps()[0].stride == 8);
 }
 
 TEST_CASE("tiny ResNet: pre-activations of the stem ReLU and of residual blocks", "[model]") {
