@@ -5,12 +5,11 @@
 #include "pipeline/SceneResume.hpp"
 #include "pipeline/TileSource.hpp"
 #include "pipeline/Timing.hpp"
+#include "pipeline/WindowBatches.hpp"
 
-#include <oneapi/tbb/parallel_pipeline.h>
 #include <torch/script.h>
 
 #include <algorithm>
-#include <atomic>
 #include <memory>
 #include <stdexcept>
 
@@ -61,94 +60,73 @@ CountWindowsResult run_count_windows(const RunSetup& setup, const std::string& s
     const int64_t total = windows.tile_count();
     result.counts.assign(static_cast<std::size_t>(total), -1);
     const int64_t batch_size = std::max(1, setup.config.batch_size);
-    const int64_t batches = ceil_div(total, batch_size);
     const int64_t bands = static_cast<int64_t>(scaling.bands.size());
     const int64_t side = windows.input_size();
     TileSource source(scene, windows, scaling);
-    std::atomic<int64_t> read_nanoseconds{0};
-    int64_t next = 0;
-    bool stopped = false;
     auto done_record = [&](int64_t window) -> const DoneTile* {
         const auto found = resume.done().find(journal_offset + window);
         return found == resume.done().end() ? nullptr : &found->second;
     };
 
     const auto wall = Clock::now();
-    tbb::parallel_pipeline(
-        3,
-        tbb::make_filter<void, int64_t>(tbb::filter_mode::serial_in_order,
-                                        [&](tbb::flow_control& control) -> int64_t {
-                                            if (next < batches && stop_requested()) stopped = true;
-                                            if (next >= batches || stopped) {
-                                                control.stop();
-                                                return 0;
-                                            }
-                                            return next++;
-                                        }) &
-            tbb::make_filter<int64_t, WindowBatchPtr>(
-                tbb::filter_mode::parallel,
-                [&](int64_t b) {
-                    const auto start = Clock::now();
-                    auto batch = std::make_shared<WindowBatch>();
-                    batch->first = b * batch_size;
-                    for (int64_t i = batch->first; i < std::min(total, batch->first + batch_size); ++i) {
-                        try {
-                            batch->jobs.push_back(source.read(i));
-                        } catch (const std::exception& error) {
-                            throw std::runtime_error(window_context(scene, windows.tile(i)) +
-                                                     ": reading failed: " + error.what());
-                        }
-                    }
-                    read_nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-                    return batch;
-                }) &
-            tbb::make_filter<WindowBatchPtr, void>(tbb::filter_mode::serial_in_order, [&](const WindowBatchPtr& batch) {
-                std::vector<std::size_t> live;
-                bool all_resumed = true;
-                for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
-                    if (batch->jobs[i]->empty) continue;
-                    live.push_back(i);
-                    all_resumed = all_resumed && done_record(batch->jobs[i]->tile.index) != nullptr;
+    const WindowBatchesOutcome outcome = run_window_batches<WindowBatch>(
+        total, batch_size,
+        [&](int64_t first, int64_t end) {
+            auto batch = std::make_shared<WindowBatch>();
+            batch->first = first;
+            for (int64_t i = first; i < end; ++i) {
+                try {
+                    batch->jobs.push_back(source.read(i));
+                } catch (const std::exception& error) {
+                    throw std::runtime_error(window_context(scene, windows.tile(i)) +
+                                             ": reading failed: " + error.what());
                 }
-                std::vector<int64_t> classes;
-                if (!live.empty() && !all_resumed) {
-                    const auto start = Clock::now();
-                    torch::Tensor input = torch::empty({static_cast<int64_t>(live.size()), bands, side, side});
-                    for (std::size_t i = 0; i < live.size(); ++i) {
-                        const auto& data = batch->jobs[live[i]]->input;
-                        std::copy(data.begin(), data.end(), input[static_cast<int64_t>(i)].data_ptr<float>());
-                    }
-                    torch::Tensor arg_max;
-                    try {
-                        arg_max = setup.model->forward(input).output.argmax(1).to(torch::kInt64).contiguous();
-                    } catch (const std::exception& error) {
-                        throw std::runtime_error(window_context(scene, batch->jobs[live[0]]->tile) +
-                                                 " and the rest of its batch: the forward pass failed: " + error.what());
-                    }
-                    classes.assign(arg_max.data_ptr<int64_t>(), arg_max.data_ptr<int64_t>() + arg_max.numel());
-                    result.forward_seconds += seconds_since(start);
+            }
+            return batch;
+        },
+        [&](const WindowBatchPtr& batch) {
+            std::vector<std::size_t> live;
+            bool all_resumed = true;
+            for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
+                if (batch->jobs[i]->empty) continue;
+                live.push_back(i);
+                all_resumed = all_resumed && done_record(batch->jobs[i]->tile.index) != nullptr;
+            }
+            std::vector<int64_t> classes;
+            if (!live.empty() && !all_resumed) {
+                const auto start = Clock::now();
+                const torch::Tensor input = stack_window_inputs(batch->jobs, live, bands, side);
+                torch::Tensor arg_max;
+                try {
+                    arg_max = setup.model->forward(input).output.argmax(1).to(torch::kInt64).contiguous();
+                } catch (const std::exception& error) {
+                    throw std::runtime_error(window_context(scene, batch->jobs[live[0]]->tile) +
+                                             " and the rest of its batch: the forward pass failed: " + error.what());
                 }
-                std::size_t next_live = 0;
-                for (const TileJobPtr& job : batch->jobs) {
-                    const int64_t window = job->tile.index;
-                    const DoneTile* earlier = done_record(window);
-                    DoneTile done{job->empty, -1};
-                    if (!job->empty) {
-                        done.count = classes.empty() ? earlier->count : static_cast<int>(classes[next_live]);
-                        ++next_live;
-                    }
-                    result.counts[static_cast<std::size_t>(window)] = done.count;
-                    (done.empty ? result.skipped : result.processed) += 1;
-                    if (earlier && classes.empty()) {
-                        result.resumed += 1;
-                    } else {
-                        resume.record(journal_offset + window, done);
-                    }
+                classes.assign(arg_max.data_ptr<int64_t>(), arg_max.data_ptr<int64_t>() + arg_max.numel());
+                result.forward_seconds += seconds_since(start);
+            }
+            std::size_t next_live = 0;
+            for (const TileJobPtr& job : batch->jobs) {
+                const int64_t window = job->tile.index;
+                const DoneTile* earlier = done_record(window);
+                DoneTile done{job->empty, -1};
+                if (!job->empty) {
+                    done.count = classes.empty() ? earlier->count : static_cast<int>(classes[next_live]);
+                    ++next_live;
                 }
-            }));
+                result.counts[static_cast<std::size_t>(window)] = done.count;
+                (done.empty ? result.skipped : result.processed) += 1;
+                if (earlier && classes.empty()) {
+                    result.resumed += 1;
+                } else {
+                    resume.record(journal_offset + window, done);
+                }
+            }
+        });
     result.wall_seconds = seconds_since(wall);
-    result.read_seconds = static_cast<double>(read_nanoseconds.load()) * 1e-9;
-    if (stopped) {
+    result.read_seconds = outcome.read_seconds;
+    if (outcome.stopped) {
         throw RunInterrupted(scene + ": stopped after " + std::to_string(result.processed + result.skipped) + " of " +
                              std::to_string(total) + " counting windows; they are kept in " + resume.folder() +
                              ": resume with the same command");

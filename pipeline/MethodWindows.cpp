@@ -7,12 +7,11 @@
 #include "pipeline/SceneResume.hpp"
 #include "pipeline/TileSource.hpp"
 #include "pipeline/Timing.hpp"
+#include "pipeline/WindowBatches.hpp"
 
-#include <oneapi/tbb/parallel_pipeline.h>
 #include <torch/script.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
@@ -121,16 +120,12 @@ MethodWindowsResult run_method_windows(const RunSetup& setup, const std::string&
     const int64_t total = layout.count();
     result.windows = total;
     const int64_t batch_size = std::max(1, setup.config.batch_size);
-    const int64_t batches = ceil_div(total, batch_size);
     const int64_t bands = static_cast<int64_t>(scaling.bands.size());
     const int64_t side = counting::kInputSize;
     // Phase 0's windows are the counting windows (column, row alike); the source reads any window
     // in their COWC layout.
     const TileGrid counting_grid = count_window_grid(layout.scene_width(), layout.scene_height());
     TileSource source(scene, counting_grid, scaling);
-    std::atomic<int64_t> read_nanoseconds{0};
-    int64_t next = 0;
-    bool stopped = false;
     auto done_record = [&](int64_t window) -> const DoneTile* {
         const auto found = resume.done().find(journal_offset + window);
         return found == resume.done().end() ? nullptr : &found->second;
@@ -144,95 +139,78 @@ MethodWindowsResult run_method_windows(const RunSetup& setup, const std::string&
     };
 
     const auto wall = Clock::now();
-    tbb::parallel_pipeline(
-        3,
-        tbb::make_filter<void, int64_t>(tbb::filter_mode::serial_in_order,
-                                        [&](tbb::flow_control& control) -> int64_t {
-                                            if (next < batches && stop_requested()) stopped = true;
-                                            if (next >= batches || stopped) {
-                                                control.stop();
-                                                return 0;
-                                            }
-                                            return next++;
-                                        }) &
-            tbb::make_filter<int64_t, WindowBatchPtr>(
-                tbb::filter_mode::parallel,
-                [&](int64_t b) {
-                    const auto start = Clock::now();
-                    auto batch = std::make_shared<WindowBatch>();
-                    for (int64_t i = b * batch_size; i < std::min(total, (b + 1) * batch_size); ++i) {
-                        batch->windows.push_back(layout.window(i));
-                        try {
-                            batch->jobs.push_back(source.read(batch->windows.back().tile));
-                        } catch (const std::exception& error) {
-                            throw std::runtime_error(window_context(scene, batch->windows.back()) +
-                                                     ": reading failed: " + error.what());
-                        }
-                    }
-                    read_nanoseconds += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
-                    return batch;
-                }) &
-            tbb::make_filter<WindowBatchPtr, void>(tbb::filter_mode::serial_in_order, [&](const WindowBatchPtr& batch) {
-                std::vector<std::size_t> live;
-                bool all_resumed = true;
+    const WindowBatchesOutcome outcome = run_window_batches<WindowBatch>(
+        total, batch_size,
+        [&](int64_t first, int64_t end) {
+            auto batch = std::make_shared<WindowBatch>();
+            for (int64_t i = first; i < end; ++i) {
+                batch->windows.push_back(layout.window(i));
+                try {
+                    batch->jobs.push_back(source.read(batch->windows.back().tile));
+                } catch (const std::exception& error) {
+                    throw std::runtime_error(window_context(scene, batch->windows.back()) +
+                                             ": reading failed: " + error.what());
+                }
+            }
+            return batch;
+        },
+        [&](const WindowBatchPtr& batch) {
+            std::vector<std::size_t> live;
+            bool all_resumed = true;
+            for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
+                all_resumed = all_resumed && done_record(batch->windows[i].tile.index) != nullptr;
+                if (!batch->jobs[i]->empty) live.push_back(i);
+            }
+            if (all_resumed) {
                 for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
-                    all_resumed = all_resumed && done_record(batch->windows[i].tile.index) != nullptr;
-                    if (!batch->jobs[i]->empty) live.push_back(i);
+                    const DoneTile* earlier = done_record(batch->windows[i].tile.index);
+                    (earlier->empty ? result.skipped : result.processed) += 1;
+                    result.resumed += 1;
+                    if (!earlier->empty) check_count(batch->windows[i], earlier->count);
                 }
-                if (all_resumed) {
-                    for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
-                        const DoneTile* earlier = done_record(batch->windows[i].tile.index);
-                        (earlier->empty ? result.skipped : result.processed) += 1;
-                        result.resumed += 1;
-                        if (!earlier->empty) check_count(batch->windows[i], earlier->count);
-                    }
-                    return;
+                return;
+            }
+            MethodRunner::WindowMaps computed;
+            if (!live.empty()) {
+                const auto start = Clock::now();
+                const torch::Tensor input = stack_window_inputs(batch->jobs, live, bands, side);
+                try {
+                    computed = runner.compute_windows(input);
+                } catch (const std::exception& error) {
+                    throw std::runtime_error(window_context(scene, batch->windows[live[0]]) +
+                                             " and the rest of its batch: method " + runner.description() +
+                                             " failed: " + error.what());
                 }
-                MethodRunner::WindowMaps computed;
-                if (!live.empty()) {
-                    const auto start = Clock::now();
-                    torch::Tensor input = torch::empty({static_cast<int64_t>(live.size()), bands, side, side});
-                    for (std::size_t i = 0; i < live.size(); ++i) {
-                        const auto& data = batch->jobs[live[i]]->input;
-                        std::copy(data.begin(), data.end(), input[static_cast<int64_t>(i)].data_ptr<float>());
-                    }
-                    try {
-                        computed = runner.compute_windows(input);
-                    } catch (const std::exception& error) {
-                        throw std::runtime_error(window_context(scene, batch->windows[live[0]]) +
-                                                 " and the rest of its batch: method " + runner.description() +
-                                                 " failed: " + error.what());
-                    }
-                    result.method_seconds += seconds_since(start);
+                result.method_seconds += seconds_since(start);
+            }
+            std::size_t next_live = 0;
+            std::vector<DoneTile> done(batch->jobs.size());
+            for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
+                const MethodWindowLayout::Entry& entry = batch->windows[i];
+                if (batch->jobs[i]->empty) {
+                    maps.stitch_window(entry.phase, entry.tile, nullptr);
+                    done[i] = DoneTile{true, -1};
+                    result.skipped += 1;
+                    continue;
                 }
-                std::size_t next_live = 0;
-                std::vector<DoneTile> done(batch->jobs.size());
-                for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
-                    const MethodWindowLayout::Entry& entry = batch->windows[i];
-                    if (batch->jobs[i]->empty) {
-                        maps.stitch_window(entry.phase, entry.tile, nullptr);
-                        done[i] = DoneTile{true, -1};
-                        result.skipped += 1;
-                        continue;
-                    }
-                    Map& map = computed.maps[next_live];
-                    mask_canvas(map, batch->jobs[i]->valid);
-                    maps.stitch_window(entry.phase, entry.tile, &map);
-                    const int64_t scored = computed.classes[next_live];
-                    done[i] = DoneTile{false, static_cast<int>(scored)};
-                    check_count(entry, scored);
-                    result.processed += 1;
-                    ++next_live;
-                }
-                // Durable before it counts as done: the grids first, then the journal lines.
-                maps.sync();
-                for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
-                    resume.record(journal_offset + batch->windows[i].tile.index, done[i]);
-                }
-            }));
+                Map& map = computed.maps[next_live];
+                mask_canvas(map, batch->jobs[i]->valid);
+                maps.stitch_window(entry.phase, entry.tile, &map);
+                const int64_t scored = computed.classes[next_live];
+                done[i] = DoneTile{false, static_cast<int>(scored)};
+                check_count(entry, scored);
+                result.processed += 1;
+                ++next_live;
+            }
+            // Durable before it counts as done: the grids first, then the journal lines.
+            maps.sync();
+            for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
+                resume.record(journal_offset + batch->windows[i].tile.index, done[i]);
+            }
+        });
     result.wall_seconds = seconds_since(wall);
-    result.read_seconds = static_cast<double>(read_nanoseconds.load()) * 1e-9;
-    if (stopped) {
+    result.read_seconds = outcome.read_seconds;
+    if (outcome.stopped) {
         throw RunInterrupted(scene + ": stopped after " + std::to_string(result.processed + result.skipped) + " of " +
                              std::to_string(total) + " method windows; they are kept in " + resume.folder() +
                              ": resume with the same command");
