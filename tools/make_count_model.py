@@ -18,8 +18,16 @@ Input: 1x3x224x224, RGB on [0,1] normalised with the ImageNet mean/std (the COWC
 
 Usage (Debian's python3-torch, /usr/bin/python3):
     /usr/bin/python3 tools/make_count_model.py --out models/cowc-count-init.pt \
-        [--classes 65] [--widths 16,32,64,128] [--blocks 1,1,1,1] [--seed 1]
+        [--classes 65] [--widths 16,32,64,128] [--blocks 1,1,1,1] [--seed 1] [--grow-from MODEL.pt]
     /usr/bin/python3 tools/make_count_model.py --reference MODEL.pt
+--grow-from starts the new network from a trained one that has at most its widths and blocks per
+stage (Net2Net: a bigger network that computes the same function). Deeper: the added blocks keep
+their fresh initialisation, whose last BN weight is zero, so each is the identity until training
+moves it. Wider: each added channel copies a random trained channel of its stage (weights, BN
+statistics) and the layer that reads the channels divides the copies' weights by their number;
+then --grow-noise perturbs the added channels' weights so the copies can diverge. The script checks
+that the grown network's logits equal the trained one's (before the noise) and prints both.
+
 The second form loads a (C++-trained) TorchScript file in PyTorch and prints, as JSON, its logits on
 a fixed integer-pattern input (reference_input below). tests/model/test_counting_model.cpp computes
 the same input in C++ and compares the logits with the ones stored in models/cowc-count-demo.json:
@@ -97,10 +105,101 @@ def int_list(text, count, name):
     return values
 
 
+def channel_maps(old_widths, new_widths, generator):
+    """Net2WiderNet channel maps: new channel j of width index i copies old channel map[i][j]
+    (itself for j < old width, a random old channel after); counts[i][c] = copies of old channel c."""
+    maps, counts = [], []
+    for old, new in zip(old_widths, new_widths):
+        extra = torch.randint(old, (new - old,), generator=generator)
+        mapping = torch.cat([torch.arange(old), extra])
+        maps.append(mapping)
+        counts.append(torch.bincount(mapping, minlength=old).float())
+    return maps, counts
+
+
+def widened(name, tensor, maps, counts):
+    """The trained tensor `name` carried to the wider network: output channels copied by the map of
+    their stage, input channels copied and divided by their number of copies (the sum a consumer
+    sees is unchanged), so the wider network computes the same function."""
+    parts = name.split(".")
+    if name.endswith("num_batches_tracked"):
+        return tensor
+    if parts[0] in ("conv1", "bn1"):
+        out_map, in_map = 0, None
+    elif parts[0] == "fc":
+        if parts[1] == "bias":
+            return tensor
+        return tensor.index_select(1, maps[3]) / counts[3][maps[3]].view(1, -1)
+    else:
+        stage = int(parts[0][len("layer"):]) - 1
+        first = parts[1] == "0"
+        out_map = stage
+        in_map = stage - 1 if (first and stage > 0) else stage
+        if parts[2] in ("conv1", "downsample") and parts[-1] == "weight" and tensor.dim() == 4:
+            pass
+        elif parts[2] == "conv2":
+            in_map = stage
+        else:
+            in_map = None
+    result = tensor.index_select(0, maps[out_map])
+    if in_map is not None and tensor.dim() == 4 and parts[0] != "conv1":
+        result = result.index_select(1, maps[in_map]) / counts[in_map][maps[in_map]].view(1, -1, 1, 1)
+    return result
+
+
+def grow(model, source_path, widths, noise, generator):
+    """Starts model from the trained TorchScript model at source_path (same classes; widths and
+    blocks per stage at least the source's): Net2Net growth that keeps the function."""
+    source = torch.jit.load(source_path)
+    source.eval()
+    tensors = dict(source.named_parameters())
+    tensors.update(dict(source.named_buffers()))
+    old_widths = [tensors[f"layer{i + 1}.0.bn1.weight"].numel() for i in range(4)]
+    if any(new < old for old, new in zip(old_widths, widths)):
+        sys.exit(f"--grow-from {source_path}: its widths {old_widths} are wider than --widths {widths}")
+    maps, counts = channel_maps(old_widths, widths, generator)
+    target = dict(model.named_parameters())
+    target.update(dict(model.named_buffers()))
+    copied = 0
+    for name, tensor in tensors.items():
+        if name not in target:
+            sys.exit(f"--grow-from {source_path}: tensor '{name}' has no place in the new network "
+                     "(give at least as many --blocks per stage)")
+        value = widened(name, tensor, maps, counts)
+        if target[name].shape != value.shape:
+            sys.exit(f"--grow-from {source_path}: tensor '{name}' becomes {tuple(value.shape)}, the new "
+                     f"network's is {tuple(target[name].shape)} (give the same --classes)")
+        with torch.no_grad():
+            target[name].copy_(value)
+        copied += 1
+    x = reference_input()
+    with torch.no_grad():
+        difference = (model(x) - source(x)).abs().max().item()
+    if difference > 1e-3:
+        sys.exit(f"--grow-from {source_path}: the grown network's logits differ by {difference}")
+    print(f"grown from {source_path} (widths {old_widths} -> {widths}): {copied} tensors carried, "
+          f"logits equal within {difference:.2e}")
+    if noise > 0 and widths != old_widths:
+        # Copies of a channel get equal gradients and would stay copies: perturb the incoming
+        # weights of the added channels (relative to each layer's weight spread).
+        with torch.no_grad():
+            for name, tensor in model.named_parameters():
+                if tensor.dim() == 4 and name in tensors:
+                    old_out = tensors[name].shape[0]
+                    if tensor.shape[0] > old_out:
+                        added = tensor[old_out:]
+                        added.add_(torch.randn(added.shape, generator=generator) * noise * tensors[name].std())
+            difference = (model(x) - source(x)).abs().max().item()
+        print(f"symmetry-breaking noise {noise}: logits now differ by {difference:.2e}")
+
+
 def make(args):
     torch.manual_seed(args.seed)
     model = CountNet(args.classes, int_list(args.widths, 4, "widths"), int_list(args.blocks, 4, "blocks"))
     model.eval()
+    if args.grow_from:
+        grow(model, args.grow_from, int_list(args.widths, 4, "widths"), args.grow_noise,
+             torch.Generator().manual_seed(args.seed))
     scripted = torch.jit.script(model)
     scripted.save(args.out)
     params = sum(p.numel() for p in model.parameters())
@@ -137,6 +236,11 @@ def main():
     parser.add_argument("--widths", default="16,32,64,128", help="channels of layer1..layer4")
     parser.add_argument("--blocks", default="1,1,1,1", help="BasicBlocks in layer1..layer4")
     parser.add_argument("--seed", type=int, default=1, help="torch.manual_seed for the initialisation")
+    parser.add_argument("--grow-from", help="trained TorchScript model, as wide or narrower, with as many "
+                        "blocks or fewer: start from its function (Net2Net)")
+    parser.add_argument("--grow-noise", type=float, default=0.01,
+                        help="with --grow-from to wider stages: noise on the added channels' weights, "
+                        "relative to each layer's weight spread")
     parser.add_argument("--reference", help="TorchScript model: print its logits on the reference input")
     args = parser.parse_args()
     if args.reference:
