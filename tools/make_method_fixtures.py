@@ -315,7 +315,11 @@ def main(argv: List[str]) -> int:
 
     count_info = json.load(open(os.path.join(root, "models", "cowc-count-demo.json")))
     count_state = torch.jit.load(os.path.join(root, "models", "cowc-count-demo.pt")).state_dict()
-    count = CountNet(count_state["fc.weight"].shape[0], count_info["architecture"]["widths"], [1, 1, 1, 1])
+    # BasicBlocks per stage, read off the trained tensors' names (layerS.K.conv1.weight).
+    count_blocks = [1 + max(int(name.split(".")[1]) for name in count_state
+                            if name.startswith(f"layer{stage}.") and name.endswith(".conv1.weight"))
+                    for stage in range(1, 5)]
+    count = CountNet(count_state["fc.weight"].shape[0], count_info["architecture"]["widths"], count_blocks)
     count.load_state_dict(count_state, strict=True)
     count.eval()
 
