@@ -55,10 +55,10 @@ TEST_CASE("count run: saliency.tif shows no 192 px window grid, equals a salienc
     const std::string truth = dir.file("cowc/ground_truth_sets/Synthetic_SATSAL");
     const std::string scene = truth + "/syn-01.5%_a.png";
     const std::string model = std::string(SATSAL_SOURCE_DIR) + "/models/cowc-count-demo.pt";
-    auto config = [&](const std::string& name, const std::string& task) {
+    auto config = [&](const std::string& name, const std::string& task, const std::string& tiling = "tile_size = 256\nmargin = 64") {
         const std::string path = dir.file(name);
         write_text(path, "model = " + model + "\nscene = " + scene + "\noutput_dir = " + dir.file(name + ".out") +
-                             "\ntask = " + task + "\ntile_size = 256\nmargin = 64\nthreads = 2\nquiet = true\n");
+                             "\ntask = " + task + "\n" + tiling + "\nthreads = 2\nquiet = true\n");
         return path;
     };
     const CommandResult count = run_satsal("run " + quoted(config("count.ini", "count")), dir);
@@ -70,13 +70,22 @@ TEST_CASE("count run: saliency.tif shows no 192 px window grid, equals a salienc
     const std::string count_out = dir.file("count.ini.out/syn-01.5%_a");
     const std::string saliency_out = dir.file("saliency.ini.out/syn-01.5%_a");
 
-    // No seams: across the window edges the saliency steps no more than elsewhere (the windows
-    // themselves gave 2.8x in x and 2.5x in y on this scene).
+    // No seams: across the window edges the saliency steps no more than the scene's content makes
+    // it step there. The content's own figure comes from one tile over the whole scene (no tile
+    // or window edge anywhere): 1.55 (x) and 1.23 (y) with the v3 demo network, whose maps step at
+    // this scene's roads, some of which run along the 192 px lines; the count run gave 1.56 and
+    // 1.24, and saliency from the windows themselves 2.8x and 2.5x with the v1 network.
+    const CommandResult whole = run_satsal("run " + quoted(config("whole.ini", "saliency", "tile_size = 768\nmargin = 0")), dir);
+    INFO(whole.err);
+    REQUIRE(whole.exit_code == 0);
+    const RasterGridSteps content = measure_grid_steps(dir.file("whole.ini.out/syn-01.5%_a") + "/saliency.tif", 1, 192);
     const RasterGridSteps steps = measure_grid_steps(count_out + "/saliency.tif", 1, 192);
     CHECK(steps.x.boundary_steps == 3 * 768);
     CHECK(steps.y.boundary_steps == 3 * 768);
-    CHECK(steps.x.ratio() <= 1.3);
-    CHECK(steps.y.ratio() <= 1.3);
+    INFO("count run " << steps.x.ratio() << " / " << steps.y.ratio() << ", one tile " << content.x.ratio() << " / "
+                      << content.y.ratio());
+    CHECK(steps.x.ratio() <= 1.1 * content.x.ratio());
+    CHECK(steps.y.ratio() <= 1.1 * content.y.ratio());
     // The saliency is that of a saliency run with the same tiles, pixel for pixel.
     for (const char* file : {"saliency.tif", "lovi.tif"}) {
         INFO(file);
