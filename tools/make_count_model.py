@@ -5,8 +5,9 @@ Training happens in C++ (`satsal train-count CONFIG`, cowc/CountingTrainer.cpp);
 defines the architecture and saves it with a seeded random initialisation, so that the exact
 starting point of the shipped demo model can be reproduced.
 
-The network is a small ResNet (BasicBlock, one block per stage) laid out with torchvision's child
-names - conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc - so satsal's tap auto-detection
+The network is a small ResNet (BasicBlocks, by default one per stage; the shipped v3 has two per
+stage and widths 24,48,96,192) laid out with torchvision's child names - conv1, bn1, relu, maxpool,
+layer1..layer4, avgpool, fc - so satsal's tap auto-detection
 finds the five ends of scale (relu stride 2, layer1 stride 4, layer2 8, layer3 16, layer4 32) exactly
 as for a torchvision ResNet. Counting is classification: the output has one logit per count class
 (class index = number of cars, default 65 classes = counts 0..64).
