@@ -27,7 +27,8 @@ their fresh initialisation, whose last BN weight is zero, so each is the identit
 moves it. Wider: each added channel copies a random trained channel of its stage (weights, BN
 statistics) and the layer that reads the channels divides the copies' weights by their number;
 then --grow-noise perturbs the added channels' weights so the copies can diverge. The script checks
-that the grown network's logits equal the trained one's (before the noise) and prints both.
+that the grown network's logits equal the trained one's (before the noise) and prints the
+difference before and after the noise.
 
 The second form loads a (C++-trained) TorchScript file in PyTorch and prints, as JSON, its logits on
 a fixed integer-pattern input (reference_input below). tests/model/test_counting_model.cpp computes
@@ -133,17 +134,16 @@ def widened(name, tensor, maps, counts):
         return tensor.index_select(1, maps[3]) / counts[3][maps[3]].view(1, -1)
     else:
         stage = int(parts[0][len("layer"):]) - 1
-        first = parts[1] == "0"
         out_map = stage
-        in_map = stage - 1 if (first and stage > 0) else stage
-        if parts[2] in ("conv1", "downsample") and parts[-1] == "weight" and tensor.dim() == 4:
-            pass
-        elif parts[2] == "conv2":
+        if parts[2] == "conv2":
             in_map = stage
+        elif parts[2] in ("conv1", "downsample") and tensor.dim() == 4:
+            # A stage's first block reads the previous stage's channels (layer1's, the stem's).
+            in_map = stage - 1 if (parts[1] == "0" and stage > 0) else stage
         else:
             in_map = None
     result = tensor.index_select(0, maps[out_map])
-    if in_map is not None and tensor.dim() == 4 and parts[0] != "conv1":
+    if in_map is not None:
         result = result.index_select(1, maps[in_map]) / counts[in_map][maps[in_map]].view(1, -1, 1, 1)
     return result
 
