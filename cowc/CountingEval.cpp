@@ -18,6 +18,7 @@ namespace satsal::counting {
 
 CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
     if (options.batch_size < 1) throw std::invalid_argument("eval-count: batch size must be >= 1");
+    test_time_views(options.views);  // a bad count fails before the model and patches load
     const auto start = std::chrono::steady_clock::now();
     const int threads = options.threads > 0 ? options.threads
                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -62,7 +63,7 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
             entries.begin() + static_cast<std::ptrdiff_t>(std::min(entries.size(), first + chunk)));
         const CountingPatchSet patches =
             CountingPatchSet::load_entries(part, options.list, options.root, evaluation.classes, threads);
-        const std::vector<int> predicted = predict_counts(module, patches, {}, options.batch_size);
+        const std::vector<int> predicted = predict_counts(module, patches, {}, options.batch_size, options.views);
         evaluation.truth.insert(evaluation.truth.end(), patches.counts().begin(), patches.counts().end());
         evaluation.predicted.insert(evaluation.predicted.end(), predicted.begin(), predicted.end());
         if (progress && evaluation.predicted.size() >= next_report && evaluation.predicted.size() < entries.size()) {
@@ -92,6 +93,7 @@ nlohmann::ordered_json counting_evaluation_json(const CountingEvaluation& evalua
                                   {"classes", evaluation.classes},
                                   {"precision", evaluation.precision},
                                   {"precision_reason", evaluation.precision_reason},
+                                  {"views", options.views},
                                   {"seconds", evaluation.seconds},
                                   {"images_per_second", evaluation.images_per_second},
                                   {"metrics", counting_metrics_json(evaluation.metrics)}};

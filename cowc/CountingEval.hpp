@@ -26,6 +26,7 @@ struct CountingEvalOptions {
     int threads = 0;      ///< LibTorch intra-op and decoding threads; 0 = all cores
     Precision precision = Precision::Fp32;  ///< bf16: weights and batches in bfloat16 (Precision.hpp)
     std::string device = "cpu";
+    int views = 1;        ///< test-time augmentation: 1, 2, 4 or 8 views (test_time_views)
     /// Progress on long lists (>= 20000 patches, about every tenth): patches scored so far and the
     /// total. May be empty (the library prints nothing).
     std::function<void(std::size_t done, std::size_t total)> on_progress;
@@ -49,7 +50,7 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options);
 CountingEvaluation evaluate_counting(const std::string& model, const std::string& list, const std::string& root);
 
 /// The summary `eval-count --json` prints, keys in this order: model, list, root, classes,
-/// precision, precision_reason, seconds, images_per_second, metrics (counting_metrics_json).
+/// precision, precision_reason, views, seconds, images_per_second, metrics (counting_metrics_json).
 /// Dump it with error_handler_t::replace: paths need not be UTF-8.
 nlohmann::ordered_json counting_evaluation_json(const CountingEvaluation& evaluation, const CountingEvalOptions& options);
 

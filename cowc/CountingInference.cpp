@@ -64,17 +64,27 @@ torch::jit::Module load_counting_model(const std::string& path, int& classes) {
     return module;
 }
 
-std::vector<int> predict_counts(torch::jit::Module& module, const CountingPatchSet& patches,
-                                const std::vector<std::size_t>& indices, int batch_size) {
-    if (batch_size < 1) throw std::invalid_argument("predict_counts: batch_size must be >= 1");
-    std::vector<std::size_t> all;
-    const std::vector<std::size_t>* chosen = &indices;
-    if (indices.empty()) {
-        all.resize(patches.size());
-        std::iota(all.begin(), all.end(), std::size_t{0});
-        chosen = &all;
+std::vector<PatchTransform> test_time_views(int views) {
+    switch (views) {
+        case 1: return {PatchTransform{}};
+        case 2: return {PatchTransform{}, PatchTransform{0, true}};
+        case 4: return {PatchTransform{0, false}, PatchTransform{90, false}, PatchTransform{180, false},
+                        PatchTransform{270, false}};
+        case 8: {
+            std::vector<PatchTransform> all;
+            for (const bool flip : {false, true})
+                for (const int degrees : {0, 90, 180, 270}) all.push_back(PatchTransform{degrees, flip});
+            return all;
+        }
+        default:
+            throw std::invalid_argument("test-time augmentation: " + std::to_string(views) +
+                                        " views; expected 1, 2 (mirror), 4 (right-angle rotations) or 8 (both)");
     }
-    module.eval();
+}
+
+at::Tensor count_scores(torch::jit::Module& module, const CountingPatchSet& patches,
+                        const std::vector<std::size_t>& slice, int views) {
+    const std::vector<PatchTransform> transforms = test_time_views(views);
     at::NoGradGuard no_grad;
     // Batches follow the weights: bf16 weights get bf16 channels-last batches (oneDNN), CUDA ones CUDA.
     at::ScalarType weight_type = at::kFloat;
@@ -84,19 +94,42 @@ std::vector<int> predict_counts(torch::jit::Module& module, const CountingPatchS
         weight_device = parameter.device();
         break;
     }
+    at::Tensor score;  // logits for one view, else the sum of the views' softmax distributions
+    for (const PatchTransform& transform : transforms) {
+        at::Tensor batch = transforms.size() == 1
+                               ? make_count_batch(patches, slice)
+                               : make_count_batch(patches, slice, std::vector<PatchTransform>(slice.size(), transform));
+        if (weight_type != at::kFloat || !weight_device.is_cpu()) {
+            batch = batch.to(weight_device, weight_type);
+            if (weight_type == at::kBFloat16) batch = batch.contiguous(at::MemoryFormat::ChannelsLast);
+        }
+        const at::Tensor logits = module.forward({batch}).toTensor().to(at::kCPU, at::kFloat);
+        if (transforms.size() == 1) return logits;
+        const at::Tensor distribution = logits.softmax(1);
+        score = score.defined() ? score + distribution : distribution;
+    }
+    return score / static_cast<double>(transforms.size());
+}
+
+std::vector<int> predict_counts(torch::jit::Module& module, const CountingPatchSet& patches,
+                                const std::vector<std::size_t>& indices, int batch_size, int views) {
+    if (batch_size < 1) throw std::invalid_argument("predict_counts: batch_size must be >= 1");
+    test_time_views(views);
+    std::vector<std::size_t> all;
+    const std::vector<std::size_t>* chosen = &indices;
+    if (indices.empty()) {
+        all.resize(patches.size());
+        std::iota(all.begin(), all.end(), std::size_t{0});
+        chosen = &all;
+    }
+    module.eval();
     std::vector<int> predicted;
     predicted.reserve(chosen->size());
     for (std::size_t start = 0; start < chosen->size(); start += static_cast<std::size_t>(batch_size)) {
         const std::size_t end = std::min(chosen->size(), start + static_cast<std::size_t>(batch_size));
         const std::vector<std::size_t> slice(chosen->begin() + static_cast<std::ptrdiff_t>(start),
                                              chosen->begin() + static_cast<std::ptrdiff_t>(end));
-        at::Tensor batch = make_count_batch(patches, slice);
-        if (weight_type != at::kFloat || !weight_device.is_cpu()) {
-            batch = batch.to(weight_device, weight_type);
-            if (weight_type == at::kBFloat16) batch = batch.contiguous(at::MemoryFormat::ChannelsLast);
-        }
-        const at::Tensor logits = module.forward({batch}).toTensor().to(at::kCPU, at::kFloat);
-        const at::Tensor best = logits.argmax(1).to(at::kLong).contiguous();
+        const at::Tensor best = count_scores(module, patches, slice, views).argmax(1).to(at::kLong).contiguous();
         const int64_t* p = best.data_ptr<int64_t>();
         for (int64_t i = 0; i < best.size(0); ++i) predicted.push_back(static_cast<int>(p[i]));
     }

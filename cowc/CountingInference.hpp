@@ -29,9 +29,23 @@ torch::jit::Module load_counting_model(const std::string& path, int& classes);
 /// module's training flag is restored). Throws std::runtime_error when the output is not [1, K].
 int probe_count_classes(torch::jit::Module& module, const std::string& name);
 
+/// The views test-time augmentation averages, all of which keep the counting region (a square
+/// centred on the patch) and so the label: 1 = the patch as is; 2 = it and its mirror; 4 = the four
+/// right-angle rotations; 8 = those and their mirrors (the dihedral group of the square). Throws
+/// std::invalid_argument naming `views` for any other number.
+std::vector<PatchTransform> test_time_views(int views);
+
+/// Scores of the patches `slice` in one batch, without gradients, in the module's current mode:
+/// the logits [N, K] for `views` = 1, else the mean over the views (test_time_views) of the softmax
+/// distributions [N, K]. Batches follow the weights' type and device (bf16 channels-last).
+at::Tensor count_scores(torch::jit::Module& module, const CountingPatchSet& patches,
+                        const std::vector<std::size_t>& slice, int views);
+
 /// Arg-max counts for `indices` (all patches when empty), in batches of `batch_size`, without
-/// gradients. Puts the module in eval mode and leaves it there.
+/// gradients. With `views` > 1 (test_time_views) each patch is run once per view and the count is
+/// the arg-max of the mean softmax distribution; `views` = 1 is the arg-max of the logits.
+/// Puts the module in eval mode and leaves it there.
 std::vector<int> predict_counts(torch::jit::Module& module, const CountingPatchSet& patches,
-                                const std::vector<std::size_t>& indices, int batch_size);
+                                const std::vector<std::size_t>& indices, int batch_size, int views = 1);
 
 }  // namespace satsal::counting

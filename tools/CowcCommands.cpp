@@ -229,6 +229,8 @@ int eval_count(int argc, char** argv) {
         ("model", po::value(&options.model)->required(), "TorchScript counting model")
         ("batch", po::value(&options.batch_size)->default_value(32), "patches per forward pass")
         ("threads", po::value(&options.threads)->default_value(0), "threads (0: all cores)")
+        ("views", po::value(&options.views)->default_value(1),
+         "test-time augmentation: mean softmax over 1, 2 (mirror), 4 (rotations) or 8 (both) views")
         ("json", po::bool_switch(&json), "print JSON");
     PrecisionArguments precision;
     precision.add_to(described);
@@ -240,6 +242,8 @@ int eval_count(int argc, char** argv) {
     checked_threads(options.threads);
     if (options.batch_size < 1 || options.batch_size > 4096)
         throw std::invalid_argument("--batch " + std::to_string(options.batch_size) + ": expected an integer in 1..4096");
+    if (options.views != 1 && options.views != 2 && options.views != 4 && options.views != 8)
+        throw std::invalid_argument("--views " + std::to_string(options.views) + ": expected 1, 2, 4 or 8");
     options.precision = precision.inference().precision;
     options.device = precision.device;
     options.on_progress = [](std::size_t done, std::size_t total) {

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -88,4 +90,58 @@ TEST_CASE("satsal finds the demo model's five taps at strides 2..32", "[counting
     REQUIRE(result.taps.size() == 5);
     CHECK(result.taps[4].sizes() == c10::IntArrayRef({1, 192, 7, 7}));
     CHECK(result.taps[0].min().item<double>() >= 0.0);
+}
+
+TEST_CASE("test-time views: the mean distribution is the same for every view of a patch", "[counting][demo][tta]") {
+    int classes = 0;
+    torch::jit::Module module = load_counting_model(kDemoModel, classes);
+    // P: seeded noise with a bright diagonal bar (no symmetry); R: P turned a quarter; M: P mirrored.
+    constexpr int n = kPatchSize;
+    std::vector<std::uint8_t> p(CountingPatchSet::kPatchBytes), r(p.size()), m(p.size());
+    std::uint32_t state = 12345;
+    for (int y = 0; y < n; ++y)
+        for (int x = 0; x < n; ++x)
+            for (int c = 0; c < 3; ++c) {
+                state = state * 1664525u + 1013904223u;
+                const bool bar = std::abs(x - 2 * y + 128) < 10 && x > 60;
+                p[(static_cast<std::size_t>(y) * n + x) * 3 + c] = bar ? 240 : static_cast<std::uint8_t>(60 + (state >> 26));
+            }
+    for (int y = 0; y < n; ++y)
+        for (int x = 0; x < n; ++x)
+            for (int c = 0; c < 3; ++c) {
+                const std::uint8_t v = p[(static_cast<std::size_t>(y) * n + x) * 3 + c];
+                r[(static_cast<std::size_t>(n - 1 - x) * n + y) * 3 + c] = v;
+                m[(static_cast<std::size_t>(y) * n + (n - 1 - x)) * 3 + c] = v;
+            }
+    CountingPatchSet set;
+    set.add(p.data(), 0, "P");
+    set.add(r.data(), 0, "P turned");
+    set.add(m.data(), 0, "P mirrored");
+    const std::vector<std::size_t> all = {0, 1, 2};
+    const auto gap = [](const at::Tensor& s, int a, int b) { return (s[a] - s[b]).abs().max().item<double>(); };
+
+    // One view sees different patches: the check below would catch views being ignored.
+    const at::Tensor one = count_scores(module, set, all, 1).softmax(1);
+    INFO("single view: |P - turned| = " << gap(one, 0, 1) << ", |P - mirrored| = " << gap(one, 0, 2));
+    CHECK(gap(one, 0, 1) > 1e-3);
+    CHECK(gap(one, 0, 2) > 1e-3);
+    const at::Tensor two = count_scores(module, set, all, 2), four = count_scores(module, set, all, 4),
+                     eight = count_scores(module, set, all, 8);
+    CHECK(gap(two, 0, 2) < 1e-5);
+    CHECK(gap(four, 0, 1) < 1e-5);
+    CHECK(gap(eight, 0, 1) < 1e-5);
+    CHECK(gap(eight, 0, 2) < 1e-5);
+    CHECK(eight.sum(1).sub(1).abs().max().item<double>() < 1e-5);
+    // Eight views of P one by one, averaged here.
+    at::Tensor mean = at::zeros({classes});
+    for (const PatchTransform& view : test_time_views(8)) {
+        at::NoGradGuard no_grad;
+        mean += module.forward({make_count_batch(set, {0}, {view})}).toTensor()[0].softmax(0) / 8.0;
+    }
+    CHECK((eight[0] - mean).abs().max().item<double>() < 1e-6);
+    CHECK(predict_counts(module, set, {}, 2, 8) == std::vector<int>(3, static_cast<int>(eight[0].argmax().item<int64_t>())));
+
+    CHECK_THROWS_WITH(test_time_views(3), "test-time augmentation: 3 views; expected 1, 2 (mirror), 4 (right-angle "
+                                          "rotations) or 8 (both)");
+    CHECK_THROWS_WITH(predict_counts(module, set, {}, 2, 0), Catch::Contains("0 views"));
 }

@@ -296,6 +296,9 @@ TEST_CASE("satsal: numeric options out of range are refused with the option and 
     const CommandResult eval = run_satsal("eval-count --list x --root y --model z --threads -3", dir);
     CHECK(eval.exit_code != 0);
     CHECK_THAT(eval.err, Catch::Contains("--threads -3: expected an integer in 0.."));
+    const CommandResult views = run_satsal("eval-count --list x --root y --model z --views 3", dir);
+    CHECK(views.exit_code != 0);
+    CHECK_THAT(views.err, Catch::Contains("--views 3: expected 1, 2, 4 or 8"));
     const CommandResult seams = run_satsal("seams --model " + quoted(footprint_model()) + " --image " + quoted(scene) +
                                                " --tile-size 0",
                                            dir);
