@@ -1,6 +1,9 @@
 #include "cowc/CountingEval.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
@@ -10,11 +13,26 @@
 #include "cowc/CountingList.hpp"
 #include "cowc/CountingInference.hpp"
 #include "cowc/CountingPatchSet.hpp"
+#include "io/AtomicFile.hpp"
 #include "io/IoError.hpp"
 #include "io/PathPolicy.hpp"
 #include "model/TappedModel.hpp"
 
 namespace satsal::counting {
+namespace {
+
+// A CSV field: quoted (inner quotes doubled) when it holds a comma, quote or line break.
+std::string csv_field(const std::string& text) {
+    if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+    std::string quoted = "\"";
+    for (const char c : text) {
+        if (c == '"') quoted += '"';
+        quoted += c;
+    }
+    return quoted + "\"";
+}
+
+}  // namespace
 
 CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
     if (options.batch_size < 1) throw std::invalid_argument("eval-count: batch size must be >= 1");
@@ -51,6 +69,16 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
                                      std::to_string(e.count) + "')");
         }
     }
+    std::unique_ptr<AtomicFile> csv_file;
+    std::ofstream csv;
+    if (!options.predictions.empty()) {
+        csv_file = std::make_unique<AtomicFile>(options.predictions);
+        csv.open(csv_file->temp_path(), std::ios::binary | std::ios::trunc);
+        if (!csv) throw IoError("eval-count: cannot write predictions '" + options.predictions + "'");
+        csv << "patch,true,predicted";
+        for (int k = 0; k < evaluation.classes; ++k) csv << ",p" << k;
+        csv << "\n";
+    }
     const bool progress = entries.size() >= 20000 && options.on_progress;
     std::size_t next_report = entries.size() / 10;
 
@@ -63,13 +91,43 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
             entries.begin() + static_cast<std::ptrdiff_t>(std::min(entries.size(), first + chunk)));
         const CountingPatchSet patches =
             CountingPatchSet::load_entries(part, options.list, options.root, evaluation.classes, threads);
-        const std::vector<int> predicted = predict_counts(module, patches, {}, options.batch_size, options.views);
+        std::vector<int> predicted;
+        if (csv_file) {
+            module.eval();
+            for (std::size_t start = 0; start < patches.size(); start += static_cast<std::size_t>(options.batch_size)) {
+                std::vector<std::size_t> slice;
+                for (std::size_t i = start; i < std::min(patches.size(), start + static_cast<std::size_t>(options.batch_size)); ++i)
+                    slice.push_back(i);
+                const at::Tensor scores = count_scores(module, patches, slice, options.views);
+                const at::Tensor distribution = (options.views == 1 ? scores.softmax(1) : scores).contiguous();
+                const at::Tensor best = scores.argmax(1).to(at::kLong).contiguous();
+                const float* d = distribution.data_ptr<float>();
+                char number[32];
+                for (std::size_t row = 0; row < slice.size(); ++row) {
+                    const std::size_t i = slice[row];
+                    predicted.push_back(static_cast<int>(best.data_ptr<int64_t>()[row]));
+                    csv << csv_field(part[i].relative_path()) << "," << patches.counts()[i] << "," << predicted.back();
+                    for (int k = 0; k < evaluation.classes; ++k) {
+                        std::snprintf(number, sizeof number, ",%.6g", d[row * evaluation.classes + k]);
+                        csv << number;
+                    }
+                    csv << "\n";
+                }
+            }
+        } else {
+            predicted = predict_counts(module, patches, {}, options.batch_size, options.views);
+        }
         evaluation.truth.insert(evaluation.truth.end(), patches.counts().begin(), patches.counts().end());
         evaluation.predicted.insert(evaluation.predicted.end(), predicted.begin(), predicted.end());
         if (progress && evaluation.predicted.size() >= next_report && evaluation.predicted.size() < entries.size()) {
             if (options.on_progress) options.on_progress(evaluation.predicted.size(), entries.size());
             next_report += entries.size() / 10;
         }
+    }
+    if (csv_file) {
+        csv.close();
+        if (!csv) throw IoError("eval-count: writing predictions '" + options.predictions + "' failed (disk full?)");
+        csv_file->commit();
     }
     evaluation.metrics = compute_counting_metrics(evaluation.truth, evaluation.predicted);
     evaluation.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

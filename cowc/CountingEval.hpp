@@ -27,6 +27,10 @@ struct CountingEvalOptions {
     Precision precision = Precision::Fp32;  ///< bf16: weights and batches in bfloat16 (Precision.hpp)
     std::string device = "cpu";
     int views = 1;        ///< test-time augmentation: 1, 2, 4 or 8 views (test_time_views)
+    /// When set, a CSV written through an AtomicFile (complete or absent): header
+    /// `patch,true,predicted,p0,...,p<K-1>`, then one row per patch in list order with its list
+    /// path, true and predicted count and the (views' mean) softmax distribution, 6 significant digits.
+    std::string predictions;
     /// Progress on long lists (>= 20000 patches, about every tenth): patches scored so far and the
     /// total. May be empty (the library prints nothing).
     std::function<void(std::size_t done, std::size_t total)> on_progress;

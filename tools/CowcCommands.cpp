@@ -231,6 +231,7 @@ int eval_count(int argc, char** argv) {
         ("threads", po::value(&options.threads)->default_value(0), "threads (0: all cores)")
         ("views", po::value(&options.views)->default_value(1),
          "test-time augmentation: mean softmax over 1, 2 (mirror), 4 (rotations) or 8 (both) views")
+        ("predictions", po::value(&options.predictions), "write per-patch counts and distributions to this CSV")
         ("json", po::bool_switch(&json), "print JSON");
     PrecisionArguments precision;
     precision.add_to(described);

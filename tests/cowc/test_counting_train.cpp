@@ -350,7 +350,8 @@ TEST_CASE("satsal eval-count --json prints the metrics of the patch set", "[coun
     std::vector<std::string> keys;
     for (const auto& item : json.items()) keys.push_back(item.key());
     CHECK(keys == std::vector<std::string>{"model", "list", "root", "classes", "precision", "precision_reason",
-                                           "seconds", "images_per_second", "metrics"});
+                                           "views", "seconds", "images_per_second", "metrics"});
+    CHECK(json.at("views") == 1);
     CHECK(json.at("model") == model);
     CHECK(json.at("list") == list);
     CHECK(json.at("root") == dir.str());
@@ -383,6 +384,32 @@ TEST_CASE("satsal eval-count --json prints the metrics of the patch set", "[coun
     // The same object as the library's metrics of these counts.
     CHECK(metrics == counting_metrics_json(compute_counting_metrics({0, 1, 2, 3, 0, 1, 2, 3}, std::vector<int>(8, 2))));
 
+    SECTION("--predictions: one CSV row per patch with its distribution; --views 8 of a constant model agrees") {
+        for (const std::string views : {"1", "8"}) {
+            const std::string csv = dir / ("predictions-" + views + ".csv");
+            const auto with_csv = run_eval_count(list, dir.str(), model, dir, "--views " + views + " --predictions " +
+                                                                                  satsal::test::quoted(csv));
+            INFO(with_csv.err);
+            REQUIRE(with_csv.exit_code == 0);
+            CHECK_FALSE(std::filesystem::exists(csv + ".partial"));
+            std::ifstream in(csv);
+            std::string line;
+            REQUIRE(std::getline(in, line));
+            CHECK(line == "patch,true,predicted,p0,p1,p2,p3");
+            // softmax of logits (0, 0, 1, 0): e / (3 + e) for 2 cars, 1 / (3 + e) for the others.
+            std::ifstream listed(list);
+            std::string entry;
+            int rows = 0;
+            while (std::getline(listed, entry) && !entry.empty()) {
+                const std::string path = entry.substr(0, entry.find(' ')), count = entry.substr(entry.find(' ') + 1);
+                REQUIRE(std::getline(in, line));
+                CHECK(line == path + "," + count + ",2,0.174878,0.174878,0.475367,0.174878");
+                ++rows;
+            }
+            CHECK(rows == 8);
+            CHECK_FALSE(std::getline(in, line));
+        }
+    }
     SECTION("without --json: the text summary of the same figures") {
         const auto text = run_eval_count(list, dir.str(), model, dir, "");
         REQUIRE(text.exit_code == 0);
