@@ -91,31 +91,19 @@ CountingEvaluation evaluate_counting(const CountingEvalOptions& options) {
             entries.begin() + static_cast<std::ptrdiff_t>(std::min(entries.size(), first + chunk)));
         const CountingPatchSet patches =
             CountingPatchSet::load_entries(part, options.list, options.root, evaluation.classes, threads);
-        std::vector<int> predicted;
+        std::vector<float> distributions;
+        const std::vector<int> predicted =
+            predict_counts(module, patches, {}, options.batch_size, options.views, csv_file ? &distributions : nullptr);
         if (csv_file) {
-            module.eval();
-            for (std::size_t start = 0; start < patches.size(); start += static_cast<std::size_t>(options.batch_size)) {
-                std::vector<std::size_t> slice;
-                for (std::size_t i = start; i < std::min(patches.size(), start + static_cast<std::size_t>(options.batch_size)); ++i)
-                    slice.push_back(i);
-                const at::Tensor scores = count_scores(module, patches, slice, options.views);
-                const at::Tensor distribution = (options.views == 1 ? scores.softmax(1) : scores).contiguous();
-                const at::Tensor best = scores.argmax(1).to(at::kLong).contiguous();
-                const float* d = distribution.data_ptr<float>();
-                char number[32];
-                for (std::size_t row = 0; row < slice.size(); ++row) {
-                    const std::size_t i = slice[row];
-                    predicted.push_back(static_cast<int>(best.data_ptr<int64_t>()[row]));
-                    csv << csv_field(part[i].relative_path()) << "," << patches.counts()[i] << "," << predicted.back();
-                    for (int k = 0; k < evaluation.classes; ++k) {
-                        std::snprintf(number, sizeof number, ",%.6g", d[row * evaluation.classes + k]);
-                        csv << number;
-                    }
-                    csv << "\n";
+            char number[32];
+            for (std::size_t i = 0; i < predicted.size(); ++i) {
+                csv << csv_field(part[i].relative_path()) << "," << patches.counts()[i] << "," << predicted[i];
+                for (int k = 0; k < evaluation.classes; ++k) {
+                    std::snprintf(number, sizeof number, ",%.6g", distributions[i * evaluation.classes + k]);
+                    csv << number;
                 }
+                csv << "\n";
             }
-        } else {
-            predicted = predict_counts(module, patches, {}, options.batch_size, options.views);
         }
         evaluation.truth.insert(evaluation.truth.end(), patches.counts().begin(), patches.counts().end());
         evaluation.predicted.insert(evaluation.predicted.end(), predicted.begin(), predicted.end());

@@ -112,7 +112,8 @@ at::Tensor count_scores(torch::jit::Module& module, const CountingPatchSet& patc
 }
 
 std::vector<int> predict_counts(torch::jit::Module& module, const CountingPatchSet& patches,
-                                const std::vector<std::size_t>& indices, int batch_size, int views) {
+                                const std::vector<std::size_t>& indices, int batch_size, int views,
+                                std::vector<float>* distributions) {
     if (batch_size < 1) throw std::invalid_argument("predict_counts: batch_size must be >= 1");
     test_time_views(views);
     std::vector<std::size_t> all;
@@ -125,11 +126,18 @@ std::vector<int> predict_counts(torch::jit::Module& module, const CountingPatchS
     module.eval();
     std::vector<int> predicted;
     predicted.reserve(chosen->size());
+    if (distributions != nullptr) distributions->clear();
     for (std::size_t start = 0; start < chosen->size(); start += static_cast<std::size_t>(batch_size)) {
         const std::size_t end = std::min(chosen->size(), start + static_cast<std::size_t>(batch_size));
         const std::vector<std::size_t> slice(chosen->begin() + static_cast<std::ptrdiff_t>(start),
                                              chosen->begin() + static_cast<std::ptrdiff_t>(end));
-        const at::Tensor best = count_scores(module, patches, slice, views).argmax(1).to(at::kLong).contiguous();
+        const at::Tensor scores = count_scores(module, patches, slice, views);
+        if (distributions != nullptr) {
+            const at::Tensor distribution = (views == 1 ? scores.softmax(1) : scores).contiguous();
+            distributions->insert(distributions->end(), distribution.data_ptr<float>(),
+                                  distribution.data_ptr<float>() + distribution.numel());
+        }
+        const at::Tensor best = scores.argmax(1).to(at::kLong).contiguous();
         const int64_t* p = best.data_ptr<int64_t>();
         for (int64_t i = 0; i < best.size(0); ++i) predicted.push_back(static_cast<int>(p[i]));
     }

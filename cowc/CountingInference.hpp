@@ -44,8 +44,10 @@ at::Tensor count_scores(torch::jit::Module& module, const CountingPatchSet& patc
 /// Arg-max counts for `indices` (all patches when empty), in batches of `batch_size`, without
 /// gradients. With `views` > 1 (test_time_views) each patch is run once per view and the count is
 /// the arg-max of the mean softmax distribution; `views` = 1 is the arg-max of the logits.
-/// Puts the module in eval mode and leaves it there.
+/// With `distributions`, it receives the softmax distributions (the views' mean), row-major
+/// [indices.size()][K]. Puts the module in eval mode and leaves it there.
 std::vector<int> predict_counts(torch::jit::Module& module, const CountingPatchSet& patches,
-                                const std::vector<std::size_t>& indices, int batch_size, int views = 1);
+                                const std::vector<std::size_t>& indices, int batch_size, int views = 1,
+                                std::vector<float>* distributions = nullptr);
 
 }  // namespace satsal::counting
