@@ -39,7 +39,6 @@ Quantities (score = logit of each image's predicted class unless stated):
                                   eps 1e-6, normal-CDF normalization, bilinear upsampling, equal weights)
 """
 import contextlib
-import json
 import math
 import os
 import sys
@@ -313,13 +312,13 @@ def main(argv: List[str]) -> int:
     torch.manual_seed(22)
     torch.jit.save(torch.jit.script(TapGrad().eval()), os.path.join(out_dir, "tap_grad.pt"))
 
-    count_info = json.load(open(os.path.join(root, "models", "cowc-count-demo.json")))
     count_state = torch.jit.load(os.path.join(root, "models", "cowc-count-demo.pt")).state_dict()
-    # BasicBlocks per stage, read off the trained tensors' names (layerS.K.conv1.weight).
+    # BasicBlocks per stage and widths, read off the trained tensors (layerS.K.conv1.weight).
     count_blocks = [1 + max(int(name.split(".")[1]) for name in count_state
                             if name.startswith(f"layer{stage}.") and name.endswith(".conv1.weight"))
                     for stage in range(1, 5)]
-    count = CountNet(count_state["fc.weight"].shape[0], count_info["architecture"]["widths"], count_blocks)
+    count_widths = [count_state[f"layer{stage}.0.conv1.weight"].shape[0] for stage in range(1, 5)]
+    count = CountNet(count_state["fc.weight"].shape[0], count_widths, count_blocks)
     count.load_state_dict(count_state, strict=True)
     count.eval()
 

@@ -80,7 +80,7 @@ TEST_CASE("satsal finds the demo model's five taps at strides 2..32", "[counting
     const satsal::TappedModel model(kDemoModel, {}, /*want_pre_activation=*/true);
     REQUIRE(model.taps().size() == 5);
     const std::vector<std::string> names = {"relu", "layer1", "layer2", "layer3", "layer4"};
-    const std::vector<int64_t> channels = {24, 24, 48, 96, 192};
+    const std::vector<int64_t> channels = {32, 32, 64, 128, 256};
     for (std::size_t i = 0; i < 5; ++i) {
         CHECK(model.taps()[i].name == names[i]);
         CHECK(model.taps()[i].channels == channels[i]);
@@ -88,7 +88,7 @@ TEST_CASE("satsal finds the demo model's five taps at strides 2..32", "[counting
     }
     const satsal::ForwardResult result = model.forward(reference_input());
     REQUIRE(result.taps.size() == 5);
-    CHECK(result.taps[4].sizes() == c10::IntArrayRef({1, 192, 7, 7}));
+    CHECK(result.taps[4].sizes() == c10::IntArrayRef({1, 256, 7, 7}));
     CHECK(result.taps[0].min().item<double>() >= 0.0);
 }
 
